@@ -1,0 +1,36 @@
+//! The runner's table of functions: each binary named in template.yaml maps to
+//! the same handler its Lambda `main.rs` runs, with its own configuration
+//! resolved from the template.
+
+use futures::future::BoxFuture;
+use shared::config::Config;
+use shared::http::{Body, Request, Response};
+use shared::store::DynamoCatalog;
+use std::sync::Arc;
+
+/// A function as the gateway calls it.
+pub type Handler = Arc<dyn Fn(Request) -> BoxFuture<'static, Response<Body>> + Send + Sync>;
+
+/// Wraps `handle(&store, request)` so the gateway can call it.
+macro_rules! with_store {
+    ($store:expr, $handle:path) => {{
+        let store = Arc::new($store);
+        Arc::new(move |req: Request| {
+            let store = Arc::clone(&store);
+            Box::pin(async move { $handle(&*store, req).await }) as BoxFuture<'static, Response<Body>>
+        }) as Handler
+    }};
+}
+
+/// The handler of `binary`, or `None` if the runner does not know it.
+pub fn handler(binary: &str, config: &Config, dynamodb: &aws_sdk_dynamodb::Client) -> Option<Handler> {
+    let catalog = DynamoCatalog::new(dynamodb.clone(), config.table_name.clone());
+    Some(match binary {
+        "get-product" => with_store!(catalog, get_product::handle),
+        "list-categories" => with_store!(catalog, list_categories::handle),
+        "browse-category" => with_store!(catalog, browse_category::handle),
+        "put-product" => with_store!(catalog, put_product::handle),
+        "put-stock" => with_store!(catalog, put_stock::handle),
+        _ => return None,
+    })
+}

@@ -1,0 +1,218 @@
+//! The local stack: everything the storefront needs, on one machine, without
+//! Docker. DynamoDB is dynoxide (embedded), SQS is moto (a child process), and
+//! the API is a local gateway serving every route of template.yaml with the
+//! same handler functions the Lambdas run.
+//!
+//! The `devstack` binary runs it for people; the integration tests start it
+//! in-process with fresh state and random ports.
+
+pub mod dynamo;
+pub mod functions;
+pub mod gateway;
+pub mod moto;
+pub mod seed;
+pub mod template;
+pub mod token;
+
+use anyhow::{Context, anyhow, bail};
+use shared::config::Config;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use template::{EnvValue, Template};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// The repository root (where template.yaml and tools/ live).
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("devstack lives in the workspace")
+        .to_path_buf()
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// Where the API listens; port 0 picks a free one.
+    pub api_addr: SocketAddr,
+    /// The DynamoDB data file; `None` keeps everything in memory.
+    pub data_file: Option<PathBuf>,
+    /// Start moto for SQS and create the template's queues.
+    pub sqs: bool,
+    /// The project's Python virtualenv (moto is installed there on first use).
+    pub venv: PathBuf,
+    /// The HS256 secret local tokens are signed with.
+    pub jwt_secret: String,
+    /// Seed this many products if the table has not been seeded yet.
+    pub seed_products: Option<usize>,
+    /// Show a progress bar while seeding.
+    pub progress: bool,
+}
+
+impl StackOptions {
+    /// In memory, random ports, no SQS, nothing seeded: what most tests want.
+    pub fn for_tests() -> Self {
+        Self {
+            api_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_file: None,
+            sqs: false,
+            venv: project_root().join(".venv"),
+            jwt_secret: token::DEFAULT_DEV_SECRET.to_owned(),
+            seed_products: None,
+            progress: false,
+        }
+    }
+}
+
+/// A running stack. Call [`Stack::stop`] to shut it down cleanly.
+pub struct Stack {
+    pub api_url: String,
+    pub dynamodb_url: String,
+    pub sqs_url: Option<String>,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: Option<aws_sdk_sqs::Client>,
+    /// Local names of the template's tables (by logical id).
+    pub tables: BTreeMap<String, String>,
+    /// Local queues by logical id.
+    pub queues: BTreeMap<String, moto::LocalQueue>,
+    pub template: Template,
+    /// How many products the catalog was seeded with, if it was.
+    pub seeded: Option<usize>,
+    jwt_secret: String,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    moto: Option<moto::Moto>,
+}
+
+impl Stack {
+    pub async fn start(options: StackOptions) -> anyhow::Result<Self> {
+        let template = Template::project()?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let sdk = shared::aws::local_sdk_config();
+
+        let db = dynamo::open(options.data_file.as_deref())?;
+        let (dynamodb_url, dynamo_task) = dynamo::serve(db, shutdown_rx.clone()).await?;
+        let dynamodb = shared::aws::dynamodb(&sdk, Some(&dynamodb_url));
+        dynamo::ensure_tables(&dynamodb, &template.tables).await?;
+        let tables: BTreeMap<String, String> = template
+            .tables
+            .iter()
+            .map(|t| (t.logical_id.clone(), t.logical_id.clone()))
+            .collect();
+
+        let (moto, sqs, queues) = if options.sqs {
+            let moto_server = moto::ensure_installed(&project_root(), &options.venv).await?;
+            let moto = moto::Moto::start(&moto_server).await?;
+            let sqs = shared::aws::sqs(&sdk, Some(&moto.endpoint));
+            let queues = moto::create_queues(&sqs, &template.queues).await?;
+            (Some(moto), Some(sqs), queues)
+        } else {
+            (None, None, BTreeMap::new())
+        };
+
+        let table = tables.get("ShopTable").context("template.yaml has no ShopTable")?;
+        let mut seeded = seed::seeded_size(&dynamodb, table).await?;
+        if let (Some(count), None) = (options.seed_products, seeded) {
+            seed::seed(&dynamodb, table, count, options.progress).await?;
+            seeded = Some(count);
+        }
+
+        let mut gateway = gateway::Gateway::new(options.jwt_secret.clone());
+        for function in &template.functions {
+            let lookup = |name: &str| {
+                function.environment.get(name).and_then(|value| match value {
+                    EnvValue::Literal(text) => Some(text.clone()),
+                    EnvValue::Ref(id) => tables
+                        .get(id)
+                        .cloned()
+                        .or_else(|| queues.get(id).map(|q| q.url.clone())),
+                    EnvValue::GetAtt(id, attr) if attr == "Arn" => queues.get(id).map(|q| q.arn.clone()),
+                    EnvValue::GetAtt(id, attr) if attr == "QueueUrl" => queues.get(id).map(|q| q.url.clone()),
+                    EnvValue::GetAtt(..) => None,
+                })
+            };
+            let config = Config::from_lookup(lookup).with_context(|| format!("configuring {}", function.logical_id))?;
+            let handler = functions::handler(&function.binary, &config, &dynamodb).ok_or_else(|| {
+                anyhow!(
+                    "template.yaml names binary {}, which the local runner does not serve",
+                    function.binary
+                )
+            })?;
+            for route in &function.routes {
+                gateway.add(
+                    &route.method,
+                    &route.path,
+                    gateway::Route {
+                        resource: route.path.clone(),
+                        handler: handler.clone(),
+                        authorized: route.authorized,
+                    },
+                )?;
+            }
+        }
+
+        let listener = tokio::net::TcpListener::bind(options.api_addr)
+            .await
+            .with_context(|| format!("binding the API to {}", options.api_addr))?;
+        let api_url = format!("http://{}", listener.local_addr()?);
+        let app = gateway.router()?.into_make_service_with_connect_info::<SocketAddr>();
+        let mut stop = shutdown_rx.clone();
+        let api_task = tokio::spawn(async move {
+            let signal = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(signal).await {
+                tracing::error!(error = %e, "the local API stopped");
+            }
+        });
+
+        Ok(Self {
+            api_url,
+            dynamodb_url,
+            sqs_url: moto.as_ref().map(|m| m.endpoint.clone()),
+            dynamodb,
+            sqs,
+            tables,
+            queues,
+            template,
+            seeded,
+            jwt_secret: options.jwt_secret,
+            shutdown,
+            tasks: vec![api_task, dynamo_task],
+            moto,
+        })
+    }
+
+    /// The local name of the shop's table.
+    pub fn table(&self) -> &str {
+        &self.tables["ShopTable"]
+    }
+
+    /// A token for `user`, optionally in the admin group, valid for an hour.
+    pub fn token(&self, user: &str, admin: bool) -> String {
+        let groups: &[&str] = if admin { &[shared::http::ADMIN_GROUP] } else { &[] };
+        token::mint(&self.jwt_secret, user, groups, std::time::Duration::from_secs(3600))
+    }
+
+    /// Stops accepting requests, lets running ones finish, stops moto and
+    /// closes the database.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            if let Err(e) = task.await {
+                bail!("a stack task failed: {e}");
+            }
+        }
+        if let Some(moto) = self.moto {
+            moto.stop().await;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,133 @@
+//! `devstack`: run the storefront locally. See the README.
+
+use clap::{Parser, Subcommand};
+use devstack::{Stack, StackOptions, project_root, token};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(about = "Run the storefront backend locally, without Docker")]
+struct Cli {
+    /// The HS256 secret for local tokens (local use only).
+    #[arg(long, env = "DEV_JWT_SECRET", default_value = token::DEFAULT_DEV_SECRET, global = true, hide_default_value = true)]
+    jwt_secret: String,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the whole stack and serve the API until Ctrl-C (the default).
+    Up(UpArgs),
+    /// Print a bearer token for local requests.
+    Token {
+        /// The user id (`sub` claim).
+        #[arg(long, default_value = "shopper-1")]
+        user: String,
+        /// Put the user in the admin group.
+        #[arg(long)]
+        admin: bool,
+        /// Validity in hours.
+        #[arg(long, default_value_t = 12)]
+        hours: u64,
+    },
+}
+
+#[derive(clap::Args, Clone)]
+struct UpArgs {
+    /// Address the API listens on.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    addr: SocketAddr,
+    /// Products in the seeded catalog (first run or after --reset).
+    #[arg(long, default_value_t = 10_000)]
+    products: usize,
+    /// Delete all local data and seed again.
+    #[arg(long)]
+    reset: bool,
+    /// Where data and the Python tools are kept.
+    #[arg(long, default_value_os_t = project_root().join(".devstack"))]
+    state_dir: PathBuf,
+}
+
+impl Default for UpArgs {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            products: 10_000,
+            reset: false,
+            state_dir: project_root().join(".devstack"),
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Up(UpArgs::default())) {
+        Command::Token { user, admin, hours } => {
+            let groups: &[&str] = if admin { &[shared::http::ADMIN_GROUP] } else { &[] };
+            println!(
+                "{}",
+                token::mint(&cli.jwt_secret, &user, groups, Duration::from_secs(hours * 3600))
+            );
+            Ok(())
+        }
+        Command::Up(args) => up(args, cli.jwt_secret).await,
+    }
+}
+
+async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
+    let format = match std::env::var("LOG_FORMAT").as_deref() {
+        Ok("json") => shared::logging::LogFormat::Json,
+        _ => shared::logging::LogFormat::Text,
+    };
+    shared::logging::init_as(format);
+    let data_file = args.state_dir.join("dynamodb.sqlite");
+    if args.reset {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", data_file.display()));
+        }
+    }
+    let started = Instant::now();
+    let stack = Stack::start(StackOptions {
+        api_addr: args.addr,
+        data_file: Some(data_file.clone()),
+        sqs: true,
+        venv: project_root().join(".venv"),
+        jwt_secret: jwt_secret.clone(),
+        seed_products: Some(args.products),
+        progress: true,
+    })
+    .await?;
+    let api = &stack.api_url;
+    println!();
+    println!("storefront is up in {:.1} s", started.elapsed().as_secs_f64());
+    println!("  API        {api}   (every route of template.yaml)");
+    println!(
+        "  DynamoDB   {}   (dynoxide; data in {})",
+        stack.dynamodb_url,
+        data_file.display()
+    );
+    if let Some(sqs) = &stack.sqs_url {
+        println!(
+            "  SQS        {sqs}   (moto; queues: {})",
+            stack.queues.keys().cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    println!("  catalog    {} products", stack.seeded.unwrap_or(0));
+    println!();
+    println!("try:");
+    println!("  curl {api}/categories");
+    println!("  curl {api}/categories/electronics-headphones/products?limit=3");
+    println!("  curl {api}/products/P0000001");
+    println!("  TOKEN=$(cargo run -q -p devstack -- token --admin)");
+    println!(
+        "  curl -X PUT -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{{\"onHand\": 25}}' {api}/admin/products/P0000001/stock"
+    );
+    println!();
+    println!("Ctrl-C stops the stack (data is kept; --reset starts over).");
+    tokio::signal::ctrl_c().await?;
+    eprintln!("stopping ...");
+    stack.stop().await
+}

@@ -1,0 +1,168 @@
+//! SQS on moto's server (PyPI), installed on first use into the project's own
+//! virtualenv and started on a free loopback port. Only SQS is used from it:
+//! moto's DynamoDB is not atomic under concurrency.
+
+use crate::template::QueueSpec;
+use anyhow::{Context, anyhow, bail};
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::QueueAttributeName;
+use shared::store::error_chain;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
+
+/// The project's Python tools, pinned (see tools/python-requirements.txt).
+const REQUIREMENTS: &str = "tools/python-requirements.txt";
+const CONSTRAINTS: &str = "tools/python-constraints.txt";
+
+/// Makes sure `venv` has moto's server, creating the virtualenv and
+/// installing the pinned tools on first use.
+pub async fn ensure_installed(project_root: &Path, venv: &Path) -> anyhow::Result<PathBuf> {
+    let moto_server = venv.join("bin").join("moto_server");
+    if moto_server.exists() {
+        return Ok(moto_server);
+    }
+    eprintln!(
+        "first run: installing the pinned Python tools (moto for SQS) into {} ...",
+        venv.display()
+    );
+    let status = Command::new("python3")
+        .arg("-m")
+        .arg("venv")
+        .arg(venv)
+        .status()
+        .await
+        .context("running python3 -m venv")?;
+    if !status.success() {
+        bail!("python3 -m venv {} failed", venv.display());
+    }
+    let status = Command::new(venv.join("bin").join("pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(project_root.join(REQUIREMENTS))
+        .arg("-c")
+        .arg(project_root.join(CONSTRAINTS))
+        .status()
+        .await
+        .context("running pip")?;
+    if !status.success() || !moto_server.exists() {
+        bail!("installing the Python tools into {} failed", venv.display());
+    }
+    Ok(moto_server)
+}
+
+/// A running moto server; stopped when dropped.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    pub async fn start(moto_server: &Path) -> anyhow::Result<Self> {
+        let port = crate::free_port()?;
+        let child = Command::new(moto_server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", moto_server.display()))?;
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let mut moto = Self { child, endpoint };
+        moto.wait_until_ready().await?;
+        Ok(moto)
+    }
+
+    async fn wait_until_ready(&mut self) -> anyhow::Result<()> {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let url = format!("{}/moto-api/", self.endpoint);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("moto exited at start-up ({status})");
+            }
+            if client.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("moto did not answer on {} within 60 s", self.endpoint)
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+}
+
+/// A queue created locally.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalQueue {
+    pub url: String,
+    pub arn: String,
+}
+
+/// Creates the template's queues (dead-letter queues first), named by their
+/// logical ids.
+pub async fn create_queues(client: &Client, specs: &[QueueSpec]) -> anyhow::Result<BTreeMap<String, LocalQueue>> {
+    let mut created: BTreeMap<String, LocalQueue> = BTreeMap::new();
+    let mut pending: Vec<&QueueSpec> = specs.iter().collect();
+    while !pending.is_empty() {
+        let before = pending.len();
+        let mut waiting = Vec::new();
+        for spec in pending {
+            let target = match &spec.dead_letter {
+                Some((dlq, _)) if !created.contains_key(dlq) => {
+                    waiting.push(spec);
+                    continue;
+                }
+                Some((dlq, receives)) => Some((created[dlq].arn.clone(), *receives)),
+                None => None,
+            };
+            let queue = create_queue(client, spec, target).await?;
+            created.insert(spec.logical_id.clone(), queue);
+        }
+        if waiting.len() == before {
+            let names: Vec<&str> = waiting.iter().map(|q| q.logical_id.as_str()).collect();
+            bail!("queues {names:?} name dead-letter queues that are not in the template");
+        }
+        pending = waiting;
+    }
+    Ok(created)
+}
+
+async fn create_queue(
+    client: &Client,
+    spec: &QueueSpec,
+    dead_letter: Option<(String, u32)>,
+) -> anyhow::Result<LocalQueue> {
+    let mut request = client.create_queue().queue_name(&spec.logical_id);
+    for (name, value) in &spec.attributes {
+        request = request.attributes(QueueAttributeName::from(name.as_str()), value);
+    }
+    if let Some((arn, receives)) = dead_letter {
+        let policy = serde_json::json!({ "deadLetterTargetArn": arn, "maxReceiveCount": receives });
+        request = request.attributes(QueueAttributeName::RedrivePolicy, policy.to_string());
+    }
+    let url = request
+        .send()
+        .await
+        .map_err(|e| anyhow!("creating queue {}: {}", spec.logical_id, error_chain(&e)))?
+        .queue_url
+        .ok_or_else(|| anyhow!("moto returned no URL for {}", spec.logical_id))?;
+    let attributes = client
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| anyhow!("reading queue {}: {}", spec.logical_id, error_chain(&e)))?;
+    let arn = attributes
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+        .cloned()
+        .ok_or_else(|| anyhow!("moto returned no ARN for {}", spec.logical_id))?;
+    Ok(LocalQueue { url, arn })
+}

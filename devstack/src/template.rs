@@ -1,0 +1,350 @@
+//! Reads template.yaml, the single source of truth for routes and resources:
+//! the local stack creates its tables and queues and routes its requests from
+//! the same definitions SAM deploys.
+
+use serde::Deserialize;
+use serde_yaml_ng::Value;
+use std::collections::BTreeMap;
+
+/// The project's template, compiled in so the runner and its tests always
+/// agree with the file next to them.
+pub const TEMPLATE_YAML: &str = include_str!("../../template.yaml");
+
+#[derive(Debug, thiserror::Error)]
+#[error("template.yaml: {0}")]
+pub struct TemplateError(String);
+
+fn err(message: impl Into<String>) -> TemplateError {
+    TemplateError(message.into())
+}
+
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub tables: Vec<TableSpec>,
+    pub queues: Vec<QueueSpec>,
+    pub functions: Vec<FunctionSpec>,
+}
+
+/// An `AWS::DynamoDB::Table`'s properties, in CloudFormation's own shape
+/// (which is the DynamoDB API's).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TableSpec {
+    #[serde(skip)]
+    pub logical_id: String,
+    pub attribute_definitions: Vec<AttributeDefinition>,
+    pub key_schema: Vec<KeySchemaElement>,
+    #[serde(default)]
+    pub global_secondary_indexes: Vec<GlobalSecondaryIndex>,
+    pub stream_specification: Option<StreamSpecification>,
+    pub time_to_live_specification: Option<TimeToLiveSpecification>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AttributeDefinition {
+    pub attribute_name: String,
+    pub attribute_type: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeySchemaElement {
+    pub attribute_name: String,
+    pub key_type: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GlobalSecondaryIndex {
+    pub index_name: String,
+    pub key_schema: Vec<KeySchemaElement>,
+    pub projection: Projection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Projection {
+    pub projection_type: String,
+    #[serde(default)]
+    pub non_key_attributes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StreamSpecification {
+    pub stream_view_type: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TimeToLiveSpecification {
+    pub attribute_name: String,
+    pub enabled: bool,
+}
+
+/// An `AWS::SQS::Queue`: its SQS attributes and dead-letter target.
+#[derive(Debug, Clone)]
+pub struct QueueSpec {
+    pub logical_id: String,
+    /// SQS attributes as strings (`VisibilityTimeout`, `FifoQueue`, ...).
+    pub attributes: BTreeMap<String, String>,
+    /// The dead-letter queue's logical id and the receives before a message moves there.
+    pub dead_letter: Option<(String, u32)>,
+}
+
+/// An environment variable's value before the local runner resolves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvValue {
+    Literal(String),
+    /// `!Ref X`: a table's name or a queue's URL.
+    Ref(String),
+    /// `!GetAtt X.Attr`.
+    GetAtt(String, String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteSpec {
+    pub method: String,
+    /// API Gateway path template, e.g. `/products/{productId}`.
+    pub path: String,
+    /// Whether the Cognito authorizer guards the route.
+    pub authorized: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct FunctionSpec {
+    pub logical_id: String,
+    /// The workspace binary SAM builds (`Metadata.BuildProperties.Binary`).
+    pub binary: String,
+    pub environment: BTreeMap<String, EnvValue>,
+    pub routes: Vec<RouteSpec>,
+}
+
+impl Template {
+    pub fn project() -> Result<Self, TemplateError> {
+        Self::parse(TEMPLATE_YAML)
+    }
+
+    pub fn parse(yaml: &str) -> Result<Self, TemplateError> {
+        let doc: Value = serde_yaml_ng::from_str(yaml).map_err(|e| err(e.to_string()))?;
+        let resources = doc
+            .get("Resources")
+            .and_then(Value::as_mapping)
+            .ok_or_else(|| err("no Resources"))?;
+        let global_env = env_vars(doc.get("Globals").and_then(|g| g.get("Function")))?;
+
+        let mut template = Template {
+            tables: Vec::new(),
+            queues: Vec::new(),
+            functions: Vec::new(),
+        };
+        let mut default_authorizers = BTreeMap::new();
+        for (id, resource) in resources {
+            let id = id
+                .as_str()
+                .ok_or_else(|| err("a resource id is not a string"))?
+                .to_owned();
+            let kind = resource.get("Type").and_then(Value::as_str).unwrap_or_default();
+            let props = resource.get("Properties").cloned().unwrap_or(Value::Null);
+            match kind {
+                "AWS::DynamoDB::Table" => {
+                    let mut table: TableSpec =
+                        serde_yaml_ng::from_value(props).map_err(|e| err(format!("{id}: {e}")))?;
+                    table.logical_id = id;
+                    template.tables.push(table);
+                }
+                "AWS::SQS::Queue" => template.queues.push(queue(&id, &props)?),
+                "AWS::Serverless::Api" => {
+                    let default = props
+                        .get("Auth")
+                        .and_then(|a| a.get("DefaultAuthorizer"))
+                        .and_then(Value::as_str);
+                    default_authorizers.insert(id, default.is_some());
+                }
+                "AWS::Serverless::Function" => {
+                    template.functions.push(function(&id, resource, &props, &global_env)?);
+                }
+                _ => {}
+            }
+        }
+        // A route is guarded when its API has a default authorizer the route
+        // does not opt out of (`Auth: Authorizer: NONE`), or names one.
+        for function in &mut template.functions {
+            for route in &mut function.routes {
+                route.authorized = route.authorized && default_authorizers.values().any(|d| *d);
+            }
+        }
+        Ok(template)
+    }
+}
+
+fn env_value(value: &Value) -> Result<EnvValue, TemplateError> {
+    match value {
+        Value::String(s) => Ok(EnvValue::Literal(s.clone())),
+        Value::Number(n) => Ok(EnvValue::Literal(n.to_string())),
+        Value::Bool(b) => Ok(EnvValue::Literal(b.to_string())),
+        Value::Tagged(tagged) if tagged.tag == "Ref" => tagged
+            .value
+            .as_str()
+            .map(|s| EnvValue::Ref(s.to_owned()))
+            .ok_or_else(|| err("!Ref needs a name")),
+        Value::Tagged(tagged) if tagged.tag == "GetAtt" => {
+            let text = tagged
+                .value
+                .as_str()
+                .ok_or_else(|| err("!GetAtt needs Resource.Attribute"))?;
+            let (resource, attribute) = text
+                .split_once('.')
+                .ok_or_else(|| err(format!("!GetAtt {text}: no attribute")))?;
+            Ok(EnvValue::GetAtt(resource.to_owned(), attribute.to_owned()))
+        }
+        other => Err(err(format!("unsupported environment value {other:?}"))),
+    }
+}
+
+fn env_vars(function_props: Option<&Value>) -> Result<BTreeMap<String, EnvValue>, TemplateError> {
+    let Some(vars) = function_props
+        .and_then(|p| p.get("Environment"))
+        .and_then(|e| e.get("Variables"))
+        .and_then(Value::as_mapping)
+    else {
+        return Ok(BTreeMap::new());
+    };
+    vars.iter()
+        .map(|(k, v)| {
+            Ok((
+                k.as_str().ok_or_else(|| err("variable name"))?.to_owned(),
+                env_value(v)?,
+            ))
+        })
+        .collect()
+}
+
+fn queue(id: &str, props: &Value) -> Result<QueueSpec, TemplateError> {
+    let mut attributes = BTreeMap::new();
+    let mut dead_letter = None;
+    if let Some(map) = props.as_mapping() {
+        for (key, value) in map {
+            let key = key.as_str().unwrap_or_default();
+            match (key, value) {
+                ("RedrivePolicy", policy) => {
+                    let target = match policy.get("deadLetterTargetArn").map(env_value).transpose()? {
+                        Some(EnvValue::GetAtt(queue, attr)) if attr == "Arn" => queue,
+                        other => {
+                            return Err(err(format!(
+                                "{id}: deadLetterTargetArn must be !GetAtt Queue.Arn, got {other:?}"
+                            )));
+                        }
+                    };
+                    let receives = policy
+                        .get("maxReceiveCount")
+                        .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+                        .ok_or_else(|| err(format!("{id}: maxReceiveCount")))?;
+                    dead_letter = Some((target, receives as u32));
+                }
+                ("QueueName" | "Tags", _) => {}
+                (_, Value::Number(n)) => {
+                    attributes.insert(key.to_owned(), n.to_string());
+                }
+                (_, Value::Bool(b)) => {
+                    attributes.insert(key.to_owned(), b.to_string());
+                }
+                (_, Value::String(s)) => {
+                    attributes.insert(key.to_owned(), s.clone());
+                }
+                _ => return Err(err(format!("{id}: unsupported queue property {key}"))),
+            }
+        }
+    }
+    Ok(QueueSpec {
+        logical_id: id.to_owned(),
+        attributes,
+        dead_letter,
+    })
+}
+
+fn function(
+    id: &str,
+    resource: &Value,
+    props: &Value,
+    global_env: &BTreeMap<String, EnvValue>,
+) -> Result<FunctionSpec, TemplateError> {
+    let binary = resource
+        .get("Metadata")
+        .and_then(|m| m.get("BuildProperties"))
+        .and_then(|b| b.get("Binary"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| err(format!("{id}: Metadata.BuildProperties.Binary names no binary")))?
+        .to_owned();
+    let mut environment = global_env.clone();
+    environment.extend(env_vars(Some(props))?);
+    let mut routes = Vec::new();
+    if let Some(events) = props.get("Events").and_then(Value::as_mapping) {
+        for event in events.values() {
+            if event.get("Type").and_then(Value::as_str) != Some("Api") {
+                continue;
+            }
+            let p = event
+                .get("Properties")
+                .ok_or_else(|| err(format!("{id}: Api event without Properties")))?;
+            let field = |name: &str| {
+                p.get(name)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| err(format!("{id}: Api event without {name}")))
+            };
+            let authorizer = p.get("Auth").and_then(|a| a.get("Authorizer")).and_then(Value::as_str);
+            routes.push(RouteSpec {
+                method: field("Method")?.to_ascii_uppercase(),
+                path: field("Path")?,
+                authorized: authorizer != Some("NONE"),
+            });
+        }
+    }
+    Ok(FunctionSpec {
+        logical_id: id.to_owned(),
+        binary,
+        environment,
+        routes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_project_template_describes_the_table_queues_and_routes() {
+        let t = Template::project().unwrap();
+        let table = t.tables.iter().find(|t| t.logical_id == "ShopTable").unwrap();
+        assert_eq!(table.key_schema.len(), 2);
+        assert!(
+            table
+                .global_secondary_indexes
+                .iter()
+                .any(|g| g.index_name == "ByCategoryPrice")
+        );
+        assert_eq!(
+            table.time_to_live_specification.as_ref().unwrap().attribute_name,
+            "expiresAt"
+        );
+
+        let queue = t.queues.iter().find(|q| q.logical_id == "SearchIndexQueue").unwrap();
+        assert_eq!(queue.dead_letter, Some(("SearchIndexDeadLetterQueue".into(), 5)));
+        assert_eq!(queue.attributes["VisibilityTimeout"], "60");
+
+        let get_product = t.functions.iter().find(|f| f.binary == "get-product").unwrap();
+        assert_eq!(
+            get_product.routes,
+            [RouteSpec {
+                method: "GET".into(),
+                path: "/products/{productId}".into(),
+                authorized: false
+            }]
+        );
+        assert_eq!(get_product.environment["TABLE_NAME"], EnvValue::Ref("ShopTable".into()));
+        let put_stock = t.functions.iter().find(|f| f.binary == "put-stock").unwrap();
+        assert!(put_stock.routes[0].authorized);
+    }
+}

@@ -1,0 +1,42 @@
+//! `GET /categories/{categoryId}/products?page=&limit=&sort=`: one category's
+//! products (including its subcategories'), a page at a time, from the
+//! category indexes; never a scan.
+
+use serde_json::json;
+use shared::catalog::{BrowseSort, ProductSummary, leaves_under};
+use shared::http::{self, Body, DEFAULT_PAGE_LIMIT, Request, Response, StatusCode};
+use shared::ids::CategoryId;
+use shared::problem::ApiError;
+use shared::store::catalog::{BrowseCursor, CategoryBrowser, CategoryReader};
+
+pub async fn handle(store: &(impl CategoryReader + CategoryBrowser), req: Request) -> Response<Body> {
+    http::respond(req, |req| browse_category(store, req)).await
+}
+
+async fn browse_category(
+    store: &(impl CategoryReader + CategoryBrowser),
+    req: Request,
+) -> Result<Response<Body>, ApiError> {
+    http::only_query_params(&req, &["page", "limit", "sort"])?;
+    let category_id = http::path_param(&req, "categoryId", CategoryId::parse)?;
+    let sort = http::query_param(&req, "sort", BrowseSort::parse)?.unwrap_or_default();
+    let limit = http::query_param(&req, "limit", http::parse_limit)?.unwrap_or(DEFAULT_PAGE_LIMIT);
+    let categories = store.categories().await?;
+    let leaves =
+        leaves_under(&categories, &category_id).ok_or_else(|| ApiError::not_found("category", &category_id))?;
+    let cursor = http::query_param(&req, "page", |token| BrowseCursor::decode(token, sort, &leaves))?;
+
+    let page = store.browse(&leaves, sort, limit, cursor.as_ref()).await?;
+    let products: Vec<ProductSummary> = page.products.iter().map(ProductSummary::from).collect();
+    Ok(http::json(
+        StatusCode::OK,
+        &json!({
+            "categoryId": category_id,
+            "sort": sort.as_str(),
+            "limit": limit,
+            "products": products,
+            "hasMore": page.next.is_some(),
+            "nextPage": page.next.map(|c| c.encode()),
+        }),
+    ))
+}

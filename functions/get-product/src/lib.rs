@@ -1,0 +1,21 @@
+//! `GET /products/{productId}`: one product, with how many units can be put
+//! in a cart right now (`available`, `inStock`).
+
+use shared::catalog::ProductDetail;
+use shared::http::{self, Body, Request, Response, StatusCode};
+use shared::ids::ProductId;
+use shared::problem::ApiError;
+use shared::store::catalog::ProductReader;
+
+pub async fn handle(store: &impl ProductReader, req: Request) -> Response<Body> {
+    http::respond(req, |req| get_product(store, req)).await
+}
+
+async fn get_product(store: &impl ProductReader, req: Request) -> Result<Response<Body>, ApiError> {
+    let id = http::path_param(&req, "productId", ProductId::parse)?;
+    let (product, stock) = store
+        .product_with_stock(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product", &id))?;
+    Ok(http::json(StatusCode::OK, &ProductDetail::new(&product, &stock)))
+}

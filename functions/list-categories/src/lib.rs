@@ -1,0 +1,20 @@
+//! `GET /categories`: the category tree with product counts.
+
+use serde_json::json;
+use shared::catalog::category_tree;
+use shared::http::{self, Body, Request, Response, StatusCode};
+use shared::problem::ApiError;
+use shared::store::catalog::CategoryReader;
+
+pub async fn handle(store: &impl CategoryReader, req: Request) -> Response<Body> {
+    http::respond(req, |req| list_categories(store, req)).await
+}
+
+async fn list_categories(store: &impl CategoryReader, req: Request) -> Result<Response<Body>, ApiError> {
+    http::only_query_params(&req, &[])?;
+    let categories = store.categories().await?;
+    Ok(http::json(
+        StatusCode::OK,
+        &json!({ "categories": category_tree(&categories) }),
+    ))
+}

@@ -1,0 +1,78 @@
+//! The table's key scheme, in one place. See `docs/data-model.md`.
+
+use crate::ids::{CategoryId, ProductId};
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+
+/// Attribute holding a product's leaf category on the browse indexes.
+pub const CATEGORY_KEY: &str = "categoryKey";
+
+/// The three sparse indexes that list a category's products in one order each.
+pub const BY_CATEGORY_PRICE: (&str, &str) = ("ByCategoryPrice", "priceKey");
+pub const BY_CATEGORY_RATING: (&str, &str) = ("ByCategoryRating", "ratingKey");
+pub const BY_CATEGORY_NEWEST: (&str, &str) = ("ByCategoryNewest", "newestKey");
+
+/// The partition that holds the category tree and catalog metadata.
+pub const CATALOG_PK: &str = "CATALOG";
+pub const PRODUCT_SK: &str = "PRODUCT";
+pub const STOCK_SK_PREFIX: &str = "STOCK#";
+pub const CATEGORY_SK_PREFIX: &str = "CATEGORY#";
+/// Marks a catalog the local runner has seeded, with its size.
+pub const SEED_SK: &str = "SEED";
+
+pub fn product_pk(id: &ProductId) -> String {
+    format!("PRODUCT#{id}")
+}
+
+/// The product id back out of a `PRODUCT#<id>` key.
+pub fn product_id_of_pk(pk: &str) -> Option<ProductId> {
+    pk.strip_prefix("PRODUCT#").and_then(|id| ProductId::parse(id).ok())
+}
+
+pub fn stock_sk(shard: u8) -> String {
+    format!("{STOCK_SK_PREFIX}{shard:02}")
+}
+
+pub fn category_sk(id: &CategoryId) -> String {
+    format!("{CATEGORY_SK_PREFIX}{id}")
+}
+
+/// Sort keys of the browse indexes. Fixed-width numbers sort as strings; the
+/// product id at the end makes every key unique and pages stable.
+pub fn price_key(amount: i64, id: &ProductId) -> String {
+    format!("{amount:012}#{id}")
+}
+
+pub fn rating_key(rating_tenths: u8, review_count: u32, id: &ProductId) -> String {
+    format!("{rating_tenths:02}#{review_count:010}#{id}")
+}
+
+pub fn newest_key(created_at: &str, id: &ProductId) -> String {
+    format!("{created_at}#{id}")
+}
+
+/// The product id at the end of a browse sort key.
+pub fn product_id_of_sort_key(key: &str) -> Option<ProductId> {
+    key.rsplit('#').next().and_then(|id| ProductId::parse(id).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browse_keys_sort_like_the_numbers_they_hold() {
+        let id = ProductId::parse("P1").unwrap();
+        assert!(price_key(999, &id) < price_key(1000, &id));
+        assert!(rating_key(45, 10, &id) < rating_key(45, 200, &id));
+        assert!(rating_key(9, 99999, &id) < rating_key(10, 0, &id));
+    }
+
+    #[test]
+    fn ids_come_back_out_of_keys() {
+        let id = ProductId::parse("P0000042").unwrap();
+        assert_eq!(product_id_of_pk(&product_pk(&id)), Some(id.clone()));
+        assert_eq!(product_id_of_sort_key(&rating_key(41, 7, &id)), Some(id));
+    }
+}

@@ -1,0 +1,141 @@
+//! DynamoDB adapters. The shop uses one table; `docs/data-model.md` lists every
+//! item type, its keys and the access patterns they serve.
+
+pub mod catalog;
+pub mod keys;
+
+use crate::problem::ApiError;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+pub use catalog::DynamoCatalog;
+
+/// A DynamoDB item as the SDK returns it.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Failures of the storage layer that a handler cannot fix by itself.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// DynamoDB did not answer, or throttled us: worth retrying later.
+    #[error("DynamoDB is unavailable: {0}")]
+    Unavailable(String),
+    /// Too many concurrent writers kept cancelling our conditional write.
+    #[error("gave up after {attempts} attempts because of concurrent changes")]
+    Contention { attempts: u32 },
+    /// An item that does not have the shape this code writes.
+    #[error("corrupt item {key}: {problem}")]
+    Corrupt { key: String, problem: String },
+    #[error("DynamoDB refused the request: {0}")]
+    Rejected(String),
+}
+
+impl StoreError {
+    /// Classifies an SDK error: transport problems, throttling and 5xx are
+    /// `Unavailable`, anything else is a bug on our side.
+    pub fn from_sdk<E, R>(error: SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let retryable_codes = [
+            "ProvisionedThroughputExceededException",
+            "ThrottlingException",
+            "RequestLimitExceeded",
+            "InternalServerError",
+            "ServiceUnavailable",
+        ];
+        match &error {
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+                Self::Unavailable(error_chain(&error))
+            }
+            SdkError::ServiceError(service) if retryable_codes.contains(&service.err().code().unwrap_or("")) => {
+                Self::Unavailable(error_chain(&error))
+            }
+            _ => Self::Rejected(error_chain(&error)),
+        }
+    }
+}
+
+/// The error and its sources on one line, for logs.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(%cause, "DynamoDB unavailable");
+                ApiError::Unavailable {
+                    detail: "the shop's database is not answering; try again shortly".into(),
+                    retry_after_secs: 1,
+                }
+            }
+            StoreError::Contention { .. } => ApiError::Unavailable {
+                detail: "too many concurrent changes to the same item; try again".into(),
+                retry_after_secs: 1,
+            },
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Reading typed attributes out of an item, with errors that name the item.
+pub(crate) struct Attrs<'a> {
+    item: &'a Item,
+}
+
+impl<'a> Attrs<'a> {
+    pub(crate) fn new(item: &'a Item) -> Self {
+        Self { item }
+    }
+
+    pub(crate) fn corrupt(&self, problem: String) -> StoreError {
+        let key = match (self.item.get(keys::PK), self.item.get(keys::SK)) {
+            (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) => format!("{pk}/{sk}"),
+            _ => "(no key)".to_owned(),
+        };
+        StoreError::Corrupt { key, problem }
+    }
+
+    pub(crate) fn opt_s(&self, name: &str) -> Option<&'a str> {
+        match self.item.get(name) {
+            Some(AttributeValue::S(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn s(&self, name: &str) -> Result<&'a str, StoreError> {
+        self.opt_s(name)
+            .ok_or_else(|| self.corrupt(format!("missing string {name}")))
+    }
+
+    pub(crate) fn n<T: std::str::FromStr>(&self, name: &str) -> Result<T, StoreError> {
+        match self.item.get(name) {
+            Some(AttributeValue::N(n)) => n
+                .parse()
+                .map_err(|_| self.corrupt(format!("{name} = {n} is out of range"))),
+            _ => Err(self.corrupt(format!("missing number {name}"))),
+        }
+    }
+
+    pub(crate) fn parsed<T>(&self, name: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Result<T, StoreError> {
+        parse(self.s(name)?).map_err(|e| self.corrupt(format!("{name}: {e}")))
+    }
+}
+
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub(crate) fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
