@@ -77,11 +77,14 @@ impl Gateway {
     }
 }
 
-fn problem(error: ApiError) -> Response {
+/// The gateway's own refusals, shaped like the template's GatewayResponses.
+fn problem(error: ApiError, correlation_id: &str) -> Response {
     let mut response = lambda_to_axum(error.into_response());
-    response
-        .headers_mut()
-        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    if let Ok(value) = HeaderValue::from_str(correlation_id) {
+        headers.insert(shared::http::CORRELATION_HEADER, value);
+    }
     response
 }
 
@@ -140,14 +143,19 @@ async fn dispatch(
     body: Bytes,
 ) -> Response {
     let path = uri.path();
+    let request_id = ulid::Ulid::new().to_string();
+    let correlation_id = shared::http::client_correlation_id(&headers).unwrap_or_else(|| request_id.clone());
     let Ok(matched) = gateway.routes.at(path) else {
-        return problem(ApiError::not_found("route", path));
+        return problem(ApiError::not_found("route", path), &correlation_id);
     };
     if method == Method::OPTIONS {
         return preflight();
     }
     let Some(route) = matched.value.get(&method) else {
-        return problem(ApiError::not_found("route", format!("{method} {path}")));
+        return problem(
+            ApiError::not_found("route", format!("{method} {path}")),
+            &correlation_id,
+        );
     };
 
     let mut context = ApiGatewayProxyRequestContext::default();
@@ -159,7 +167,7 @@ async fn dispatch(
                     .fields
                     .insert("claims".into(), serde_json::Value::Object(claims));
             }
-            None => return problem(ApiError::Unauthorized),
+            None => return problem(ApiError::Unauthorized, &correlation_id),
         }
     }
     let params: HashMap<String, String> = matched
@@ -169,7 +177,7 @@ async fn dispatch(
         .collect();
 
     context.stage = Some(STAGE.into());
-    context.request_id = Some(ulid::Ulid::new().to_string());
+    context.request_id = Some(request_id);
     context.resource_path = Some(route.resource.clone());
     context.path = Some(path.to_owned());
     context.http_method = method.clone();

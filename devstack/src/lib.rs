@@ -6,6 +6,7 @@
 //! The `devstack` binary runs it for people; the integration tests start it
 //! in-process with fresh state and random ports.
 
+pub mod bench;
 pub mod dynamo;
 pub mod functions;
 pub mod gateway;
@@ -46,8 +47,6 @@ pub struct StackOptions {
     pub data_file: Option<PathBuf>,
     /// Start moto for SQS and create the template's queues.
     pub sqs: bool,
-    /// The project's Python virtualenv (moto is installed there on first use).
-    pub venv: PathBuf,
     /// The HS256 secret local tokens are signed with.
     pub jwt_secret: String,
     /// Seed this many products if the table has not been seeded yet.
@@ -63,7 +62,6 @@ impl StackOptions {
             api_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_file: None,
             sqs: false,
-            venv: project_root().join(".venv"),
             jwt_secret: token::DEFAULT_DEV_SECRET.to_owned(),
             seed_products: None,
             progress: false,
@@ -108,7 +106,7 @@ impl Stack {
             .collect();
 
         let (moto, sqs, queues) = if options.sqs {
-            let moto_server = moto::ensure_installed(&project_root(), &options.venv).await?;
+            let moto_server = moto::ensure_installed(&project_root()).await?;
             let moto = moto::Moto::start(&moto_server).await?;
             let sqs = shared::aws::sqs(&sdk, Some(&moto.endpoint));
             let queues = moto::create_queues(&sqs, &template.queues).await?;

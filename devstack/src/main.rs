@@ -20,6 +20,8 @@ struct Cli {
 enum Command {
     /// Start the whole stack and serve the API until Ctrl-C (the default).
     Up(UpArgs),
+    /// Measure start-up time and product-detail latency; writes bench/results/local-stack.md.
+    Bench(devstack::bench::BenchArgs),
     /// Print a bearer token for local requests.
     Token {
         /// The user id (`sub` claim).
@@ -45,7 +47,7 @@ struct UpArgs {
     /// Delete all local data and seed again.
     #[arg(long)]
     reset: bool,
-    /// Where data and the Python tools are kept.
+    /// Where the local data is kept.
     #[arg(long, default_value_os_t = project_root().join(".devstack"))]
     state_dir: PathBuf,
 }
@@ -74,6 +76,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Up(args) => up(args, cli.jwt_secret).await,
+        Command::Bench(args) => devstack::bench::run(args).await,
     }
 }
 
@@ -94,7 +97,6 @@ async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
         api_addr: args.addr,
         data_file: Some(data_file.clone()),
         sqs: true,
-        venv: project_root().join(".venv"),
         jwt_secret: jwt_secret.clone(),
         seed_products: Some(args.products),
         progress: true,

@@ -13,41 +13,17 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 
-/// The project's Python tools, pinned (see tools/python-requirements.txt).
-const REQUIREMENTS: &str = "tools/python-requirements.txt";
-const CONSTRAINTS: &str = "tools/python-constraints.txt";
-
-/// Makes sure `venv` has moto's server, creating the virtualenv and
-/// installing the pinned tools on first use.
-pub async fn ensure_installed(project_root: &Path, venv: &Path) -> anyhow::Result<PathBuf> {
-    let moto_server = venv.join("bin").join("moto_server");
-    if moto_server.exists() {
-        return Ok(moto_server);
-    }
-    eprintln!(
-        "first run: installing the pinned Python tools (moto for SQS) into {} ...",
-        venv.display()
-    );
-    let status = Command::new("python3")
-        .arg("-m")
-        .arg("venv")
-        .arg(venv)
+/// Makes sure the project's virtualenv has the pinned Python tools (moto for
+/// SQS among them), installing them on first use with the same script the
+/// test command uses; returns the path of `moto_server`.
+pub async fn ensure_installed(project_root: &Path) -> anyhow::Result<PathBuf> {
+    let status = Command::new(project_root.join("scripts").join("python-tools"))
         .status()
         .await
-        .context("running python3 -m venv")?;
-    if !status.success() {
-        bail!("python3 -m venv {} failed", venv.display());
-    }
-    let status = Command::new(venv.join("bin").join("pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-        .arg(project_root.join(REQUIREMENTS))
-        .arg("-c")
-        .arg(project_root.join(CONSTRAINTS))
-        .status()
-        .await
-        .context("running pip")?;
+        .context("running scripts/python-tools")?;
+    let moto_server = project_root.join(".venv").join("bin").join("moto_server");
     if !status.success() || !moto_server.exists() {
-        bail!("installing the Python tools into {} failed", venv.display());
+        bail!("installing the Python tools into .venv failed (scripts/python-tools)");
     }
     Ok(moto_server)
 }

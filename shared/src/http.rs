@@ -178,12 +178,30 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         if inner.is_syntax() || inner.is_eof() {
             ApiError::MalformedJson(inner.to_string())
         } else {
-            let field = if path == "." { "body".to_owned() } else { path };
-            ApiError::field(field, strip_position(&inner.to_string()))
+            let message = strip_position(&inner.to_string());
+            if let Some(name) = named_field(&message) {
+                let field = if path == "." {
+                    name.to_owned()
+                } else {
+                    format!("{path}.{name}")
+                };
+                ApiError::field(field, message)
+            } else if path == "." || path.starts_with('[') {
+                // serde reads a struct from an array too; say what was meant.
+                ApiError::field("body", "must be a JSON object")
+            } else {
+                ApiError::field(path, message)
+            }
         }
     })?;
     de.end().map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     Ok(value)
+}
+
+/// The field a "missing field `x`" error names (serde reports it at the
+/// enclosing object, unlike an unknown field, whose path already ends in it).
+fn named_field(message: &str) -> Option<&str> {
+    message.strip_prefix("missing field `")?.split('`').next()
 }
 
 /// serde_json ends data errors with "at line 1 column 17"; the field name says more.
@@ -206,22 +224,24 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
     }
 }
 
+/// The client's `x-correlation-id`, if it is sensible (1–128 visible ASCII characters).
+pub fn client_correlation_id(headers: &lambda_http::http::HeaderMap) -> Option<String> {
+    headers
+        .get(CORRELATION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+}
+
 /// The correlation id of a request: the client's `x-correlation-id` if it is
 /// sensible, else the API Gateway request id, else a new one.
 pub fn correlation_id(req: &Request) -> String {
-    let from_client = req
-        .headers()
-        .get(CORRELATION_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()));
-    if let Some(id) = from_client {
-        return id.to_owned();
-    }
-    match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.request_id.clone(),
-        _ => None,
-    }
-    .unwrap_or_else(|| ulid::Ulid::new().to_string())
+    client_correlation_id(req.headers())
+        .or_else(|| match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV1(ctx)) => ctx.request_id.clone(),
+            _ => None,
+        })
+        .unwrap_or_else(|| ulid::Ulid::new().to_string())
 }
 
 /// Runs a handler inside the request's span: every log line carries the
@@ -245,9 +265,13 @@ where
                 error.into_response()
             }
         };
+        let headers = response.headers_mut();
         if let Ok(value) = HeaderValue::from_str(&correlation_id) {
-            response.headers_mut().insert(CORRELATION_HEADER, value);
+            headers.insert(CORRELATION_HEADER, value);
         }
+        // API Gateway answers CORS preflights; the function's answers must
+        // carry the header themselves. Tokens, not cookies, so `*` is safe.
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
         tracing::info!(
             status = response.status().as_u16(),
             elapsed_us = started.elapsed().as_micros() as u64,
@@ -279,6 +303,12 @@ mod tests {
         assert!(parse_limit("101").is_err());
         assert!(parse_limit("-1").is_err());
         assert!(parse_limit("2.5").is_err());
+    }
+
+    #[test]
+    fn missing_fields_are_named() {
+        assert_eq!(named_field("missing field `brand`"), Some("brand"));
+        assert_eq!(named_field("invalid type: string"), None);
     }
 
     #[test]

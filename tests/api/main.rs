@@ -1,1 +1,14 @@
+//! Integration tests: every test starts its own stack (in-memory dynoxide,
+//! random ports) through `devstack`, exactly as the local runner does, and
+//! drives the real handlers over HTTP.
 
+mod helpers;
+
+mod admin_products;
+mod admin_stock;
+mod browse;
+mod categories;
+mod contract;
+mod lambda_runtime;
+mod product_detail;
+mod stack;

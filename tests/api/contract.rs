@@ -1,0 +1,258 @@
+//! infra/openapi.yaml is the API's contract: it lists exactly the routes of
+//! template.yaml, and the running API's answers match its schemas.
+
+use crate::helpers::{Reply, TestApp, product_body};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+fn openapi() -> Value {
+    let text = std::fs::read_to_string(devstack::project_root().join("infra/openapi.yaml")).unwrap();
+    serde_yaml_ng::from_str(&text).unwrap()
+}
+
+/// JSON pointer escaping (RFC 6901).
+fn escape(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+/// Checks `reply` against the documented response of `method route`.
+fn assert_matches_contract(doc: &Value, method: &str, route: &str, reply: &Reply) {
+    let status = reply.status.as_u16().to_string();
+    let operation = format!("/paths/{}/{}", escape(route), method.to_lowercase());
+    let mut response_pointer = format!("{operation}/responses/{status}");
+    let mut response = doc
+        .pointer(&response_pointer)
+        .unwrap_or_else(|| panic!("{method} {route}: {status} is not documented; body {}", reply.body));
+    if let Some(reference) = response.get("$ref").and_then(Value::as_str) {
+        response_pointer = reference.trim_start_matches('#').to_owned();
+        response = doc.pointer(&response_pointer).unwrap();
+    }
+    let content_type = reply.content_type().to_owned();
+    assert!(
+        response["content"].get(&content_type).is_some(),
+        "{method} {route} {status}: {content_type} is not documented"
+    );
+    let schema_pointer = format!("{response_pointer}/content/{}/schema", escape(&content_type));
+    // The whole document is the root so that its `$ref`s resolve.
+    let mut root = doc.clone();
+    // A JSON pointer in a URI fragment has its braces percent-encoded.
+    root["$ref"] = Value::String(format!("#{}", schema_pointer.replace('{', "%7B").replace('}', "%7D")));
+    let validator = jsonschema::draft202012::new(&root).expect("the OpenAPI schemas compile");
+    let errors: Vec<String> = validator
+        .iter_errors(&reply.body)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{method} {route} {status}: {errors:?}\nbody: {}",
+        reply.body
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_exactly_the_template_routes() {
+    let doc = openapi();
+    let documented: BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| (m.to_uppercase(), path.clone()))
+        })
+        .collect();
+    let template = devstack::template::Template::project().unwrap();
+    let served: BTreeSet<(String, String)> = template
+        .functions
+        .iter()
+        .flat_map(|f| f.routes.iter().map(|r| (r.method.clone(), r.path.clone())))
+        .collect();
+    assert_eq!(documented, served);
+    for function in &template.functions {
+        for route in &function.routes {
+            let op = &doc["paths"][&route.path][route.method.to_lowercase()];
+            assert_eq!(
+                op.get("security").is_some(),
+                route.authorized,
+                "{} {}: security must match the template",
+                route.method,
+                route.path
+            );
+        }
+    }
+}
+
+/// Method, route template, concrete path, token, body, expected status.
+type Case<'a> = (Method, &'a str, String, Option<&'a str>, Option<&'a str>, u16);
+
+#[tokio::test]
+async fn the_running_api_answers_as_the_openapi_document_says() {
+    let doc = openapi();
+    let app = TestApp::seeded(40).await;
+    let admin = app.admin();
+    let shopper = app.shopper();
+    let product = product_body("Contract Lamp", "home-kitchen-lighting", 4599);
+    let huge = json!({ "onHand": 1, "pad": "x".repeat(70_000) }).to_string();
+
+    let cases: Vec<Case> = vec![
+        (
+            Method::GET,
+            "/products/{productId}",
+            "/products/P0000001".into(),
+            None,
+            None,
+            200,
+        ),
+        (
+            Method::GET,
+            "/products/{productId}",
+            "/products/P9999999".into(),
+            None,
+            None,
+            404,
+        ),
+        (
+            Method::GET,
+            "/products/{productId}",
+            "/products/bad%23id".into(),
+            None,
+            None,
+            400,
+        ),
+        (Method::GET, "/categories", "/categories".into(), None, None, 200),
+        (Method::GET, "/categories", "/categories?x=1".into(), None, None, 400),
+        (
+            Method::GET,
+            "/categories/{categoryId}/products",
+            "/categories/electronics/products?limit=3".into(),
+            None,
+            None,
+            200,
+        ),
+        (
+            Method::GET,
+            "/categories/{categoryId}/products",
+            "/categories/books-fiction/products?limit=100&sort=newest".into(),
+            None,
+            None,
+            200,
+        ),
+        (
+            Method::GET,
+            "/categories/{categoryId}/products",
+            "/categories/electronics/products?limit=0".into(),
+            None,
+            None,
+            400,
+        ),
+        (
+            Method::GET,
+            "/categories/{categoryId}/products",
+            "/categories/nope/products".into(),
+            None,
+            None,
+            404,
+        ),
+        (
+            Method::PUT,
+            "/admin/products/{productId}",
+            "/admin/products/C-1".into(),
+            Some(&admin),
+            Some(&product),
+            201,
+        ),
+        (
+            Method::PUT,
+            "/admin/products/{productId}",
+            "/admin/products/C-1".into(),
+            Some(&admin),
+            Some(&product),
+            200,
+        ),
+        (
+            Method::PUT,
+            "/admin/products/{productId}",
+            "/admin/products/C-1".into(),
+            Some(&admin),
+            Some("{"),
+            400,
+        ),
+        (
+            Method::PUT,
+            "/admin/products/{productId}",
+            "/admin/products/C-1".into(),
+            None,
+            Some(&product),
+            401,
+        ),
+        (
+            Method::PUT,
+            "/admin/products/{productId}",
+            "/admin/products/C-1".into(),
+            Some(&shopper),
+            Some(&product),
+            403,
+        ),
+        (
+            Method::PUT,
+            "/admin/products/{productId}",
+            "/admin/products/C-1".into(),
+            Some(&admin),
+            Some(&huge),
+            413,
+        ),
+        (
+            Method::PUT,
+            "/admin/products/{productId}/stock",
+            "/admin/products/C-1/stock".into(),
+            Some(&admin),
+            Some(r#"{"onHand":5}"#),
+            200,
+        ),
+        (
+            Method::PUT,
+            "/admin/products/{productId}/stock",
+            "/admin/products/C-1/stock".into(),
+            Some(&admin),
+            Some(r#"{"onHand":-5}"#),
+            400,
+        ),
+        (
+            Method::PUT,
+            "/admin/products/{productId}/stock",
+            "/admin/products/NOPE/stock".into(),
+            Some(&admin),
+            Some(r#"{"onHand":5}"#),
+            404,
+        ),
+        (
+            Method::PUT,
+            "/admin/products/{productId}/stock",
+            "/admin/products/C-1/stock".into(),
+            None,
+            Some(r#"{"onHand":5}"#),
+            401,
+        ),
+        (
+            Method::PUT,
+            "/admin/products/{productId}/stock",
+            "/admin/products/C-1/stock".into(),
+            Some(&shopper),
+            Some(r#"{"onHand":5}"#),
+            403,
+        ),
+    ];
+    for (method, route, path, token, body, expected) in cases {
+        let reply = app.send(method.clone(), &path, token, body).await;
+        assert_eq!(reply.status.as_u16(), expected, "{method} {path}: {}", reply.body);
+        assert!(
+            reply.headers.contains_key("x-correlation-id"),
+            "{method} {path}: no correlation id"
+        );
+        assert_matches_contract(&doc, method.as_str(), route, &reply);
+    }
+    app.stop().await;
+}

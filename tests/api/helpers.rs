@@ -1,0 +1,195 @@
+//! `TestApp`: a fresh stack per test and a small HTTP client for it.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use devstack::{Stack, StackOptions};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::collections::HashMap;
+
+pub struct TestApp {
+    pub stack: Stack,
+    pub http: reqwest::Client,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// Asserts a problem+json answer with `status` and `code`, and returns it.
+    #[track_caller]
+    pub fn problem(&self, status: u16, code: &str) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(self.content_type(), "application/problem+json", "body: {}", self.body);
+        assert_eq!(self.body["code"], code, "body: {}", self.body);
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+        &self.body
+    }
+
+    /// The field names of a validation problem.
+    pub fn fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    /// A shop with the seeded category tree and no products.
+    pub async fn spawn() -> Self {
+        Self::seeded(0).await
+    }
+
+    /// A shop seeded with `products` products.
+    pub async fn seeded(products: usize) -> Self {
+        Self::spawn_with(StackOptions {
+            seed_products: Some(products),
+            ..StackOptions::for_tests()
+        })
+        .await
+    }
+
+    pub async fn spawn_with(options: StackOptions) -> Self {
+        let stack = Stack::start(options).await.expect("the stack starts");
+        Self {
+            stack,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.stack.api_url)
+    }
+
+    pub fn admin(&self) -> String {
+        self.stack.token("admin-1", true)
+    }
+
+    pub fn shopper(&self) -> String {
+        self.stack.token("shopper-1", false)
+    }
+
+    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<&str>) -> Reply {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body.to_owned());
+        }
+        let response = request.send().await.expect("the API answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, None, None).await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: &str) -> Reply {
+        self.send(Method::PUT, path, token, Some(body)).await
+    }
+
+    /// Every item of the table, to prove a refused request changed nothing.
+    /// (A scan is fine in a test; the functions never scan.)
+    pub async fn snapshot(&self) -> Vec<HashMap<String, AttributeValue>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .stack
+                .dynamodb
+                .scan()
+                .table_name(self.stack.table())
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            items.extend(page.items().iter().cloned());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        items.sort_by_key(|i| format!("{:?}{:?}", i.get("pk"), i.get("sk")));
+        items
+    }
+
+    /// Every stock shard of a product, straight from the table.
+    pub async fn stock_shards(&self, product_id: &str) -> Vec<HashMap<String, AttributeValue>> {
+        self.stack
+            .dynamodb
+            .query()
+            .table_name(self.stack.table())
+            .key_condition_expression("pk = :pk AND begins_with(sk, :stock)")
+            .expression_attribute_values(":pk", AttributeValue::S(format!("PRODUCT#{product_id}")))
+            .expression_attribute_values(":stock", AttributeValue::S("STOCK#".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("query")
+            .items()
+            .to_vec()
+    }
+
+    /// Asserts on-hand = available + reserved + sold on every shard, none negative.
+    pub async fn assert_stock_invariant(&self, product_id: &str) {
+        let shards = self.stock_shards(product_id).await;
+        assert!(!shards.is_empty(), "{product_id} has no stock items");
+        for shard in shards {
+            let n = |name: &str| match shard.get(name) {
+                Some(AttributeValue::N(v)) => v.parse::<i64>().unwrap(),
+                other => panic!("{name} is {other:?}"),
+            };
+            assert_eq!(
+                n("onHand"),
+                n("available") + n("reserved") + n("sold"),
+                "invariant broken: {shard:?}"
+            );
+            assert!(
+                n("available") >= 0 && n("reserved") >= 0 && n("sold") >= 0,
+                "negative stock: {shard:?}"
+            );
+        }
+    }
+
+    pub async fn stop(self) {
+        self.stack.stop().await.expect("the stack stops cleanly");
+    }
+}
+
+/// A valid product body for `PUT /admin/products/{id}`.
+pub fn product_body(title: &str, category: &str, amount: i64) -> String {
+    serde_json::json!({
+        "title": title,
+        "description": "A test product.",
+        "brand": "Acme",
+        "categoryId": category,
+        "price": { "amount": amount, "currency": "USD" },
+    })
+    .to_string()
+}
