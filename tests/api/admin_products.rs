@@ -1,25 +1,6 @@
 use crate::helpers::{TestApp, product_body};
 use serde_json::json;
 
-async fn leaf_count(app: &TestApp, department: &str, leaf: &str) -> u64 {
-    let tree = app.get("/categories").await.body;
-    let dept = tree["categories"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["categoryId"] == department)
-        .unwrap()
-        .clone();
-    dept["children"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["categoryId"] == leaf)
-        .unwrap()["productCount"]
-        .as_u64()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn an_admin_creates_a_product_that_then_shows_everywhere() {
     let app = TestApp::spawn().await;
@@ -42,7 +23,10 @@ async fn an_admin_creates_a_product_that_then_shows_everywhere() {
     assert_eq!(detail.body["price"]["amount"], 12999);
     let listing = app.get("/categories/electronics-headphones/products").await;
     assert_eq!(listing.body["products"][0]["productId"], "NEW-1");
-    assert_eq!(leaf_count(&app, "electronics", "electronics-headphones").await, 1);
+    assert_eq!(
+        app.category_count("electronics", Some("electronics-headphones")).await,
+        1
+    );
     app.assert_stock_invariant("NEW-1").await;
     app.stop().await;
 }
@@ -51,14 +35,8 @@ async fn an_admin_creates_a_product_that_then_shows_everywhere() {
 async fn updating_a_product_keeps_its_stock_and_moves_it_between_categories() {
     let app = TestApp::spawn().await;
     let token = app.admin();
-    app.put(
-        "/admin/products/NEW-2",
-        Some(&token),
-        &product_body("Lamp", "home-kitchen-lighting", 2500),
-    )
-    .await;
-    app.put("/admin/products/NEW-2/stock", Some(&token), r#"{"onHand": 7}"#)
-        .await;
+    app.create_product("NEW-2", "Lamp", "home-kitchen-lighting", 2500).await;
+    app.set_stock("NEW-2", 7).await;
 
     let updated = app
         .put(
@@ -71,8 +49,11 @@ async fn updating_a_product_keeps_its_stock_and_moves_it_between_categories() {
     assert_eq!(updated.status, 200, "{}", updated.body);
     assert_eq!(updated.body["title"], "Reading Lamp");
     assert_eq!(updated.body["available"], 7);
-    assert_eq!(leaf_count(&app, "home-kitchen", "home-kitchen-lighting").await, 0);
-    assert_eq!(leaf_count(&app, "office", "office-furniture").await, 1);
+    assert_eq!(
+        app.category_count("home-kitchen", Some("home-kitchen-lighting")).await,
+        0
+    );
+    assert_eq!(app.category_count("office", Some("office-furniture")).await, 1);
     let old_listing = app.get("/categories/home-kitchen-lighting/products").await;
     assert_eq!(old_listing.body["products"], json!([]));
     let new_listing = app.get("/categories/office-furniture/products?sort=price_desc").await;
@@ -84,12 +65,7 @@ async fn updating_a_product_keeps_its_stock_and_moves_it_between_categories() {
 async fn concurrent_updates_of_one_product_all_land_and_count_it_once() {
     let app = TestApp::spawn().await;
     let token = app.admin();
-    app.put(
-        "/admin/products/HOT-1",
-        Some(&token),
-        &product_body("Hot", "toys-games-board-games", 1000),
-    )
-    .await;
+    app.create_product("HOT-1", "Hot", "toys-games-board-games", 1000).await;
 
     let categories = [
         "toys-games-board-games",
@@ -104,17 +80,7 @@ async fn concurrent_updates_of_one_product_all_land_and_count_it_once() {
     let statuses = futures::future::join_all(updates).await;
 
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
-    let total: u64 = {
-        let tree = app.get("/categories").await.body;
-        tree["categories"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["categoryId"] == "toys-games")
-            .unwrap()["productCount"]
-            .as_u64()
-            .unwrap()
-    };
+    let total = app.category_count("toys-games", None).await;
     assert_eq!(total, 1, "the product must be counted in exactly one category");
     let detail = app.get("/products/HOT-1").await;
     let category = detail.body["categoryId"].as_str().unwrap().to_owned();

@@ -113,6 +113,42 @@ impl TestApp {
         self.send(Method::PUT, path, token, Some(body)).await
     }
 
+    /// Creates a product as an admin; asserts it was created.
+    pub async fn create_product(&self, id: &str, title: &str, category: &str, amount: i64) {
+        let body = product_body(title, category, amount);
+        let reply = self
+            .put(&format!("/admin/products/{id}"), Some(&self.admin()), &body)
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+    }
+
+    /// Sets a product's stock on hand as an admin.
+    pub async fn set_stock(&self, id: &str, on_hand: i64) -> Reply {
+        let body = format!(r#"{{"onHand": {on_hand}}}"#);
+        self.put(&format!("/admin/products/{id}/stock"), Some(&self.admin()), &body)
+            .await
+    }
+
+    /// The product count `GET /categories` shows for a department, or for
+    /// one of its leaves.
+    pub async fn category_count(&self, department: &str, leaf: Option<&str>) -> u64 {
+        let tree = self.get("/categories").await.body;
+        let find = |nodes: &Value, id: &str| -> Value {
+            nodes
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["categoryId"] == id)
+                .unwrap()
+                .clone()
+        };
+        let mut node = find(&tree["categories"], department);
+        if let Some(leaf) = leaf {
+            node = find(&node["children"], leaf);
+        }
+        node["productCount"].as_u64().unwrap()
+    }
+
     /// Every item of the table, to prove a refused request changed nothing.
     /// (A scan is fine in a test; the functions never scan.)
     pub async fn snapshot(&self) -> Vec<HashMap<String, AttributeValue>> {
