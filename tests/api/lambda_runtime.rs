@@ -12,27 +12,28 @@ fn venv_bin() -> PathBuf {
     devstack::project_root().join(".venv").join("bin")
 }
 
-/// `cargo lambda` with only the environment a developer's shell would give
-/// it: the test runner's own variables (CARGO_PKG_*, NEXTEST_*, ...) would
-/// change cargo's fingerprints and rebuild every dependency twice.
+/// `cargo lambda` with the environment a developer's shell would give it:
+/// the variables cargo and the test runner set for a test (CARGO_PKG_*,
+/// CARGO_MANIFEST_DIR, NEXTEST_*, ...) would change cargo's fingerprints and
+/// rebuild every dependency twice.
 fn cargo_lambda() -> Command {
     let mut command = Command::new("cargo");
-    command.env_clear().arg("lambda").current_dir(devstack::project_root());
+    command.arg("lambda").current_dir(devstack::project_root());
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let set_for_tests = (name.starts_with("CARGO_") && name != "CARGO_HOME" && name != "CARGO_TARGET_DIR")
+            || name.starts_with("NEXTEST")
+            || name.starts_with("RUST_TEST")
+            || name.starts_with("__CARGO")
+            || name == "CARGO";
+        if set_for_tests {
+            command.env_remove(name.as_ref());
+        }
+    }
     command.env(
         "PATH",
         format!("{}:{}", venv_bin().display(), std::env::var("PATH").unwrap_or_default()),
     );
-    for var in [
-        "HOME",
-        "CARGO_HOME",
-        "RUSTUP_HOME",
-        "RUSTUP_TOOLCHAIN",
-        "CARGO_TARGET_DIR",
-    ] {
-        if let Some(value) = std::env::var_os(var) {
-            command.env(var, value);
-        }
-    }
     command
 }
 

@@ -134,14 +134,6 @@ impl DynamoCatalog {
             table: table.into(),
         }
     }
-
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    pub fn table(&self) -> &str {
-        &self.table
-    }
 }
 
 /// The product item, with the browse index keys derived from it.
