@@ -55,6 +55,30 @@ pub async fn serve(
     Ok((endpoint, task))
 }
 
+/// An SDK item as dynoxide's own type, for its bulk import.
+pub fn to_dynoxide(item: &shared::store::Item) -> anyhow::Result<dynoxide::Item> {
+    item.iter()
+        .map(|(name, value)| Ok((name.clone(), to_dynoxide_value(value)?)))
+        .collect()
+}
+
+fn to_dynoxide_value(value: &aws_sdk_dynamodb::types::AttributeValue) -> anyhow::Result<dynoxide::AttributeValue> {
+    use aws_sdk_dynamodb::types::AttributeValue as Sdk;
+    use dynoxide::AttributeValue as Dx;
+    Ok(match value {
+        Sdk::S(s) => Dx::S(s.clone()),
+        Sdk::N(n) => Dx::N(n.clone()),
+        Sdk::Bool(b) => Dx::BOOL(*b),
+        Sdk::Null(b) => Dx::NULL(*b),
+        Sdk::Ss(v) => Dx::SS(v.clone()),
+        Sdk::Ns(v) => Dx::NS(v.clone()),
+        Sdk::B(b) => Dx::B(b.clone().into_inner()),
+        Sdk::L(items) => Dx::L(items.iter().map(to_dynoxide_value).collect::<anyhow::Result<_>>()?),
+        Sdk::M(map) => Dx::M(to_dynoxide(map)?),
+        other => anyhow::bail!("cannot import attribute value {other:?}"),
+    })
+}
+
 /// Creates each table of the template that does not exist yet.
 pub async fn ensure_tables(client: &Client, tables: &[TableSpec]) -> anyhow::Result<()> {
     let existing = client

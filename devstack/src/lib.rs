@@ -87,6 +87,7 @@ pub struct Stack {
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     moto: Option<moto::Moto>,
+    db: dynoxide::Database,
 }
 
 impl Stack {
@@ -96,7 +97,11 @@ impl Stack {
         let sdk = shared::aws::local_sdk_config();
 
         let db = dynamo::open(options.data_file.as_deref())?;
-        let (dynamodb_url, dynamo_task) = dynamo::serve(db, shutdown_rx.clone()).await?;
+        // WAL with synchronous=NORMAL: no fsync per commit, still crash-safe
+        // for the database file. Plenty for local data.
+        db.disable_bulk_loading()
+            .map_err(|e| anyhow!("dynoxide pragmas: {e}"))?;
+        let (dynamodb_url, dynamo_task) = dynamo::serve(db.clone(), shutdown_rx.clone()).await?;
         let dynamodb = shared::aws::dynamodb(&sdk, Some(&dynamodb_url));
         dynamo::ensure_tables(&dynamodb, &template.tables).await?;
         let tables: BTreeMap<String, String> = template
@@ -116,11 +121,7 @@ impl Stack {
         };
 
         let table = tables.get("ShopTable").context("template.yaml has no ShopTable")?;
-        let mut seeded = seed::seeded_size(&dynamodb, table).await?;
-        if let (Some(count), None) = (options.seed_products, seeded) {
-            seed::seed(&dynamodb, table, count, options.progress).await?;
-            seeded = Some(count);
-        }
+        let seeded = seed::seeded_size(&dynamodb, table).await?;
 
         let mut gateway = gateway::Gateway::new(options.jwt_secret.clone());
         for function in &template.functions {
@@ -171,7 +172,7 @@ impl Stack {
             }
         });
 
-        Ok(Self {
+        let mut stack = Self {
             api_url,
             dynamodb_url,
             sqs_url: moto.as_ref().map(|m| m.endpoint.clone()),
@@ -185,7 +186,31 @@ impl Stack {
             shutdown,
             tasks: vec![api_task, dynamo_task],
             moto,
-        })
+            db,
+        };
+        if let (Some(count), None) = (options.seed_products, stack.seeded) {
+            stack.seed(count, options.progress).await?;
+        }
+        Ok(stack)
+    }
+
+    /// Seeds the catalog with `count` products. SQLite's fsync per commit is
+    /// switched off while the bulk load runs (a crash mid-seed only means
+    /// seeding again), and set back to WAL's normal durability after.
+    pub async fn seed(&mut self, count: usize, progress: bool) -> anyhow::Result<()> {
+        let bulk = |on: bool| {
+            if on {
+                self.db.enable_bulk_loading()
+            } else {
+                self.db.disable_bulk_loading()
+            }
+        };
+        bulk(true).map_err(|e| anyhow!("dynoxide bulk mode: {e}"))?;
+        let seeded = seed::seed(&self.db, &self.dynamodb, self.table(), count, progress).await;
+        bulk(false).map_err(|e| anyhow!("dynoxide bulk mode: {e}"))?;
+        seeded?;
+        self.seeded = Some(count);
+        Ok(())
     }
 
     /// The local name of the shop's table.

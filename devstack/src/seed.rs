@@ -5,8 +5,7 @@
 
 use anyhow::{Context, anyhow};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-use futures::StreamExt;
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -17,7 +16,7 @@ use shared::stock::StockShard;
 use shared::store::catalog::{category_item, product_item, stock_item};
 use shared::store::keys;
 use shared::store::{Item, error_chain};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// One department: its subcategories (name, nouns, price range in dollars),
@@ -463,10 +462,8 @@ pub fn product(n: usize) -> (Product, i64) {
     (product, on_hand)
 }
 
-/// Products per BatchWriteItem: each product writes its item and one stock
-/// item, and a batch holds at most 25 items.
-const PRODUCTS_PER_BATCH: usize = 12;
-const CONCURRENT_BATCHES: usize = 8;
+/// Products per bulk import (one SQLite transaction each).
+const PRODUCTS_PER_IMPORT: usize = 5_000;
 
 async fn write_batch(client: &Client, table: &str, items: Vec<Item>) -> anyhow::Result<()> {
     let mut requests: Vec<WriteRequest> = items
@@ -501,27 +498,30 @@ pub async fn seeded_size(client: &Client, table: &str) -> anyhow::Result<Option<
     let output = client
         .get_item()
         .table_name(table)
-        .key(
-            keys::PK,
-            aws_sdk_dynamodb::types::AttributeValue::S(keys::CATALOG_PK.into()),
-        )
-        .key(
-            keys::SK,
-            aws_sdk_dynamodb::types::AttributeValue::S(keys::SEED_SK.into()),
-        )
+        .key(keys::PK, AttributeValue::S(keys::CATALOG_PK.into()))
+        .key(keys::SK, AttributeValue::S(keys::SEED_SK.into()))
         .consistent_read(true)
         .send()
         .await
         .map_err(|e| anyhow!("reading the seed marker: {}", error_chain(&e)))?;
     Ok(output.item().and_then(|i| match i.get("products") {
-        Some(aws_sdk_dynamodb::types::AttributeValue::N(n)) => n.parse().ok(),
+        Some(AttributeValue::N(n)) => n.parse().ok(),
         _ => None,
     }))
 }
 
-/// Writes the category tree and `count` products with their stock, showing
-/// a progress bar when `progress` is set. Marks the table as seeded at the end.
-pub async fn seed(client: &Client, table: &str, count: usize, progress: bool) -> anyhow::Result<()> {
+/// Writes `count` products with their stock, then the category tree with
+/// its counts, showing a progress bar when `progress` is set, and marks the
+/// table as seeded. Products go in through dynoxide's bulk import (a
+/// million products through BatchWriteItem would take the better part of an
+/// hour); the items are built by the same code the functions write with.
+pub async fn seed(
+    db: &dynoxide::Database,
+    client: &Client,
+    table: &str,
+    count: usize,
+    progress: bool,
+) -> anyhow::Result<()> {
     let bar = if progress {
         ProgressBar::new(count as u64)
     } else {
@@ -531,34 +531,26 @@ pub async fn seed(client: &Client, table: &str, count: usize, progress: bool) ->
         ProgressStyle::with_template("seeding {bar:40} {pos}/{len} products ({per_sec}, {eta} left)")
             .context("progress template")?,
     );
-    let batches = (0..count.div_ceil(PRODUCTS_PER_BATCH)).map(|b| {
-        let range = (b * PRODUCTS_PER_BATCH + 1)..=((b + 1) * PRODUCTS_PER_BATCH).min(count);
-        let mut counts: HashMap<CategoryId, u64> = HashMap::new();
-        let mut items = Vec::with_capacity(range.clone().count() * 2);
-        for n in range {
+    let mut totals: BTreeMap<CategoryId, u64> = BTreeMap::new();
+    for first in (1..=count).step_by(PRODUCTS_PER_IMPORT) {
+        let last = (first + PRODUCTS_PER_IMPORT - 1).min(count);
+        let mut items = Vec::with_capacity((last - first + 1) * 2);
+        for n in first..=last {
             let (product, on_hand) = product(n);
-            *counts.entry(product.category_id.clone()).or_default() += 1;
+            *totals.entry(product.category_id.clone()).or_default() += 1;
             let shard = StockShard {
                 on_hand,
                 available: on_hand,
                 ..StockShard::empty(0)
             };
-            items.push(stock_item(&product.id, &shard));
-            items.push(product_item(&product));
+            items.push(crate::dynamo::to_dynoxide(&stock_item(&product.id, &shard))?);
+            items.push(crate::dynamo::to_dynoxide(&product_item(&product))?);
         }
-        async move {
-            let written = items.len() / 2;
-            write_batch(client, table, items).await.map(|_| (written, counts))
-        }
-    });
-    let mut totals: BTreeMap<CategoryId, u64> = BTreeMap::new();
-    let mut results = futures::stream::iter(batches).buffer_unordered(CONCURRENT_BATCHES);
-    while let Some(result) = results.next().await {
-        let (written, counts) = result?;
-        for (category, n) in counts {
-            *totals.entry(category).or_default() += n;
-        }
-        bar.inc(written as u64);
+        let (db, table_name) = (db.clone(), table.to_owned());
+        tokio::task::spawn_blocking(move || db.import_items(&table_name, items, dynoxide::ImportOptions::default()))
+            .await?
+            .map_err(|e| anyhow!("seeding: {e}"))?;
+        bar.inc((last - first + 1) as u64);
     }
     bar.finish_and_clear();
 
@@ -571,18 +563,9 @@ pub async fn seed(client: &Client, table: &str, count: usize, progress: bool) ->
         })
         .collect();
     items.push(Item::from([
-        (
-            keys::PK.into(),
-            aws_sdk_dynamodb::types::AttributeValue::S(keys::CATALOG_PK.into()),
-        ),
-        (
-            keys::SK.into(),
-            aws_sdk_dynamodb::types::AttributeValue::S(keys::SEED_SK.into()),
-        ),
-        (
-            "products".into(),
-            aws_sdk_dynamodb::types::AttributeValue::N(count.to_string()),
-        ),
+        (keys::PK.into(), AttributeValue::S(keys::CATALOG_PK.into())),
+        (keys::SK.into(), AttributeValue::S(keys::SEED_SK.into())),
+        ("products".into(), AttributeValue::N(count.to_string())),
     ]));
     for chunk in items.chunks(25) {
         write_batch(client, table, chunk.to_vec()).await?;
