@@ -80,6 +80,28 @@ impl StockLevel {
     }
 }
 
+/// The most units of one product a shopper can put in one cart line.
+pub const MAX_QUANTITY_PER_LINE: i64 = 10;
+
+/// How many units a shopper asks for: a whole number in
+/// `1..=MAX_QUANTITY_PER_LINE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Quantity(i64);
+
+impl Quantity {
+    pub fn parse(units: i64) -> Result<Self, String> {
+        if (1..=MAX_QUANTITY_PER_LINE).contains(&units) {
+            Ok(Self(units))
+        } else {
+            Err(format!("must be a whole number from 1 to {MAX_QUANTITY_PER_LINE}"))
+        }
+    }
+
+    pub fn units(self) -> i64 {
+        self.0
+    }
+}
+
 /// A requested number of units on hand, within `0..=MAX_ON_HAND`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OnHand(i64);
@@ -178,6 +200,14 @@ mod tests {
                 committed: 4
             })
         );
+    }
+
+    #[test]
+    fn quantities_are_at_least_one_and_at_most_the_line_limit() {
+        assert!(Quantity::parse(0).is_err());
+        assert!(Quantity::parse(-2).is_err());
+        assert!(Quantity::parse(MAX_QUANTITY_PER_LINE + 1).is_err());
+        assert_eq!(Quantity::parse(3).unwrap().units(), 3);
     }
 
     #[test]
