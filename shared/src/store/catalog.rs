@@ -432,6 +432,14 @@ impl DynamoCatalog {
             .product_partition(id)
             .await?
             .ok_or_else(|| SetStockError::UnknownProduct(id.clone()))?;
+        if shards.is_empty() {
+            let problem = "a product without stock items".to_owned();
+            return Err(StoreError::Corrupt {
+                key: keys::product_pk(id),
+                problem,
+            }
+            .into());
+        }
         let planned = stock::set_on_hand(&shards, on_hand)?;
         let actions = shards
             .iter()
