@@ -124,6 +124,76 @@ impl OnHand {
 pub enum StockError {
     #[error("cannot set stock on hand to {requested}: {committed} units are already reserved or sold")]
     BelowCommitted { requested: i64, committed: i64 },
+    #[error("only {available} available, {requested} requested")]
+    Insufficient { requested: i64, available: i64 },
+}
+
+/// Units taken from (or returned to) each shard, by shard number.
+pub type Allocation = std::collections::BTreeMap<u8, i64>;
+
+/// Decides which shards a reservation of `units` takes from. A single shard
+/// that holds them all is preferred, searched from `start` (a value that
+/// differs between shoppers, so that concurrent shoppers spread over the
+/// shards instead of all racing for the first); otherwise the fullest shards
+/// are combined. Refused if all shards together hold too few.
+pub fn plan_reservation(shards: &[StockShard], units: i64, start: usize) -> Result<Allocation, StockError> {
+    let available: i64 = shards.iter().map(|s| s.available.max(0)).sum();
+    if units <= 0 || available < units {
+        return Err(StockError::Insufficient {
+            requested: units,
+            available,
+        });
+    }
+    let count = shards.len();
+    if let Some(shard) = (0..count)
+        .map(|i| &shards[(start + i) % count])
+        .find(|s| s.available >= units)
+    {
+        return Ok(Allocation::from([(shard.shard, units)]));
+    }
+    let mut fullest: Vec<&StockShard> = shards.iter().filter(|s| s.available > 0).collect();
+    fullest.sort_by_key(|s| std::cmp::Reverse(s.available));
+    let mut allocation = Allocation::new();
+    let mut missing = units;
+    for shard in fullest {
+        let take = missing.min(shard.available);
+        allocation.insert(shard.shard, take);
+        missing -= take;
+        if missing == 0 {
+            break;
+        }
+    }
+    Ok(allocation)
+}
+
+/// Decides which shards get `units` back when a reservation holding `taken`
+/// shrinks: units go back to the shards they came from, the highest shard
+/// numbers first, so a line that spans shards keeps its first shard longest.
+pub fn plan_release(taken: &Allocation, units: i64) -> Allocation {
+    let mut allocation = Allocation::new();
+    let mut left = units;
+    for (shard, held) in taken.iter().rev() {
+        if left <= 0 {
+            break;
+        }
+        let give = left.min(*held);
+        allocation.insert(*shard, give);
+        left -= give;
+    }
+    allocation
+}
+
+/// `taken` after adding `more` (a reservation grew) or removing `less` (it shrank).
+pub fn merge_allocation(taken: &Allocation, more: &Allocation, less: &Allocation) -> Allocation {
+    let mut merged = taken.clone();
+    for (shard, units) in more {
+        *merged.entry(*shard).or_default() += units;
+    }
+    for (shard, units) in less {
+        *merged.entry(*shard).or_default() -= units;
+    }
+    merged.retain(|_, units| *units > 0);
+    merged
 }
 
 /// Works out every shard's new counts when an administrator sets the stock on
@@ -200,6 +270,51 @@ mod tests {
                 committed: 4
             })
         );
+    }
+
+    #[test]
+    fn a_reservation_prefers_one_shard_searched_from_the_shoppers_start() {
+        let shards = [shard(0, 5, 0, 0), shard(1, 5, 0, 0), shard(2, 1, 0, 0)];
+        assert_eq!(plan_reservation(&shards, 3, 0).unwrap(), Allocation::from([(0, 3)]));
+        assert_eq!(plan_reservation(&shards, 3, 1).unwrap(), Allocation::from([(1, 3)]));
+        // Shard 2 has too few, so the search moves on to shard 0.
+        assert_eq!(plan_reservation(&shards, 3, 2).unwrap(), Allocation::from([(0, 3)]));
+    }
+
+    #[test]
+    fn a_reservation_larger_than_any_shard_spans_the_fullest_shards() {
+        let shards = [shard(0, 2, 0, 0), shard(1, 4, 0, 0), shard(2, 3, 0, 0)];
+        assert_eq!(
+            plan_reservation(&shards, 6, 0).unwrap(),
+            Allocation::from([(1, 4), (2, 2)])
+        );
+        assert_eq!(
+            plan_reservation(&shards, 9, 0).unwrap(),
+            Allocation::from([(0, 2), (1, 4), (2, 3)])
+        );
+    }
+
+    #[test]
+    fn a_reservation_beyond_what_all_shards_hold_is_refused_with_the_total() {
+        let shards = [shard(0, 2, 5, 0), shard(1, 1, 0, 9)];
+        assert_eq!(
+            plan_reservation(&shards, 4, 0),
+            Err(StockError::Insufficient {
+                requested: 4,
+                available: 3
+            })
+        );
+        assert!(plan_reservation(&[], 1, 0).is_err());
+    }
+
+    #[test]
+    fn releases_go_back_to_the_shards_they_came_from() {
+        let taken = Allocation::from([(0, 2), (3, 4)]);
+        assert_eq!(plan_release(&taken, 3), Allocation::from([(3, 3)]));
+        assert_eq!(plan_release(&taken, 5), Allocation::from([(0, 1), (3, 4)]));
+        assert_eq!(plan_release(&taken, 6), taken);
+        let after = merge_allocation(&taken, &Allocation::from([(1, 2)]), &plan_release(&taken, 5));
+        assert_eq!(after, Allocation::from([(0, 1), (1, 2)]));
     }
 
     #[test]
