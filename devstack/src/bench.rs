@@ -6,7 +6,7 @@
 use crate::{Stack, StackOptions, seed};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use shared::store::DynamoCatalog;
+use shared::store::DynamoStore;
 use shared::store::catalog::ProductReader;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -148,7 +148,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
     })
     .await?;
-    let catalog = std::sync::Arc::new(DynamoCatalog::new(stack.dynamodb.clone(), stack.table()));
+    let catalog = std::sync::Arc::new(DynamoStore::new(stack.dynamodb.clone(), stack.table()));
     let direct = measure(args.clients, args.requests, args.products, {
         let catalog = catalog.clone();
         move |n| {

@@ -5,7 +5,7 @@
 use futures::future::BoxFuture;
 use shared::config::Config;
 use shared::http::{Body, Request, Response};
-use shared::store::DynamoCatalog;
+use shared::store::DynamoStore;
 use std::sync::Arc;
 
 /// A function as the gateway calls it.
@@ -24,7 +24,7 @@ macro_rules! with_store {
 
 /// The handler of `binary`, or `None` if the runner does not know it.
 pub fn handler(binary: &str, config: &Config, dynamodb: &aws_sdk_dynamodb::Client) -> Option<Handler> {
-    let catalog = DynamoCatalog::new(dynamodb.clone(), config.table_name.clone());
+    let catalog = DynamoStore::new(dynamodb.clone(), config.table_name.clone());
     Some(match binary {
         "get-product" => with_store!(catalog, get_product::handle),
         "list-categories" => with_store!(catalog, list_categories::handle),

@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::http::{Body, Request, Response};
-use crate::store::DynamoCatalog;
+use crate::store::DynamoStore;
 use std::convert::Infallible;
 use std::future::Future;
 
@@ -14,7 +14,7 @@ pub use lambda_http::Error;
 /// `handler` per API Gateway event.
 pub async fn run<F, Fut>(handler: F) -> Result<(), Error>
 where
-    F: Fn(&'static DynamoCatalog, Request) -> Fut,
+    F: Fn(&'static DynamoStore, Request) -> Fut,
     Fut: Future<Output = Response<Body>> + Send + 'static,
 {
     crate::logging::init();
@@ -22,7 +22,7 @@ where
     let sdk = crate::aws::sdk_config().await;
     // Lives as long as the execution environment; leaking it lets every
     // request borrow it without reference counting.
-    let catalog: &'static DynamoCatalog = Box::leak(Box::new(DynamoCatalog::new(
+    let catalog: &'static DynamoStore = Box::leak(Box::new(DynamoStore::new(
         crate::aws::dynamodb(&sdk, None),
         config.table_name,
     )));

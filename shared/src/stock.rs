@@ -124,8 +124,14 @@ impl OnHand {
 pub enum StockError {
     #[error("cannot set stock on hand to {requested}: {committed} units are already reserved or sold")]
     BelowCommitted { requested: i64, committed: i64 },
-    #[error("only {available} available, {requested} requested")]
-    Insufficient { requested: i64, available: i64 },
+}
+
+/// A reservation asked for more than all shards hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("only {available} available, {requested} requested")]
+pub struct InsufficientStock {
+    pub requested: i64,
+    pub available: i64,
 }
 
 /// Units taken from (or returned to) each shard, by shard number.
@@ -136,10 +142,10 @@ pub type Allocation = std::collections::BTreeMap<u8, i64>;
 /// differs between shoppers, so that concurrent shoppers spread over the
 /// shards instead of all racing for the first); otherwise the fullest shards
 /// are combined. Refused if all shards together hold too few.
-pub fn plan_reservation(shards: &[StockShard], units: i64, start: usize) -> Result<Allocation, StockError> {
+pub fn plan_reservation(shards: &[StockShard], units: i64, start: usize) -> Result<Allocation, InsufficientStock> {
     let available: i64 = shards.iter().map(|s| s.available.max(0)).sum();
     if units <= 0 || available < units {
-        return Err(StockError::Insufficient {
+        return Err(InsufficientStock {
             requested: units,
             available,
         });
@@ -299,7 +305,7 @@ mod tests {
         let shards = [shard(0, 2, 5, 0), shard(1, 1, 0, 9)];
         assert_eq!(
             plan_reservation(&shards, 4, 0),
-            Err(StockError::Insufficient {
+            Err(InsufficientStock {
                 requested: 4,
                 available: 3
             })

@@ -1,24 +1,17 @@
 //! The catalog in DynamoDB: products, their stock shards and the category tree.
 
 use super::keys::{self, CATEGORY_KEY, PK, SK};
-use super::{Attrs, Item, StoreError, n, s};
+use super::{Attrs, DynamoStore, Item, MAX_ATTEMPTS, StoreError, backoff, failed_conditions, n, s};
 use crate::catalog::{BrowseSort, Category, Product, ProductDraft, Rating};
 use crate::ids::{CategoryId, ProductId};
 use crate::money::{Currency, Money};
 use crate::stock::{self, OnHand, StockError, StockLevel, StockShard};
 use crate::time::{self as clock};
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::time::Duration;
-
-/// How often a write that lost a race with another writer is tried again.
-const MAX_ATTEMPTS: u32 = 8;
 
 /// Reads one product with its stock (`GET /products/{productId}`).
 pub trait ProductReader {
@@ -118,22 +111,6 @@ impl BrowseCursor {
 pub struct BrowsePage {
     pub products: Vec<Product>,
     pub next: Option<BrowseCursor>,
-}
-
-/// The catalog on the shop's DynamoDB table.
-#[derive(Debug, Clone)]
-pub struct DynamoCatalog {
-    client: Client,
-    table: String,
-}
-
-impl DynamoCatalog {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
-    }
 }
 
 /// The product item, with the browse index keys derived from it.
@@ -244,33 +221,12 @@ fn category_from_item(item: &Item) -> Result<Category, StoreError> {
     })
 }
 
-/// Which actions of a cancelled transaction failed their condition.
-fn failed_conditions(error: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>) -> Option<Vec<bool>> {
-    match error {
-        SdkError::ServiceError(e) => match e.err() {
-            TransactWriteItemsError::TransactionCanceledException(cancelled) => Some(
-                cancelled
-                    .cancellation_reasons()
-                    .iter()
-                    .map(|r| r.code() == Some("ConditionalCheckFailed"))
-                    .collect(),
-            ),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// A short random pause before trying a lost race again.
-async fn backoff(attempt: u32) {
-    let cap_ms = 5u64 << attempt.min(6);
-    let jitter = u64::from(ulid::Ulid::new().random() as u16) % cap_ms.max(1);
-    tokio::time::sleep(Duration::from_millis(jitter)).await;
-}
-
-impl DynamoCatalog {
+impl DynamoStore {
     /// The product item and its stock shards: one query on the product's partition.
-    async fn product_partition(&self, id: &ProductId) -> Result<Option<(Product, Vec<StockShard>)>, StoreError> {
+    pub(crate) async fn product_partition(
+        &self,
+        id: &ProductId,
+    ) -> Result<Option<(Product, Vec<StockShard>)>, StoreError> {
         let output = self
             .client
             .query()
@@ -526,7 +482,7 @@ fn index_for(sort: BrowseSort) -> ((&'static str, &'static str), bool) {
     }
 }
 
-impl ProductReader for DynamoCatalog {
+impl ProductReader for DynamoStore {
     async fn product_with_stock(&self, id: &ProductId) -> Result<Option<(Product, StockLevel)>, StoreError> {
         Ok(self
             .product_partition(id)
@@ -535,7 +491,7 @@ impl ProductReader for DynamoCatalog {
     }
 }
 
-impl CategoryReader for DynamoCatalog {
+impl CategoryReader for DynamoStore {
     async fn categories(&self) -> Result<Vec<Category>, StoreError> {
         let mut categories = Vec::new();
         let mut start = None;
@@ -564,7 +520,7 @@ impl CategoryReader for DynamoCatalog {
     }
 }
 
-impl CategoryBrowser for DynamoCatalog {
+impl CategoryBrowser for DynamoStore {
     /// Merges the leaves' ordered lists. Each leaf is asked for one more
     /// product than the page holds, which tells whether it has more.
     async fn browse(
@@ -621,7 +577,7 @@ impl CategoryBrowser for DynamoCatalog {
     }
 }
 
-impl ProductWriter for DynamoCatalog {
+impl ProductWriter for DynamoStore {
     async fn put_product(&self, id: &ProductId, draft: &ProductDraft) -> Result<PutProduct, PutProductError> {
         for attempt in 0..MAX_ATTEMPTS {
             if let Some(done) = self.try_put_product(id, draft).await? {
@@ -633,7 +589,7 @@ impl ProductWriter for DynamoCatalog {
     }
 }
 
-impl StockWriter for DynamoCatalog {
+impl StockWriter for DynamoStore {
     async fn set_on_hand(&self, id: &ProductId, on_hand: OnHand) -> Result<StockLevel, SetStockError> {
         for attempt in 0..MAX_ATTEMPTS {
             if let Some(level) = self.try_set_on_hand(id, on_hand).await? {

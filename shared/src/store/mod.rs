@@ -5,11 +5,56 @@ pub mod catalog;
 pub mod keys;
 
 use crate::problem::ApiError;
+use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
+use std::time::Duration;
 
-pub use catalog::DynamoCatalog;
+/// The shop's table; implements every store trait (`catalog::ProductReader`,
+/// `cart::CartWriter`, ...), and handlers ask only for the trait they need.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    pub(crate) client: Client,
+    pub(crate) table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+/// How often a write that lost a race with another writer is tried again.
+pub(crate) const MAX_ATTEMPTS: u32 = 8;
+
+/// Which actions of a cancelled transaction failed their condition.
+pub(crate) fn failed_conditions(error: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>) -> Option<Vec<bool>> {
+    match error {
+        SdkError::ServiceError(e) => match e.err() {
+            TransactWriteItemsError::TransactionCanceledException(cancelled) => Some(
+                cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code() == Some("ConditionalCheckFailed"))
+                    .collect(),
+            ),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A short random pause before trying a lost race again.
+pub(crate) async fn backoff(attempt: u32) {
+    let cap_ms = 5u64 << attempt.min(6);
+    let jitter = u64::from(ulid::Ulid::new().random() as u16) % cap_ms.max(1);
+    tokio::time::sleep(Duration::from_millis(jitter)).await;
+}
 
 /// A DynamoDB item as the SDK returns it.
 pub type Item = HashMap<String, AttributeValue>;
