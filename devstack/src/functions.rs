@@ -24,13 +24,15 @@ macro_rules! with_store {
 
 /// The handler of `binary`, or `None` if the runner does not know it.
 pub fn handler(binary: &str, config: &Config, dynamodb: &aws_sdk_dynamodb::Client) -> Option<Handler> {
-    let catalog = DynamoStore::new(dynamodb.clone(), config.table_name.clone());
+    let store = DynamoStore::new(dynamodb.clone(), config.table_name.clone());
     Some(match binary {
-        "get-product" => with_store!(catalog, get_product::handle),
-        "list-categories" => with_store!(catalog, list_categories::handle),
-        "browse-category" => with_store!(catalog, browse_category::handle),
-        "put-product" => with_store!(catalog, put_product::handle),
-        "put-stock" => with_store!(catalog, put_stock::handle),
+        "get-product" => with_store!(store, get_product::handle),
+        "list-categories" => with_store!(store, list_categories::handle),
+        "browse-category" => with_store!(store, browse_category::handle),
+        "put-product" => with_store!(store, put_product::handle),
+        "put-stock" => with_store!(store, put_stock::handle),
+        "get-cart" => with_store!(store, get_cart::handle),
+        "add-cart-item" => with_store!(store, add_cart_item::handle),
         _ => return None,
     })
 }

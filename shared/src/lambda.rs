@@ -9,7 +9,7 @@ use std::future::Future;
 
 pub use lambda_http::Error;
 
-/// Runs a catalog handler in Lambda: JSON logs, the store built once per cold
+/// Runs a handler in Lambda: JSON logs, the store built once per cold
 /// start from the environment (`TABLE_NAME`, AWS defaults), then one call of
 /// `handler` per API Gateway event.
 pub async fn run<F, Fut>(handler: F) -> Result<(), Error>
@@ -22,12 +22,12 @@ where
     let sdk = crate::aws::sdk_config().await;
     // Lives as long as the execution environment; leaking it lets every
     // request borrow it without reference counting.
-    let catalog: &'static DynamoStore = Box::leak(Box::new(DynamoStore::new(
+    let store: &'static DynamoStore = Box::leak(Box::new(DynamoStore::new(
         crate::aws::dynamodb(&sdk, None),
         config.table_name,
     )));
     lambda_http::run(lambda_http::service_fn(|req| {
-        let response = handler(catalog, req);
+        let response = handler(store, req);
         async move { Ok::<_, Infallible>(response.await) }
     }))
     .await

@@ -10,6 +10,7 @@
 //! - [`config`], [`aws`], [`logging`]: start-up wiring for a function.
 
 pub mod aws;
+pub mod cart;
 pub mod catalog;
 pub mod config;
 pub mod http;

@@ -96,6 +96,8 @@ async fn the_running_api_answers_as_the_openapi_document_says() {
     let shopper = app.shopper();
     let product = product_body("Contract Lamp", "home-kitchen-lighting", 4599);
     let huge = json!({ "onHand": 1, "pad": "x".repeat(70_000) }).to_string();
+    let add_item = json!({ "productId": "C-1", "quantity": 2 }).to_string();
+    let add_too_many = json!({ "productId": "C-1", "quantity": 9 }).to_string();
 
     let cases: Vec<Case> = vec![
         (
@@ -244,6 +246,40 @@ async fn the_running_api_answers_as_the_openapi_document_says() {
             Some(r#"{"onHand":5}"#),
             403,
         ),
+        (
+            Method::POST,
+            "/cart/items",
+            "/cart/items".into(),
+            Some(&shopper),
+            Some(&add_item),
+            201,
+        ),
+        (
+            Method::POST,
+            "/cart/items",
+            "/cart/items".into(),
+            Some(&shopper),
+            Some(&add_too_many),
+            409,
+        ),
+        (
+            Method::POST,
+            "/cart/items",
+            "/cart/items".into(),
+            Some(&shopper),
+            Some(r#"{"productId":"C-1"}"#),
+            400,
+        ),
+        (
+            Method::POST,
+            "/cart/items",
+            "/cart/items".into(),
+            None,
+            Some(&add_item),
+            401,
+        ),
+        (Method::GET, "/cart", "/cart".into(), Some(&shopper), None, 200),
+        (Method::GET, "/cart", "/cart".into(), None, None, 401),
     ];
     for (method, route, path, token, body, expected) in cases {
         let reply = app.send(method.clone(), &path, token, body).await;

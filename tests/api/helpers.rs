@@ -113,6 +113,16 @@ impl TestApp {
         self.send(Method::PUT, path, token, Some(body)).await
     }
 
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &str) -> Reply {
+        self.send(Method::POST, path, token, Some(body)).await
+    }
+
+    /// `POST /cart/items` as `token`'s shopper.
+    pub async fn add_to_cart(&self, token: &str, product: &str, quantity: i64) -> Reply {
+        let body = serde_json::json!({ "productId": product, "quantity": quantity }).to_string();
+        self.post("/cart/items", Some(token), &body).await
+    }
+
     /// Creates a product as an admin; asserts it was created.
     pub async fn create_product(&self, id: &str, title: &str, category: &str, amount: i64) {
         let body = product_body(title, category, amount);

@@ -7,6 +7,7 @@ mod helpers;
 mod admin_products;
 mod admin_stock;
 mod browse;
+mod cart;
 mod categories;
 mod contract;
 mod lambda_runtime;

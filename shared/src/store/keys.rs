@@ -1,6 +1,6 @@
 //! The table's key scheme, in one place. See `docs/data-model.md`.
 
-use crate::ids::{CategoryId, ProductId};
+use crate::ids::{CategoryId, ProductId, UserId};
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -36,6 +36,49 @@ pub fn stock_sk(shard: u8) -> String {
 
 pub fn category_sk(id: &CategoryId) -> String {
     format!("{CATEGORY_SK_PREFIX}{id}")
+}
+
+pub const GSI1: &str = "GSI1";
+pub const GSI1_PK: &str = "gsi1pk";
+pub const GSI1_SK: &str = "gsi1sk";
+/// The TTL attribute (epoch seconds); only collects garbage.
+pub const EXPIRES_AT: &str = "expiresAt";
+
+pub const CART_HEADER_SK: &str = "CART";
+pub const CART_LINE_SK_PREFIX: &str = "LINE#";
+/// Reservations are spread over this many GSI1 partitions, so that no index
+/// partition takes every cart write.
+pub const RESERVATION_BUCKETS: u32 = 16;
+
+pub fn cart_pk(user: &UserId) -> String {
+    format!("CART#{user}")
+}
+
+pub fn cart_line_sk(product: &ProductId) -> String {
+    format!("{CART_LINE_SK_PREFIX}{product}")
+}
+
+/// A stable small hash (FNV-1a), for spreading keys over buckets and shards.
+pub fn spread(parts: &[&str]) -> u32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for part in parts {
+        for byte in part.bytes().chain(std::iter::once(b'#')) {
+            hash = (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193);
+        }
+    }
+    hash
+}
+
+/// The GSI1 partition that lists a cart line by its expiry.
+pub fn reservation_bucket_pk(user: &UserId, product: &ProductId) -> String {
+    format!(
+        "RESERVATIONS#{:02}",
+        spread(&[user.as_str(), product.as_str()]) % RESERVATION_BUCKETS
+    )
+}
+
+pub fn reservation_sk(reserved_until: &str, user: &UserId, product: &ProductId) -> String {
+    format!("{reserved_until}#{user}#{product}")
 }
 
 /// Sort keys of the browse indexes. Fixed-width numbers sort as strings; the

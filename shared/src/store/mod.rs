@@ -1,6 +1,7 @@
 //! DynamoDB adapters. The shop uses one table; `docs/data-model.md` lists every
 //! item type, its keys and the access patterns they serve.
 
+pub mod cart;
 pub mod catalog;
 pub mod keys;
 

@@ -1,0 +1,209 @@
+use crate::helpers::TestApp;
+use serde_json::json;
+
+/// A shop with one product, `FLASH`, holding `on_hand` units.
+async fn shop_with(on_hand: i64) -> TestApp {
+    let app = TestApp::spawn().await;
+    app.create_product("FLASH", "Flash Sale Headphones", "electronics-headphones", 4999)
+        .await;
+    assert_eq!(app.set_stock("FLASH", on_hand).await.status, 200);
+    app
+}
+
+#[tokio::test]
+async fn adding_to_the_cart_reserves_stock_for_thirty_minutes() {
+    let app = shop_with(10).await;
+    let alice = app.stack.token("alice", false);
+
+    let added = app.add_to_cart(&alice, "FLASH", 3).await;
+
+    assert_eq!(added.status, 201, "{}", added.body);
+    assert_eq!(added.body["productId"], "FLASH");
+    assert_eq!(added.body["quantity"], 3);
+    assert_eq!(added.body["unitPrice"], json!({ "amount": 4999, "currency": "USD" }));
+    assert_eq!(added.body["reserved"], true);
+    let until = shared::time::parse(added.body["reservedUntil"].as_str().unwrap()).unwrap();
+    let minutes = (until - shared::time::now()).whole_minutes();
+    assert!((29..=30).contains(&minutes), "reserved for {minutes} minutes");
+
+    assert_eq!(app.get("/products/FLASH").await.body["available"], 7);
+    let cart = app.send(reqwest::Method::GET, "/cart", Some(&alice), None).await;
+    assert_eq!(cart.status, 200);
+    assert_eq!(cart.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(cart.body["items"][0]["title"], "Flash Sale Headphones");
+    assert_eq!(cart.body["subtotal"], json!({ "amount": 3 * 4999, "currency": "USD" }));
+    assert_eq!(cart.body["itemCount"], 3);
+    app.assert_stock_invariant("FLASH").await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn adding_again_adds_to_the_line_up_to_the_line_limit() {
+    let app = shop_with(50).await;
+    let alice = app.stack.token("alice", false);
+    assert_eq!(app.add_to_cart(&alice, "FLASH", 4).await.status, 201);
+    let again = app.add_to_cart(&alice, "FLASH", 6).await;
+    assert_eq!(again.body["quantity"], 10);
+
+    let before = app.snapshot().await;
+    let over = app.add_to_cart(&alice, "FLASH", 1).await;
+    let problem = over.problem(409, "LINE_QUANTITY_LIMIT");
+    assert_eq!(problem["maxPerLine"], 10);
+    assert_eq!(problem["inCart"], 10);
+    assert_eq!(app.snapshot().await, before);
+    assert_eq!(app.get("/products/FLASH").await.body["available"], 40);
+    app.assert_stock_invariant("FLASH").await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn asking_for_more_than_is_available_is_refused_with_the_count_and_changes_nothing() {
+    let app = shop_with(2).await;
+    let alice = app.stack.token("alice", false);
+    let before = app.snapshot().await;
+
+    let refused = app.add_to_cart(&alice, "FLASH", 3).await;
+
+    let problem = refused.problem(409, "INSUFFICIENT_INVENTORY");
+    assert_eq!(problem["available"], 2);
+    assert_eq!(problem["requested"], 3);
+    assert_eq!(app.snapshot().await, before);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_cart_holds_a_bounded_number_of_lines() {
+    let app = TestApp::seeded(80).await;
+    let alice = app.stack.token("alice", false);
+    let in_stock: Vec<String> = (1..=80)
+        .map(devstack::seed::product)
+        .filter(|(_, on_hand)| *on_hand > 0)
+        .map(|(p, _)| p.id.to_string())
+        .collect();
+    for id in &in_stock[..shared::cart::MAX_LINES_PER_CART] {
+        assert_eq!(app.add_to_cart(&alice, id, 1).await.status, 201);
+    }
+    let before = app.snapshot().await;
+    let full = app
+        .add_to_cart(&alice, &in_stock[shared::cart::MAX_LINES_PER_CART], 1)
+        .await;
+    assert_eq!(
+        full.problem(409, "CART_FULL")["maxLines"],
+        shared::cart::MAX_LINES_PER_CART
+    );
+    assert_eq!(app.snapshot().await, before);
+    // Adding to a line already in the cart still works.
+    assert_eq!(app.add_to_cart(&alice, &in_stock[0], 1).await.status, 201);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_shopper_never_sees_another_shoppers_cart() {
+    let app = shop_with(10).await;
+    let alice = app.stack.token("alice", false);
+    let bob = app.stack.token("bob", false);
+    assert_eq!(app.add_to_cart(&alice, "FLASH", 2).await.status, 201);
+
+    let bobs = app.send(reqwest::Method::GET, "/cart", Some(&bob), None).await;
+    assert_eq!(bobs.status, 200);
+    assert_eq!(bobs.body["items"], json!([]));
+    assert_eq!(bobs.body["itemCount"], 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_cart_requests_are_refused_and_change_nothing() {
+    let app = shop_with(10).await;
+    let alice = app.stack.token("alice", false);
+    let before = app.snapshot().await;
+
+    for (body, field) in [
+        (json!({ "productId": "FLASH", "quantity": 0 }), "quantity"),
+        (json!({ "productId": "FLASH", "quantity": -1 }), "quantity"),
+        (json!({ "productId": "FLASH", "quantity": 1.5 }), "quantity"),
+        (json!({ "productId": "FLASH", "quantity": "2" }), "quantity"),
+        (
+            json!({ "productId": "FLASH", "quantity": 1_000_000_000_000i64 }),
+            "quantity",
+        ),
+        (json!({ "productId": "FLASH" }), "quantity"),
+        (json!({ "productId": "bad#id", "quantity": 1 }), "productId"),
+        (
+            json!({ "productId": "FLASH", "quantity": 1, "userId": "bob" }),
+            "userId",
+        ),
+    ] {
+        let reply = app.post("/cart/items", Some(&alice), &body.to_string()).await;
+        reply.problem(400, "VALIDATION_FAILED");
+        assert!(
+            reply.fields().contains(&field.to_owned()),
+            "{body}: {:?}",
+            reply.fields()
+        );
+    }
+    app.post("/cart/items", Some(&alice), "{nope")
+        .await
+        .problem(400, "MALFORMED_JSON");
+    app.add_to_cart(&alice, "NO-SUCH-PRODUCT", 1)
+        .await
+        .problem(404, "NOT_FOUND");
+    app.post("/cart/items", None, r#"{"productId":"FLASH","quantity":1}"#)
+        .await
+        .problem(401, "UNAUTHORIZED");
+    app.send(reqwest::Method::GET, "/cart", None, None)
+        .await
+        .problem(401, "UNAUTHORIZED");
+    let huge = json!({ "productId": "FLASH", "quantity": 1, "pad": "x".repeat(70_000) }).to_string();
+    app.post("/cart/items", Some(&alice), &huge)
+        .await
+        .problem(413, "PAYLOAD_TOO_LARGE");
+
+    assert_eq!(app.snapshot().await, before, "a refused request wrote something");
+    app.stop().await;
+}
+
+/// The flash sale: many shoppers at once for a product with few units.
+async fn flash_sale(shoppers: usize, stock: i64, quantity: impl Fn(usize) -> i64) {
+    let app = shop_with(stock).await;
+    let tokens: Vec<String> = (0..shoppers)
+        .map(|i| app.stack.token(&format!("shopper-{i}"), false))
+        .collect();
+    let requests = tokens.iter().enumerate().map(|(i, token)| {
+        let (app, units) = (&app, quantity(i));
+        async move { (units, app.add_to_cart(token, "FLASH", units).await) }
+    });
+    let replies = futures::future::join_all(requests).await;
+
+    let mut reserved = 0;
+    for (units, reply) in &replies {
+        match reply.status.as_u16() {
+            201 => reserved += units,
+            409 => assert_eq!(reply.body["code"], "INSUFFICIENT_INVENTORY"),
+            other => panic!("unexpected {other}: {}", reply.body),
+        }
+    }
+    let detail = app.get("/products/FLASH").await;
+    app.assert_stock_invariant("FLASH").await;
+    assert!(reserved <= stock, "oversold: {reserved} of {stock}");
+    assert_eq!(detail.body["available"], stock - reserved);
+    // Every refusal happened only because too few were left for it.
+    let smallest_refused = replies.iter().filter(|(_, r)| r.status == 409).map(|(u, _)| *u).min();
+    if let Some(units) = smallest_refused {
+        assert!(
+            stock - reserved < units,
+            "refused {units} while {} were left",
+            stock - reserved
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_flash_sale_of_100_units_to_1000_shoppers_sells_exactly_100() {
+    flash_sale(1000, 100, |_| 1).await;
+}
+
+#[tokio::test]
+async fn a_flash_sale_with_random_quantities_never_oversells() {
+    flash_sale(500, 100, |i| 1 + (i * 7 % 3) as i64).await;
+}
