@@ -33,6 +33,8 @@ pub fn handler(binary: &str, config: &Config, dynamodb: &aws_sdk_dynamodb::Clien
         "put-stock" => with_store!(store, put_stock::handle),
         "get-cart" => with_store!(store, get_cart::handle),
         "add-cart-item" => with_store!(store, add_cart_item::handle),
+        "update-cart-item" => with_store!(store, update_cart_item::handle),
+        "remove-cart-item" => with_store!(store, remove_cart_item::handle),
         _ => return None,
     })
 }

@@ -207,3 +207,163 @@ async fn a_flash_sale_of_100_units_to_1000_shoppers_sells_exactly_100() {
 async fn a_flash_sale_with_random_quantities_never_oversells() {
     flash_sale(500, 100, |i| 1 + (i * 7 % 3) as i64).await;
 }
+
+#[tokio::test]
+async fn changing_the_quantity_reserves_or_releases_only_the_difference() {
+    let app = shop_with(6).await;
+    let alice = app.stack.token("alice", false);
+    app.add_to_cart(&alice, "FLASH", 2).await;
+
+    let up = app
+        .send(
+            reqwest::Method::PATCH,
+            "/cart/items/FLASH",
+            Some(&alice),
+            Some(r#"{"quantity": 5}"#),
+        )
+        .await;
+    assert_eq!(up.status, 200, "{}", up.body);
+    assert_eq!(up.body["quantity"], 5);
+    assert_eq!(app.get("/products/FLASH").await.body["available"], 1);
+
+    let down = app
+        .send(
+            reqwest::Method::PATCH,
+            "/cart/items/FLASH",
+            Some(&alice),
+            Some(r#"{"quantity": 1}"#),
+        )
+        .await;
+    assert_eq!(down.body["quantity"], 1);
+    assert_eq!(app.get("/products/FLASH").await.body["available"], 5);
+
+    let before = app.snapshot().await;
+    let too_many = app
+        .send(
+            reqwest::Method::PATCH,
+            "/cart/items/FLASH",
+            Some(&alice),
+            Some(r#"{"quantity": 10}"#),
+        )
+        .await;
+    assert_eq!(too_many.problem(409, "INSUFFICIENT_INVENTORY")["available"], 5);
+    assert_eq!(app.snapshot().await, before);
+    app.assert_stock_invariant("FLASH").await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn removing_a_line_releases_its_stock() {
+    let app = shop_with(10).await;
+    let alice = app.stack.token("alice", false);
+    app.add_to_cart(&alice, "FLASH", 4).await;
+
+    let removed = app
+        .send(reqwest::Method::DELETE, "/cart/items/FLASH", Some(&alice), None)
+        .await;
+
+    assert_eq!(removed.status, 204);
+    assert_eq!(app.get("/products/FLASH").await.body["available"], 10);
+    let cart = app.send(reqwest::Method::GET, "/cart", Some(&alice), None).await;
+    assert_eq!(cart.body["items"], json!([]));
+    let again = app
+        .send(reqwest::Method::DELETE, "/cart/items/FLASH", Some(&alice), None)
+        .await;
+    again.problem(404, "NOT_FOUND");
+    app.assert_stock_invariant("FLASH").await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn another_shoppers_line_cannot_be_changed_or_removed() {
+    let app = shop_with(10).await;
+    let alice = app.stack.token("alice", false);
+    let bob = app.stack.token("bob", false);
+    app.add_to_cart(&alice, "FLASH", 3).await;
+    let before = app.snapshot().await;
+
+    app.send(
+        reqwest::Method::PATCH,
+        "/cart/items/FLASH",
+        Some(&bob),
+        Some(r#"{"quantity": 1}"#),
+    )
+    .await
+    .problem(404, "NOT_FOUND");
+    app.send(reqwest::Method::DELETE, "/cart/items/FLASH", Some(&bob), None)
+        .await
+        .problem(404, "NOT_FOUND");
+    for body in [
+        r#"{"quantity": 0}"#,
+        r#"{"quantity": 11}"#,
+        r#"{"quantity": -3}"#,
+        r#"{"quantity": 2.5}"#,
+        r#"{}"#,
+    ] {
+        app.send(reqwest::Method::PATCH, "/cart/items/FLASH", Some(&alice), Some(body))
+            .await
+            .problem(400, "VALIDATION_FAILED");
+    }
+    app.send(
+        reqwest::Method::PATCH,
+        "/cart/items/FLASH",
+        None,
+        Some(r#"{"quantity": 1}"#),
+    )
+    .await
+    .problem(401, "UNAUTHORIZED");
+    assert_eq!(app.snapshot().await, before, "a refused request wrote something");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_adds_changes_and_removals_on_one_cart_keep_the_books_balanced() {
+    let app = shop_with(60).await;
+    let alice = app.stack.token("alice", false);
+    let operations = (0..90).map(|i| {
+        let (app, alice) = (&app, &alice);
+        async move {
+            let reply = match i % 3 {
+                0 => app.add_to_cart(alice, "FLASH", 1 + (i % 4) as i64).await,
+                1 => {
+                    let body = format!(r#"{{"quantity": {}}}"#, 1 + i % 10);
+                    app.send(reqwest::Method::PATCH, "/cart/items/FLASH", Some(alice), Some(&body))
+                        .await
+                }
+                _ => {
+                    app.send(reqwest::Method::DELETE, "/cart/items/FLASH", Some(alice), None)
+                        .await
+                }
+            };
+            assert!(
+                [200, 201, 204, 404, 409].contains(&reply.status.as_u16()),
+                "unexpected {}: {}",
+                reply.status,
+                reply.body
+            );
+        }
+    });
+    futures::future::join_all(operations).await;
+
+    app.assert_stock_invariant("FLASH").await;
+    let cart = app.send(reqwest::Method::GET, "/cart", Some(&alice), None).await;
+    let in_cart = cart.body["items"]
+        .as_array()
+        .unwrap()
+        .first()
+        .map_or(0, |l| l["quantity"].as_i64().unwrap());
+    let shards = app.stock_shards("FLASH").await;
+    let reserved: i64 = shards
+        .iter()
+        .map(|s| match &s["reserved"] {
+            aws_sdk_dynamodb::types::AttributeValue::N(n) => n.parse::<i64>().unwrap(),
+            _ => unreachable!(),
+        })
+        .sum();
+    assert_eq!(
+        reserved, in_cart,
+        "what the shards hold reserved is exactly what the cart holds"
+    );
+    assert_eq!(app.get("/products/FLASH").await.body["available"], 60 - in_cart);
+    app.stop().await;
+}

@@ -6,9 +6,11 @@ use super::{Attrs, DynamoStore, Item, MAX_ATTEMPTS, StoreError, backoff, failed_
 use crate::cart::{CartLine, MAX_LINES_PER_CART, reservation_deadline};
 use crate::ids::{ProductId, UserId};
 use crate::money::{Currency, Money};
+use crate::problem::ApiError;
 use crate::stock::{self, Allocation, InsufficientStock, MAX_QUANTITY_PER_LINE, Quantity};
 use crate::time::{self as clock, Timestamp};
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use serde_json::json;
 use std::future::Future;
 
 /// TTL collects a line this long after its reservation ended (the sweeper
@@ -20,21 +22,35 @@ pub trait CartReader {
     fn cart(&self, user: &UserId) -> impl Future<Output = Result<Vec<CartLine>, StoreError>> + Send;
 }
 
-/// Adds units of a product to a cart, reserving them (`POST /cart/items`).
+/// What a shopper does to one line of their cart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineChange {
+    /// `POST /cart/items`: add units (creating the line if needed).
+    Add(Quantity),
+    /// `PATCH /cart/items/{productId}`: set the line's quantity.
+    Set(Quantity),
+    /// `DELETE /cart/items/{productId}`: remove the line.
+    Remove,
+}
+
+/// Changes a cart line, reserving or releasing only the difference, and
+/// renews its reservation. Returns the line, or `None` once removed.
 pub trait CartWriter {
-    fn add_to_cart(
+    fn change_line(
         &self,
         user: &UserId,
         product: &ProductId,
-        quantity: Quantity,
+        change: LineChange,
         now: Timestamp,
-    ) -> impl Future<Output = Result<CartLine, CartError>> + Send;
+    ) -> impl Future<Output = Result<Option<CartLine>, CartError>> + Send;
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum CartError {
     #[error("product {0} does not exist")]
     UnknownProduct(ProductId),
+    #[error("product {0} is not in the cart")]
+    NotInCart(ProductId),
     #[error(transparent)]
     Insufficient(#[from] InsufficientStock),
     #[error("a cart line holds at most {MAX_QUANTITY_PER_LINE} units; this one has {in_cart}")]
@@ -43,6 +59,32 @@ pub enum CartError {
     CartFull,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// The HTTP answer for each cart refusal, in one place for every cart route.
+impl From<CartError> for ApiError {
+    fn from(error: CartError) -> Self {
+        let detail = error.to_string();
+        let conflict = |code, extra: serde_json::Value| ApiError::Conflict {
+            code,
+            detail,
+            extra: extra.as_object().cloned().unwrap_or_default(),
+        };
+        match error {
+            CartError::UnknownProduct(id) => ApiError::not_found("product", id),
+            CartError::NotInCart(id) => ApiError::not_found("cart line", id),
+            CartError::Insufficient(short) => conflict(
+                "INSUFFICIENT_INVENTORY",
+                json!({ "available": short.available, "requested": short.requested }),
+            ),
+            CartError::LineLimit { in_cart } => conflict(
+                "LINE_QUANTITY_LIMIT",
+                json!({ "maxPerLine": MAX_QUANTITY_PER_LINE, "inCart": in_cart }),
+            ),
+            CartError::CartFull => conflict("CART_FULL", json!({ "maxLines": MAX_LINES_PER_CART })),
+            CartError::Store(e) => e.into(),
+        }
+    }
 }
 
 fn line_item(user: &UserId, line: &CartLine) -> Item {
@@ -116,6 +158,41 @@ fn reserve_on_shard(table: &str, product: &ProductId, shard: u8, units: i64) -> 
     TransactWriteItem::builder().update(update).build()
 }
 
+/// Returns `units` from `reserved` to `available` on a stock shard.
+fn release_on_shard(table: &str, product: &ProductId, shard: u8, units: i64) -> TransactWriteItem {
+    let update = Update::builder()
+        .table_name(table)
+        .key(PK, s(keys::product_pk(product)))
+        .key(SK, s(keys::stock_sk(shard)))
+        .update_expression("SET available = available + :units, reserved = reserved - :units")
+        .condition_expression("reserved >= :units")
+        .expression_attribute_values(":units", n(units))
+        .build()
+        .expect("key and expression are set");
+    TransactWriteItem::builder().update(update).build()
+}
+
+/// Counts a line into or out of the cart header; adding is refused once the
+/// cart holds `MAX_LINES_PER_CART` lines.
+fn count_line(table: &str, user: &UserId, delta: i64) -> TransactWriteItem {
+    let mut update = Update::builder()
+        .table_name(table)
+        .key(PK, s(keys::cart_pk(user)))
+        .key(SK, s(keys::CART_HEADER_SK))
+        .update_expression("SET #lines = if_not_exists(#lines, :zero) + :delta")
+        .expression_attribute_names("#lines", "lines")
+        .expression_attribute_values(":zero", n(0))
+        .expression_attribute_values(":delta", n(delta));
+    if delta > 0 {
+        update = update
+            .condition_expression("attribute_not_exists(#lines) OR #lines < :max")
+            .expression_attribute_values(":max", n(MAX_LINES_PER_CART));
+    }
+    TransactWriteItem::builder()
+        .update(update.build().expect("key and expression are set"))
+        .build()
+}
+
 impl DynamoStore {
     async fn cart_line(&self, user: &UserId, product: &ProductId) -> Result<Option<CartLine>, StoreError> {
         let output = self
@@ -132,47 +209,71 @@ impl DynamoStore {
     }
 
     /// One attempt; `Ok(None)` when a concurrent change got there first.
-    async fn try_add_to_cart(
+    async fn try_change_line(
         &self,
         user: &UserId,
         product_id: &ProductId,
-        quantity: Quantity,
+        change: LineChange,
         now: Timestamp,
-    ) -> Result<Option<CartLine>, CartError> {
+    ) -> Result<Option<Option<CartLine>>, CartError> {
+        let existing = self.cart_line(user, product_id).await?;
+        let in_cart = existing.as_ref().map_or(0, |l| l.quantity);
+        let wanted = match (change, &existing) {
+            (LineChange::Set(_) | LineChange::Remove, None) => return Err(CartError::NotInCart(product_id.clone())),
+            (LineChange::Add(q), _) => in_cart + q.units(),
+            (LineChange::Set(q), _) => q.units(),
+            (LineChange::Remove, _) => 0,
+        };
+        if wanted > MAX_QUANTITY_PER_LINE {
+            return Err(CartError::LineLimit { in_cart });
+        }
         let (product, shards) = self
             .product_partition(product_id)
             .await?
             .ok_or_else(|| CartError::UnknownProduct(product_id.clone()))?;
-        let existing = self.cart_line(user, product_id).await?;
-        let in_cart = existing.as_ref().map_or(0, |l| l.quantity);
-        if in_cart + quantity.units() > MAX_QUANTITY_PER_LINE {
-            return Err(CartError::LineLimit { in_cart });
+        let held = existing.as_ref().map(|l| l.taken.clone()).unwrap_or_default();
+        let (take, give) = if wanted > in_cart {
+            let start = keys::spread(&[user.as_str()]) as usize;
+            (
+                stock::plan_reservation(&shards, wanted - in_cart, start)?,
+                Allocation::new(),
+            )
+        } else {
+            (Allocation::new(), stock::plan_release(&held, in_cart - wanted))
+        };
+
+        // The header comes first when a line is added, so that its index
+        // tells "cart full" apart from a lost race.
+        let mut actions = Vec::new();
+        if existing.is_none() {
+            actions.push(count_line(&self.table, user, 1));
         }
-        let start = keys::spread(&[user.as_str()]) as usize;
-        let take = stock::plan_reservation(&shards, quantity.units(), start)?;
-        let line = CartLine {
+        let line = (wanted > 0).then(|| CartLine {
             product_id: product_id.clone(),
             title: product.title.clone(),
             unit_price: product.price,
-            quantity: in_cart + quantity.units(),
+            quantity: wanted,
             reserved_until: reservation_deadline(now),
-            taken: stock::merge_allocation(
-                existing.as_ref().map(|l| &l.taken).unwrap_or(&Allocation::new()),
-                &take,
-                &Allocation::new(),
-            ),
+            taken: stock::merge_allocation(&held, &take, &give),
             version: existing.as_ref().map_or(1, |l| l.version + 1),
-        };
-
-        // The first action guards the cart; its index tells "cart full"
-        // apart from a lost race.
-        let mut actions = Vec::new();
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(line_item(user, &line)));
-        match &existing {
-            Some(old) => {
-                let put = put
+        });
+        let line_key = [(PK, keys::cart_pk(user)), (SK, keys::cart_line_sk(product_id))];
+        match (&line, &existing) {
+            (Some(line), None) => {
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(line_item(user, line)))
+                    .condition_expression("attribute_not_exists(pk)");
+                actions.push(
+                    TransactWriteItem::builder()
+                        .put(put.build().expect("item is set"))
+                        .build(),
+                );
+            }
+            (Some(line), Some(old)) => {
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(line_item(user, line)))
                     .condition_expression("version = :v")
                     .expression_attribute_values(":v", n(old.version));
                 actions.push(
@@ -181,30 +282,28 @@ impl DynamoStore {
                         .build(),
                 );
             }
-            None => {
-                let header = Update::builder()
+            (None, Some(old)) => {
+                let mut delete = Delete::builder()
                     .table_name(&self.table)
-                    .key(PK, s(keys::cart_pk(user)))
-                    .key(SK, s(keys::CART_HEADER_SK))
-                    .update_expression("SET #lines = if_not_exists(#lines, :zero) + :one")
-                    .condition_expression("attribute_not_exists(#lines) OR #lines < :max")
-                    .expression_attribute_names("#lines", "lines")
-                    .expression_attribute_values(":zero", n(0))
-                    .expression_attribute_values(":one", n(1))
-                    .expression_attribute_values(":max", n(MAX_LINES_PER_CART))
-                    .build()
-                    .expect("key and expression are set");
-                actions.push(TransactWriteItem::builder().update(header).build());
-                let put = put.condition_expression("attribute_not_exists(pk)");
+                    .condition_expression("version = :v")
+                    .expression_attribute_values(":v", n(old.version));
+                for (name, value) in line_key {
+                    delete = delete.key(name, s(value));
+                }
                 actions.push(
                     TransactWriteItem::builder()
-                        .put(put.build().expect("item is set"))
+                        .delete(delete.build().expect("key is set"))
                         .build(),
                 );
+                actions.push(count_line(&self.table, user, -1));
             }
+            (None, None) => unreachable!("a missing line is refused above"),
         }
         for (shard, units) in &take {
             actions.push(reserve_on_shard(&self.table, product_id, *shard, *units));
+        }
+        for (shard, units) in &give {
+            actions.push(release_on_shard(&self.table, product_id, *shard, *units));
         }
 
         match self
@@ -247,16 +346,16 @@ impl CartReader for DynamoStore {
 }
 
 impl CartWriter for DynamoStore {
-    async fn add_to_cart(
+    async fn change_line(
         &self,
         user: &UserId,
         product: &ProductId,
-        quantity: Quantity,
+        change: LineChange,
         now: Timestamp,
-    ) -> Result<CartLine, CartError> {
+    ) -> Result<Option<CartLine>, CartError> {
         for attempt in 0..MAX_ATTEMPTS {
-            if let Some(line) = self.try_add_to_cart(user, product, quantity, now).await? {
-                return Ok(line);
+            if let Some(done) = self.try_change_line(user, product, change, now).await? {
+                return Ok(done);
             }
             backoff(attempt).await;
         }
