@@ -22,6 +22,25 @@ macro_rules! with_store {
     }};
 }
 
+/// A scheduled function as the runner's timer calls it.
+pub type Job = Arc<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// The scheduled job of `binary`, or `None` if the runner does not know it.
+pub fn scheduled_job(binary: &str, config: &Config, dynamodb: &aws_sdk_dynamodb::Client) -> Option<Job> {
+    let store = Arc::new(DynamoStore::new(dynamodb.clone(), config.table_name.clone()));
+    match binary {
+        "sweep-reservations" => Some(Arc::new(move || {
+            let store = Arc::clone(&store);
+            Box::pin(async move {
+                if let Err(error) = sweep_reservations::sweep(&*store, shared::time::now()).await {
+                    tracing::warn!(%error, "the reservation sweeper failed; it runs again on its schedule");
+                }
+            }) as BoxFuture<'static, ()>
+        })),
+        _ => None,
+    }
+}
+
 /// The handler of `binary`, or `None` if the runner does not know it.
 pub fn handler(binary: &str, config: &Config, dynamodb: &aws_sdk_dynamodb::Client) -> Option<Handler> {
     let store = DynamoStore::new(dynamodb.clone(), config.table_name.clone());

@@ -38,6 +38,23 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
+/// The local stand-in for an EventBridge schedule: runs `job` every
+/// `every` until shutdown.
+fn run_every(every: std::time::Duration, job: functions::Job, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks.tick().await;
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => job().await,
+                // The only change ever sent is the shutdown.
+                _ = shutdown.changed() => return,
+            }
+        }
+    })
+}
+
 /// What to start.
 #[derive(Debug, Clone)]
 pub struct StackOptions {
@@ -123,6 +140,7 @@ impl Stack {
         let table = tables.get("ShopTable").context("template.yaml has no ShopTable")?;
         let seeded = seed::seeded_size(&dynamodb, table).await?;
 
+        let mut tasks = vec![dynamo_task];
         let mut gateway = gateway::Gateway::new(options.jwt_secret.clone());
         for function in &template.functions {
             let lookup = |name: &str| {
@@ -138,6 +156,16 @@ impl Stack {
                 })
             };
             let config = Config::from_lookup(lookup).with_context(|| format!("configuring {}", function.logical_id))?;
+            if let Some(every) = function.schedule {
+                let job = functions::scheduled_job(&function.binary, &config, &dynamodb).ok_or_else(|| {
+                    anyhow!(
+                        "template.yaml schedules {}, which the local runner does not run",
+                        function.binary
+                    )
+                })?;
+                tasks.push(run_every(every, job, shutdown_rx.clone()));
+                continue;
+            }
             let handler = functions::handler(&function.binary, &config, &dynamodb).ok_or_else(|| {
                 anyhow!(
                     "template.yaml names binary {}, which the local runner does not serve",
@@ -184,7 +212,10 @@ impl Stack {
             seeded,
             jwt_secret: options.jwt_secret,
             shutdown,
-            tasks: vec![api_task, dynamo_task],
+            tasks: {
+                tasks.push(api_task);
+                tasks
+            },
             moto,
             db,
         };

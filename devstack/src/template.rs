@@ -119,6 +119,30 @@ pub struct FunctionSpec {
     pub binary: String,
     pub environment: BTreeMap<String, EnvValue>,
     pub routes: Vec<RouteSpec>,
+    /// How often an EventBridge schedule (`rate(...)`) runs the function.
+    pub schedule: Option<std::time::Duration>,
+}
+
+/// Reads `rate(1 minute)`, `rate(5 minutes)`, `rate(2 hours)`.
+fn parse_rate(expression: &str) -> Result<std::time::Duration, TemplateError> {
+    let bad = || {
+        err(format!(
+            "unsupported schedule {expression:?} (use rate(N minutes|hours))"
+        ))
+    };
+    let inner = expression
+        .strip_prefix("rate(")
+        .and_then(|r| r.strip_suffix(')'))
+        .ok_or_else(bad)?;
+    let (count, unit) = inner.trim().split_once(' ').ok_or_else(bad)?;
+    let count: u64 = count.parse().map_err(|_| bad())?;
+    let seconds = match unit.trim_end_matches('s') {
+        "minute" => 60,
+        "hour" => 3600,
+        "day" => 86_400,
+        _ => return Err(bad()),
+    };
+    Ok(std::time::Duration::from_secs(count * seconds))
 }
 
 impl Template {
@@ -280,9 +304,21 @@ fn function(
     let mut environment = global_env.clone();
     environment.extend(env_vars(Some(props))?);
     let mut routes = Vec::new();
+    let mut schedule = None;
     if let Some(events) = props.get("Events").and_then(Value::as_mapping) {
         for event in events.values() {
-            if event.get("Type").and_then(Value::as_str) != Some("Api") {
+            let kind = event.get("Type").and_then(Value::as_str);
+            if kind == Some("Schedule") {
+                let rate = event
+                    .get("Properties")
+                    .and_then(|p| p.get("Schedule"))
+                    .and_then(Value::as_str);
+                schedule = Some(parse_rate(
+                    rate.ok_or_else(|| err(format!("{id}: Schedule without a rate")))?,
+                )?);
+                continue;
+            }
+            if kind != Some("Api") {
                 continue;
             }
             let p = event
@@ -307,6 +343,7 @@ fn function(
         binary,
         environment,
         routes,
+        schedule,
     })
 }
 
@@ -346,5 +383,15 @@ mod tests {
         assert_eq!(get_product.environment["TABLE_NAME"], EnvValue::Ref("ShopTable".into()));
         let put_stock = t.functions.iter().find(|f| f.binary == "put-stock").unwrap();
         assert!(put_stock.routes[0].authorized);
+        let sweeper = t.functions.iter().find(|f| f.binary == "sweep-reservations").unwrap();
+        assert_eq!(sweeper.schedule, Some(std::time::Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn schedule_rates_are_read_in_minutes_hours_and_days() {
+        assert_eq!(parse_rate("rate(1 minute)").unwrap().as_secs(), 60);
+        assert_eq!(parse_rate("rate(5 minutes)").unwrap().as_secs(), 300);
+        assert_eq!(parse_rate("rate(2 hours)").unwrap().as_secs(), 7200);
+        assert!(parse_rate("cron(0 12 * * ? *)").is_err());
     }
 }

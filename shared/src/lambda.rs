@@ -9,26 +9,43 @@ use std::future::Future;
 
 pub use lambda_http::Error;
 
-/// Runs a handler in Lambda: JSON logs, the store built once per cold
-/// start from the environment (`TABLE_NAME`, AWS defaults), then one call of
-/// `handler` per API Gateway event.
+/// JSON logs and the store, built once per cold start from the environment
+/// (`TABLE_NAME`, AWS defaults). The store lives as long as the execution
+/// environment; leaking it lets every invocation borrow it.
+async fn start() -> Result<&'static DynamoStore, Error> {
+    crate::logging::init();
+    let config = Config::from_env()?;
+    let sdk = crate::aws::sdk_config().await;
+    Ok(Box::leak(Box::new(DynamoStore::new(
+        crate::aws::dynamodb(&sdk, None),
+        config.table_name,
+    ))))
+}
+
+/// Runs an HTTP handler in Lambda: one call per API Gateway event.
 pub async fn run<F, Fut>(handler: F) -> Result<(), Error>
 where
     F: Fn(&'static DynamoStore, Request) -> Fut,
     Fut: Future<Output = Response<Body>> + Send + 'static,
 {
-    crate::logging::init();
-    let config = Config::from_env()?;
-    let sdk = crate::aws::sdk_config().await;
-    // Lives as long as the execution environment; leaking it lets every
-    // request borrow it without reference counting.
-    let store: &'static DynamoStore = Box::leak(Box::new(DynamoStore::new(
-        crate::aws::dynamodb(&sdk, None),
-        config.table_name,
-    )));
+    let store = start().await?;
     lambda_http::run(lambda_http::service_fn(|req| {
         let response = handler(store, req);
         async move { Ok::<_, Infallible>(response.await) }
     }))
+    .await
+}
+
+/// Runs a scheduled job in Lambda: one call per EventBridge schedule event
+/// (the event itself carries nothing the job needs).
+pub async fn run_scheduled<F, Fut>(job: F) -> Result<(), Error>
+where
+    F: Fn(&'static DynamoStore) -> Fut,
+    Fut: Future<Output = Result<(), Error>> + Send + 'static,
+{
+    let store = start().await?;
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(
+        |_: lambda_http::LambdaEvent<serde_json::Value>| job(store),
+    ))
     .await
 }

@@ -1,5 +1,17 @@
 use crate::helpers::TestApp;
 use serde_json::json;
+use shared::store::DynamoStore;
+use shared::time::Timestamp;
+
+/// Runs the reservation sweeper as if the time were `now`.
+async fn sweep_at(app: &TestApp, now: Timestamp) -> usize {
+    let store = DynamoStore::new(app.stack.dynamodb.clone(), app.stack.table());
+    sweep_reservations::sweep(&store, now).await.expect("the sweeper runs")
+}
+
+fn minutes_from_now(minutes: i64) -> Timestamp {
+    shared::time::now() + time::Duration::minutes(minutes)
+}
 
 /// A shop with one product, `FLASH`, holding `on_hand` units.
 async fn shop_with(on_hand: i64) -> TestApp {
@@ -343,7 +355,9 @@ async fn concurrent_adds_changes_and_removals_on_one_cart_keep_the_books_balance
             );
         }
     });
-    futures::future::join_all(operations).await;
+    // The sweeper runs through the storm, as if every line had expired.
+    let sweeps = (0..10).map(|_| sweep_at(&app, minutes_from_now(31)));
+    futures::future::join(futures::future::join_all(operations), futures::future::join_all(sweeps)).await;
 
     app.assert_stock_invariant("FLASH").await;
     let cart = app.send(reqwest::Method::GET, "/cart", Some(&alice), None).await;
@@ -365,5 +379,68 @@ async fn concurrent_adds_changes_and_removals_on_one_cart_keep_the_books_balance
         "what the shards hold reserved is exactly what the cart holds"
     );
     assert_eq!(app.get("/products/FLASH").await.body["available"], 60 - in_cart);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_sweeper_releases_only_expired_reservations_and_the_stock_sells_again() {
+    let app = shop_with(5).await;
+    let alice = app.stack.token("alice", false);
+    let bob = app.stack.token("bob", false);
+    assert_eq!(app.add_to_cart(&alice, "FLASH", 3).await.status, 201);
+
+    assert_eq!(sweep_at(&app, shared::time::now()).await, 0, "nothing has expired yet");
+    assert_eq!(sweep_at(&app, minutes_from_now(29)).await, 0, "still within 30 minutes");
+    app.add_to_cart(&bob, "FLASH", 3)
+        .await
+        .problem(409, "INSUFFICIENT_INVENTORY");
+
+    assert_eq!(sweep_at(&app, minutes_from_now(31)).await, 1);
+
+    app.assert_stock_invariant("FLASH").await;
+    assert_eq!(app.get("/products/FLASH").await.body["available"], 5);
+    let cart = app.send(reqwest::Method::GET, "/cart", Some(&alice), None).await;
+    assert_eq!(cart.body["items"], json!([]));
+    assert_eq!(
+        app.add_to_cart(&bob, "FLASH", 5).await.status,
+        201,
+        "the released units sell again"
+    );
+    assert_eq!(
+        sweep_at(&app, minutes_from_now(31)).await,
+        1,
+        "bob's line expires in turn"
+    );
+    assert_eq!(sweep_at(&app, minutes_from_now(31)).await, 0, "a line is released once");
+    app.assert_stock_invariant("FLASH").await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn renewing_a_line_keeps_it_from_the_sweeper() {
+    let app = shop_with(5).await;
+    let alice = app.stack.token("alice", false);
+    app.add_to_cart(&alice, "FLASH", 2).await;
+    let first =
+        app.send(reqwest::Method::GET, "/cart", Some(&alice), None).await.body["items"][0]["reservedUntil"].clone();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    app.send(
+        reqwest::Method::PATCH,
+        "/cart/items/FLASH",
+        Some(&alice),
+        Some(r#"{"quantity": 2}"#),
+    )
+    .await;
+    let renewed =
+        app.send(reqwest::Method::GET, "/cart", Some(&alice), None).await.body["items"][0]["reservedUntil"].clone();
+    assert!(
+        renewed.as_str().unwrap() > first.as_str().unwrap(),
+        "a change renews the reservation"
+    );
+
+    // Just after the first deadline but before the renewed one: kept.
+    let between = shared::time::parse(first.as_str().unwrap()).unwrap() + time::Duration::milliseconds(5);
+    assert_eq!(sweep_at(&app, between).await, 0);
+    assert_eq!(app.get("/products/FLASH").await.body["available"], 3);
     app.stop().await;
 }

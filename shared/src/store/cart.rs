@@ -325,6 +325,88 @@ impl DynamoStore {
     }
 }
 
+/// Releases reservations whose time has passed (the reservation sweeper).
+pub trait ReservationSweeper {
+    /// Releases every line that expired before `now`; returns how many.
+    fn release_expired(&self, now: Timestamp) -> impl Future<Output = Result<usize, StoreError>> + Send;
+}
+
+impl ReservationSweeper for DynamoStore {
+    /// Each bucket of GSI1 lists lines by `reservedUntil`. A release is one
+    /// transaction conditional on the line being exactly as read (its
+    /// version and deadline): a shopper who renewed the line, or a checkout
+    /// that consumed it, wins, and the line is simply skipped.
+    async fn release_expired(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let cutoff = clock::format(now);
+        let mut released = 0;
+        for bucket in 0..keys::RESERVATION_BUCKETS {
+            let mut start = None;
+            loop {
+                let page = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(keys::GSI1)
+                    .key_condition_expression("#pk = :bucket AND #sk < :cutoff")
+                    .expression_attribute_names("#pk", keys::GSI1_PK)
+                    .expression_attribute_names("#sk", keys::GSI1_SK)
+                    .expression_attribute_values(":bucket", s(format!("RESERVATIONS#{bucket:02}")))
+                    .expression_attribute_values(":cutoff", s(&cutoff))
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(StoreError::from_sdk)?;
+                for item in page.items() {
+                    let user = Attrs::new(item).parsed("userId", |v| UserId::parse(v))?;
+                    let line = line_from_item(item)?;
+                    if !line.is_reserved(now) && self.release_line(&user, &line).await? {
+                        released += 1;
+                    }
+                }
+                start = page.last_evaluated_key;
+                if start.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(released)
+    }
+}
+
+impl DynamoStore {
+    /// Deletes an expired line and returns its units; `false` if the line
+    /// changed since it was read.
+    async fn release_line(&self, user: &UserId, line: &CartLine) -> Result<bool, StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .key(PK, s(keys::cart_pk(user)))
+            .key(SK, s(keys::cart_line_sk(&line.product_id)))
+            .condition_expression("version = :v AND reservedUntil = :until")
+            .expression_attribute_values(":v", n(line.version))
+            .expression_attribute_values(":until", s(clock::format(line.reserved_until)))
+            .build()
+            .expect("key is set");
+        let mut actions = vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            count_line(&self.table, user, -1),
+        ];
+        for (shard, units) in &line.taken {
+            actions.push(release_on_shard(&self.table, &line.product_id, *shard, *units));
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(error) if failed_conditions(&error).is_some() => Ok(false),
+            Err(error) => Err(StoreError::from_sdk(error)),
+        }
+    }
+}
+
 impl CartReader for DynamoStore {
     async fn cart(&self, user: &UserId) -> Result<Vec<CartLine>, StoreError> {
         let output = self
