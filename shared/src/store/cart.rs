@@ -2,7 +2,7 @@
 //! transaction that takes the units from the product's stock shards.
 
 use super::keys::{self, PK, SK};
-use super::{Attrs, DynamoStore, Item, MAX_ATTEMPTS, StoreError, backoff, failed_conditions, n, s};
+use super::{Attrs, DynamoStore, Item, MAX_ATTEMPTS, StoreError, Transacted, backoff, n, s};
 use crate::cart::{CartLine, MAX_LINES_PER_CART, reservation_deadline};
 use crate::ids::{ProductId, UserId};
 use crate::money::{Currency, Money};
@@ -144,29 +144,23 @@ fn line_from_item(item: &Item) -> Result<CartLine, StoreError> {
     })
 }
 
-/// Takes `units` from a stock shard into `reserved`; fails if it holds fewer.
-fn reserve_on_shard(table: &str, product: &ProductId, shard: u8, units: i64) -> TransactWriteItem {
+/// Moves `units` on a stock shard from `available` to `reserved` (a
+/// reservation, refused if fewer are available) or, when negative, back
+/// (a release, refused if fewer are reserved).
+fn shift_reserved(table: &str, product: &ProductId, shard: u8, units: i64) -> TransactWriteItem {
+    let condition = if units >= 0 {
+        "available >= :guard"
+    } else {
+        "reserved >= :guard"
+    };
     let update = Update::builder()
         .table_name(table)
         .key(PK, s(keys::product_pk(product)))
         .key(SK, s(keys::stock_sk(shard)))
         .update_expression("SET available = available - :units, reserved = reserved + :units")
-        .condition_expression("available >= :units")
+        .condition_expression(condition)
         .expression_attribute_values(":units", n(units))
-        .build()
-        .expect("key and expression are set");
-    TransactWriteItem::builder().update(update).build()
-}
-
-/// Returns `units` from `reserved` to `available` on a stock shard.
-fn release_on_shard(table: &str, product: &ProductId, shard: u8, units: i64) -> TransactWriteItem {
-    let update = Update::builder()
-        .table_name(table)
-        .key(PK, s(keys::product_pk(product)))
-        .key(SK, s(keys::stock_sk(shard)))
-        .update_expression("SET available = available + :units, reserved = reserved - :units")
-        .condition_expression("reserved >= :units")
-        .expression_attribute_values(":units", n(units))
+        .expression_attribute_values(":guard", n(units.abs()))
         .build()
         .expect("key and expression are set");
     TransactWriteItem::builder().update(update).build()
@@ -300,27 +294,20 @@ impl DynamoStore {
             (None, None) => unreachable!("a missing line is refused above"),
         }
         for (shard, units) in &take {
-            actions.push(reserve_on_shard(&self.table, product_id, *shard, *units));
+            actions.push(shift_reserved(&self.table, product_id, *shard, *units));
         }
         for (shard, units) in &give {
-            actions.push(release_on_shard(&self.table, product_id, *shard, *units));
+            actions.push(shift_reserved(&self.table, product_id, *shard, -units));
         }
 
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Some(line)),
-            Err(error) => match failed_conditions(&error) {
-                Some(failed) if existing.is_none() && failed.first() == Some(&true) => Err(CartError::CartFull),
-                // A shard ran short, the line changed, or the transaction
-                // conflicted: read again and decide again.
-                Some(_) => Ok(None),
-                None => Err(StoreError::from_sdk(error).into()),
-            },
+        match self.transact(actions).await? {
+            Transacted::Committed => Ok(Some(line)),
+            Transacted::Cancelled(failed) if existing.is_none() && failed.first() == Some(&true) => {
+                Err(CartError::CartFull)
+            }
+            // A shard ran short, the line changed, or the transaction
+            // conflicted: read again and decide again.
+            Transacted::Cancelled(_) => Ok(None),
         }
     }
 }
@@ -391,19 +378,9 @@ impl DynamoStore {
             count_line(&self.table, user, -1),
         ];
         for (shard, units) in &line.taken {
-            actions.push(release_on_shard(&self.table, &line.product_id, *shard, *units));
+            actions.push(shift_reserved(&self.table, &line.product_id, *shard, -units));
         }
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(error) if failed_conditions(&error).is_some() => Ok(false),
-            Err(error) => Err(StoreError::from_sdk(error)),
-        }
+        Ok(matches!(self.transact(actions).await?, Transacted::Committed))
     }
 }
 

@@ -1,7 +1,7 @@
 //! The catalog in DynamoDB: products, their stock shards and the category tree.
 
 use super::keys::{self, CATEGORY_KEY, PK, SK};
-use super::{Attrs, DynamoStore, Item, MAX_ATTEMPTS, StoreError, backoff, failed_conditions, n, s};
+use super::{Attrs, DynamoStore, Item, MAX_ATTEMPTS, StoreError, Transacted, backoff, n, s};
 use crate::catalog::{BrowseSort, Category, Product, ProductDraft, Rating};
 use crate::ids::{CategoryId, ProductId};
 use crate::money::{Currency, Money};
@@ -359,27 +359,18 @@ impl DynamoStore {
             }
         }
 
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Some(PutProduct {
+        match self.transact(actions).await? {
+            Transacted::Committed => Ok(Some(PutProduct {
                 product,
                 stock: StockLevel::of(&shards),
                 created,
             })),
-            Err(error) => match failed_conditions(&error) {
-                Some(failed) if failed.get(1) == Some(&true) => {
-                    Err(PutProductError::NotALeafCategory(draft.category_id.clone()))
-                }
-                // Another writer changed the product first, or the
-                // transaction conflicted: read again and retry.
-                Some(_) => Ok(None),
-                None => Err(StoreError::from_sdk(error).into()),
-            },
+            Transacted::Cancelled(failed) if failed.get(1) == Some(&true) => {
+                Err(PutProductError::NotALeafCategory(draft.category_id.clone()))
+            }
+            // Another writer changed the product first, or the transaction
+            // conflicted: read again and retry.
+            Transacted::Cancelled(_) => Ok(None),
         }
     }
 
@@ -420,16 +411,9 @@ impl DynamoStore {
                 TransactWriteItem::builder().update(update).build()
             })
             .collect();
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Some(StockLevel::of(&planned))),
-            Err(error) if failed_conditions(&error).is_some() => Ok(None),
-            Err(error) => Err(StoreError::from_sdk(error).into()),
+        match self.transact(actions).await? {
+            Transacted::Committed => Ok(Some(StockLevel::of(&planned))),
+            Transacted::Cancelled(_) => Ok(None),
         }
     }
 

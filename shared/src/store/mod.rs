@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -33,20 +34,37 @@ impl DynamoStore {
 /// How often a write that lost a race with another writer is tried again.
 pub(crate) const MAX_ATTEMPTS: u32 = 8;
 
-/// Which actions of a cancelled transaction failed their condition.
-pub(crate) fn failed_conditions(error: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>) -> Option<Vec<bool>> {
-    match error {
-        SdkError::ServiceError(e) => match e.err() {
-            TransactWriteItemsError::TransactionCanceledException(cancelled) => Some(
+/// How a transaction ended when DynamoDB answered.
+pub(crate) enum Transacted {
+    Committed,
+    /// Cancelled: for each action, whether its condition failed. Lost races
+    /// (`TransactionConflict`) cancel with no failed condition.
+    Cancelled(Vec<bool>),
+}
+
+impl DynamoStore {
+    /// Runs one TransactWriteItems; a cancellation is an answer, not an error.
+    pub(crate) async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<Transacted, StoreError> {
+        let error = match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(Transacted::Committed),
+            Err(error) => error,
+        };
+        match error.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => Ok(Transacted::Cancelled(
                 cancelled
                     .cancellation_reasons()
                     .iter()
                     .map(|r| r.code() == Some("ConditionalCheckFailed"))
                     .collect(),
-            ),
-            _ => None,
-        },
-        _ => None,
+            )),
+            _ => Err(StoreError::from_sdk(error)),
+        }
     }
 }
 
