@@ -123,7 +123,7 @@ async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
     println!("  curl {api}/categories");
     println!("  curl {api}/categories/electronics-headphones/products?limit=3");
     println!("  curl {api}/products/P0000001");
-    println!("  TOKEN=$(cargo run -q -p devstack -- token --admin)");
+    println!("  TOKEN=$(cargo run -q --release -p devstack -- token --admin)");
     println!(
         "  curl -X PUT -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{{\"onHand\": 25}}' {api}/admin/products/P0000001/stock"
     );
