@@ -71,6 +71,19 @@ impl ApiError {
         Self::Validation(vec![FieldError::new(field, message)])
     }
 
+    /// A 409 with `extra` (a JSON object) merged into the problem document.
+    pub fn conflict(code: &'static str, detail: impl Into<String>, extra: Value) -> Self {
+        let extra = match extra {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        Self::Conflict {
+            code,
+            detail: detail.into(),
+            extra,
+        }
+    }
+
     pub fn not_found(resource: &'static str, id: impl ToString) -> Self {
         Self::NotFound {
             resource,

@@ -27,14 +27,11 @@ async fn put_stock(store: &impl StockWriter, req: Request) -> Result<Response<Bo
 
     let level = store.set_on_hand(&id, on_hand).await.map_err(|e| match e {
         SetStockError::UnknownProduct(id) => ApiError::not_found("product", id),
-        SetStockError::Refused(refusal @ StockError::BelowCommitted { requested, committed }) => ApiError::Conflict {
-            code: "STOCK_BELOW_COMMITTED",
-            detail: refusal.to_string(),
-            extra: json!({ "requested": requested, "committed": committed })
-                .as_object()
-                .cloned()
-                .unwrap_or_default(),
-        },
+        SetStockError::Refused(refusal @ StockError::BelowCommitted { requested, committed }) => ApiError::conflict(
+            "STOCK_BELOW_COMMITTED",
+            refusal.to_string(),
+            json!({ "requested": requested, "committed": committed }),
+        ),
         SetStockError::Store(e) => e.into(),
     })?;
     tracing::info!(admin = %admin.user_id, product = %id, on_hand = level.on_hand, "stock set");

@@ -65,11 +65,7 @@ pub enum CartError {
 impl From<CartError> for ApiError {
     fn from(error: CartError) -> Self {
         let detail = error.to_string();
-        let conflict = |code, extra: serde_json::Value| ApiError::Conflict {
-            code,
-            detail,
-            extra: extra.as_object().cloned().unwrap_or_default(),
-        };
+        let conflict = |code, extra| ApiError::conflict(code, detail, extra);
         match error {
             CartError::UnknownProduct(id) => ApiError::not_found("product", id),
             CartError::NotInCart(id) => ApiError::not_found("cart line", id),
@@ -253,23 +249,16 @@ impl DynamoStore {
         });
         let line_key = [(PK, keys::cart_pk(user)), (SK, keys::cart_line_sk(product_id))];
         match (&line, &existing) {
-            (Some(line), None) => {
+            (Some(line), old) => {
                 let put = Put::builder()
                     .table_name(&self.table)
-                    .set_item(Some(line_item(user, line)))
-                    .condition_expression("attribute_not_exists(pk)");
-                actions.push(
-                    TransactWriteItem::builder()
-                        .put(put.build().expect("item is set"))
-                        .build(),
-                );
-            }
-            (Some(line), Some(old)) => {
-                let put = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(line_item(user, line)))
-                    .condition_expression("version = :v")
-                    .expression_attribute_values(":v", n(old.version));
+                    .set_item(Some(line_item(user, line)));
+                let put = match old {
+                    Some(old) => put
+                        .condition_expression("version = :v")
+                        .expression_attribute_values(":v", n(old.version)),
+                    None => put.condition_expression("attribute_not_exists(pk)"),
+                };
                 actions.push(
                     TransactWriteItem::builder()
                         .put(put.build().expect("item is set"))
