@@ -6,6 +6,7 @@ use futures::future::BoxFuture;
 use shared::config::Config;
 use shared::http::{Body, Request, Response};
 use shared::store::DynamoStore;
+use shared::time::{Clock, Now};
 use std::sync::Arc;
 
 /// A function as the gateway calls it.
@@ -25,14 +26,19 @@ macro_rules! with_store {
 /// A scheduled function as the runner's timer calls it.
 pub type Job = Arc<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>;
 
+/// The store a function of the runner uses: its table, on the runner's clock.
+pub fn store(config: &Config, dynamodb: &aws_sdk_dynamodb::Client, clock: &Clock) -> DynamoStore {
+    DynamoStore::new(dynamodb.clone(), config.table_name.clone()).with_clock(clock.clone())
+}
+
 /// The scheduled job of `binary`, or `None` if the runner does not know it.
-pub fn scheduled_job(binary: &str, config: &Config, dynamodb: &aws_sdk_dynamodb::Client) -> Option<Job> {
-    let store = Arc::new(DynamoStore::new(dynamodb.clone(), config.table_name.clone()));
+pub fn scheduled_job(binary: &str, store: DynamoStore) -> Option<Job> {
+    let store = Arc::new(store);
     match binary {
         "sweep-reservations" => Some(Arc::new(move || {
             let store = Arc::clone(&store);
             Box::pin(async move {
-                if let Err(error) = sweep_reservations::sweep(&*store, shared::time::now()).await {
+                if let Err(error) = sweep_reservations::sweep(&*store, store.now()).await {
                     tracing::warn!(%error, "the reservation sweeper failed; it runs again on its schedule");
                 }
             }) as BoxFuture<'static, ()>
@@ -42,8 +48,7 @@ pub fn scheduled_job(binary: &str, config: &Config, dynamodb: &aws_sdk_dynamodb:
 }
 
 /// The handler of `binary`, or `None` if the runner does not know it.
-pub fn handler(binary: &str, config: &Config, dynamodb: &aws_sdk_dynamodb::Client) -> Option<Handler> {
-    let store = DynamoStore::new(dynamodb.clone(), config.table_name.clone());
+pub fn handler(binary: &str, store: DynamoStore) -> Option<Handler> {
     Some(match binary {
         "get-product" => with_store!(store, get_product::handle),
         "list-categories" => with_store!(store, list_categories::handle),

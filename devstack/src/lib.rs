@@ -8,6 +8,7 @@
 
 pub mod bench;
 pub mod dynamo;
+pub mod faults;
 pub mod functions;
 pub mod gateway;
 pub mod moto;
@@ -17,9 +18,11 @@ pub mod token;
 
 use anyhow::{Context, anyhow, bail};
 use shared::config::Config;
+use shared::time::Clock;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use template::{EnvValue, Template};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -70,6 +73,10 @@ pub struct StackOptions {
     pub seed_products: Option<usize>,
     /// Show a progress bar while seeding.
     pub progress: bool,
+    /// Share of the functions' DynamoDB transactions answered with a
+    /// `TransactionConflict` cancellation, as real DynamoDB does under
+    /// contention (0 = none; see [`faults`]).
+    pub transaction_conflicts: f64,
 }
 
 impl StackOptions {
@@ -82,6 +89,7 @@ impl StackOptions {
             jwt_secret: token::DEFAULT_DEV_SECRET.to_owned(),
             seed_products: None,
             progress: false,
+            transaction_conflicts: 0.0,
         }
     }
 }
@@ -100,6 +108,10 @@ pub struct Stack {
     pub template: Template,
     /// How many products the catalog was seeded with, if it was.
     pub seeded: Option<usize>,
+    /// The functions' clock; moving it forward expires reservations.
+    pub clock: Clock,
+    /// What the fault proxy injected (all zero when it is off).
+    pub faults: Arc<faults::FaultCounts>,
     jwt_secret: String,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -141,6 +153,23 @@ impl Stack {
         let seeded = seed::seeded_size(&dynamodb, table).await?;
 
         let mut tasks = vec![dynamo_task];
+        let clock = Clock::default();
+        let fault_counts = Arc::new(faults::FaultCounts::default());
+        // The functions reach dynoxide through the fault proxy when conflicts
+        // are injected; the stack's own client always goes direct.
+        let functions_dynamodb = if options.transaction_conflicts > 0.0 {
+            let (proxy_url, proxy_task) = faults::serve(
+                dynamodb_url.clone(),
+                options.transaction_conflicts,
+                Arc::clone(&fault_counts),
+                shutdown_rx.clone(),
+            )
+            .await?;
+            tasks.push(proxy_task);
+            shared::aws::dynamodb(&sdk, Some(&proxy_url))
+        } else {
+            dynamodb.clone()
+        };
         let mut gateway = gateway::Gateway::new(options.jwt_secret.clone());
         for function in &template.functions {
             let lookup = |name: &str| {
@@ -156,8 +185,9 @@ impl Stack {
                 })
             };
             let config = Config::from_lookup(lookup).with_context(|| format!("configuring {}", function.logical_id))?;
+            let store = functions::store(&config, &functions_dynamodb, &clock);
             if let Some(every) = function.schedule {
-                let job = functions::scheduled_job(&function.binary, &config, &dynamodb).ok_or_else(|| {
+                let job = functions::scheduled_job(&function.binary, store).ok_or_else(|| {
                     anyhow!(
                         "template.yaml schedules {}, which the local runner does not run",
                         function.binary
@@ -166,7 +196,7 @@ impl Stack {
                 tasks.push(run_every(every, job, shutdown_rx.clone()));
                 continue;
             }
-            let handler = functions::handler(&function.binary, &config, &dynamodb).ok_or_else(|| {
+            let handler = functions::handler(&function.binary, store).ok_or_else(|| {
                 anyhow!(
                     "template.yaml names binary {}, which the local runner does not serve",
                     function.binary
@@ -210,6 +240,8 @@ impl Stack {
             queues,
             template,
             seeded,
+            clock,
+            faults: fault_counts,
             jwt_secret: options.jwt_secret,
             shutdown,
             tasks: {

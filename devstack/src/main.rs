@@ -20,8 +20,9 @@ struct Cli {
 enum Command {
     /// Start the whole stack and serve the API until Ctrl-C (the default).
     Up(UpArgs),
-    /// Measure start-up time and product-detail latency; writes bench/results/local-stack.md.
-    Bench(devstack::bench::BenchArgs),
+    /// Run a benchmark through the local runner; figures go to bench/results/.
+    #[command(subcommand)]
+    Bench(devstack::bench::Suite),
     /// Print a bearer token for local requests.
     Token {
         /// The user id (`sub` claim).
@@ -50,6 +51,10 @@ struct UpArgs {
     /// Where the local data is kept.
     #[arg(long, default_value_os_t = project_root().join(".devstack"))]
     state_dir: PathBuf,
+    /// Share (0 to 1) of DynamoDB transactions to cancel with
+    /// TransactionConflict, as real DynamoDB does under contention.
+    #[arg(long, default_value_t = 0.0)]
+    transaction_conflicts: f64,
 }
 
 impl Default for UpArgs {
@@ -59,6 +64,7 @@ impl Default for UpArgs {
             products: 10_000,
             reset: false,
             state_dir: project_root().join(".devstack"),
+            transaction_conflicts: 0.0,
         }
     }
 }
@@ -76,7 +82,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Up(args) => up(args, cli.jwt_secret).await,
-        Command::Bench(args) => devstack::bench::run(args).await,
+        Command::Bench(suite) => suite.run().await,
     }
 }
 
@@ -100,6 +106,7 @@ async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
         jwt_secret: jwt_secret.clone(),
         seed_products: Some(args.products),
         progress: true,
+        transaction_conflicts: args.transaction_conflicts,
     })
     .await?;
     let api = &stack.api_url;

@@ -66,6 +66,14 @@ fn describe_fields(errors: &[FieldError]) -> String {
     format!("invalid request: {}", parts.join("; "))
 }
 
+/// Both fields, or a 400 listing every one that is invalid.
+pub fn both_valid<A, B>(a: Result<A, FieldError>, b: Result<B, FieldError>) -> Result<(A, B), ApiError> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (a, b) => Err(ApiError::Validation(a.err().into_iter().chain(b.err()).collect())),
+    }
+}
+
 impl ApiError {
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldError::new(field, message)])

@@ -202,11 +202,53 @@ pub fn merge_allocation(taken: &Allocation, more: &Allocation, less: &Allocation
     merged
 }
 
+/// How many stock items a product's stock is split over: `1..=MAX_SHARDS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ShardCount(u8);
+
+impl ShardCount {
+    pub const ONE: Self = Self(1);
+
+    pub fn parse(count: i64) -> Result<Self, String> {
+        match u8::try_from(count) {
+            Ok(n) if (1..=MAX_SHARDS).contains(&n) => Ok(Self(n)),
+            _ => Err(format!("must be a whole number from 1 to {MAX_SHARDS}")),
+        }
+    }
+
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+/// What an administrator's stock update does to each shard item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redistribution {
+    /// The new counts of shards `0..count`, in shard order; a shard that did
+    /// not exist has `version == 1`.
+    pub active: Vec<StockShard>,
+    /// Shards at or beyond the count that still hold reservations (cart lines
+    /// name the shard their units came from): kept with nothing available,
+    /// so they only shrink; a later update removes them once released.
+    pub draining: Vec<StockShard>,
+    /// Shards beyond the count with nothing reserved: deleted. Their sold
+    /// units move to shard 0, so the product's totals stay the same.
+    pub removed: Vec<StockShard>,
+}
+
+impl Redistribution {
+    /// The product's stock after the update.
+    pub fn level(&self) -> StockLevel {
+        StockLevel::of(&[self.active.as_slice(), self.draining.as_slice()].concat())
+    }
+}
+
 /// Works out every shard's new counts when an administrator sets the stock on
-/// hand. What is reserved or sold stays where it is; the units left over are
-/// spread evenly as `available` over the shards, so that each shard can serve
-/// its share of reservations. Refused if fewer units than are committed.
-pub fn set_on_hand(shards: &[StockShard], on_hand: OnHand) -> Result<Vec<StockShard>, StockError> {
+/// hand and the number of shards. What is reserved stays on its shard; the
+/// units not reserved or sold are spread evenly as `available` over shards
+/// `0..count`, so each can serve its share of reservations. Refused if fewer
+/// units than are reserved or sold.
+pub fn redistribute(shards: &[StockShard], on_hand: OnHand, count: ShardCount) -> Result<Redistribution, StockError> {
     let committed: i64 = shards.iter().map(StockShard::committed).sum();
     let free = on_hand.units() - committed;
     if free < 0 {
@@ -215,20 +257,43 @@ pub fn set_on_hand(shards: &[StockShard], on_hand: OnHand) -> Result<Vec<StockSh
             committed,
         });
     }
-    let count = shards.len() as i64;
-    Ok(shards
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let available = free / count + i64::from((i as i64) < free % count);
+    let (beyond, within): (Vec<&StockShard>, Vec<&StockShard>) = shards.iter().partition(|s| s.shard >= count.get());
+    let (draining, removed): (Vec<StockShard>, Vec<StockShard>) = beyond.into_iter().partition(|s| s.reserved > 0);
+    let moved_sold: i64 = removed.iter().map(|s| s.sold).sum();
+
+    let n = i64::from(count.get());
+    let active = (0..count.get())
+        .map(|number| {
+            let old = within
+                .iter()
+                .find(|s| s.shard == number)
+                .map_or(StockShard::empty(number), |s| **s);
+            let i = i64::from(number);
+            let available = free / n + i64::from(i < free % n);
+            let sold = old.sold + if number == 0 { moved_sold } else { 0 };
             StockShard {
-                on_hand: s.committed() + available,
+                on_hand: old.reserved + sold + available,
                 available,
-                version: s.version + 1,
-                ..*s
+                sold,
+                version: old.version + 1,
+                ..old
             }
         })
-        .collect())
+        .collect();
+    let draining = draining
+        .into_iter()
+        .map(|s| StockShard {
+            on_hand: s.committed(),
+            available: 0,
+            version: s.version + 1,
+            ..s
+        })
+        .collect();
+    Ok(Redistribution {
+        active,
+        draining,
+        removed,
+    })
 }
 
 #[cfg(test)]
@@ -246,36 +311,84 @@ mod tests {
         }
     }
 
+    fn set(shards: &[StockShard], on_hand: i64, count: i64) -> Result<Redistribution, StockError> {
+        redistribute(
+            shards,
+            OnHand::parse(on_hand).unwrap(),
+            ShardCount::parse(count).unwrap(),
+        )
+    }
+
     #[test]
     fn setting_stock_spreads_the_free_units_evenly_and_keeps_commitments() {
         let shards = [shard(0, 0, 2, 1), shard(1, 5, 0, 0), shard(2, 1, 1, 1)];
-        let new = set_on_hand(&shards, OnHand::parse(15).unwrap()).unwrap();
-        let available: Vec<i64> = new.iter().map(|s| s.available).collect();
+        let new = set(&shards, 15, 3).unwrap();
+        let available: Vec<i64> = new.active.iter().map(|s| s.available).collect();
         assert_eq!(available, [4, 3, 3]);
-        assert!(new.iter().all(StockShard::is_consistent));
-        assert_eq!(StockLevel::of(&new).on_hand, 15);
-        assert_eq!(StockLevel::of(&new).reserved, 3);
-        assert_eq!(StockLevel::of(&new).sold, 2);
-        assert!(new.iter().all(|s| s.version == 4));
+        assert!(new.active.iter().all(StockShard::is_consistent));
+        assert_eq!(new.level().on_hand, 15);
+        assert_eq!(new.level().reserved, 3);
+        assert_eq!(new.level().sold, 2);
+        assert!(new.active.iter().all(|s| s.version == 4));
+        assert!(new.draining.is_empty() && new.removed.is_empty());
     }
 
     #[test]
     fn stock_can_be_set_to_exactly_what_is_committed() {
-        let shards = [shard(0, 9, 2, 1)];
-        let new = set_on_hand(&shards, OnHand::parse(3).unwrap()).unwrap();
-        assert_eq!(new[0].available, 0);
+        let new = set(&[shard(0, 9, 2, 1)], 3, 1).unwrap();
+        assert_eq!(new.active[0].available, 0);
     }
 
     #[test]
     fn stock_can_never_be_set_below_what_is_reserved_or_sold() {
         let shards = [shard(0, 0, 2, 1), shard(1, 0, 1, 0)];
-        assert_eq!(
-            set_on_hand(&shards, OnHand::parse(3).unwrap()),
-            Err(StockError::BelowCommitted {
-                requested: 3,
-                committed: 4
-            })
-        );
+        let refused = Err(StockError::BelowCommitted {
+            requested: 3,
+            committed: 4,
+        });
+        assert_eq!(set(&shards, 3, 2), refused);
+        // Removing shards does not make their commitments disappear.
+        assert_eq!(set(&shards, 3, 1), refused);
+    }
+
+    #[test]
+    fn more_shards_are_created_empty_and_given_their_share() {
+        let new = set(&[shard(0, 10, 3, 2)], 25, 4).unwrap();
+        let counts: Vec<(u8, i64, u64)> = new.active.iter().map(|s| (s.shard, s.available, s.version)).collect();
+        assert_eq!(counts, [(0, 5, 4), (1, 5, 1), (2, 5, 1), (3, 5, 1)]);
+        assert_eq!(new.active[0].on_hand, 10);
+        assert!(new.active.iter().all(StockShard::is_consistent));
+        assert_eq!(new.level().on_hand, 25);
+    }
+
+    #[test]
+    fn fewer_shards_remove_the_idle_ones_and_drain_the_reserved_ones() {
+        let shards = [
+            shard(0, 4, 0, 1),
+            shard(1, 4, 2, 0),
+            shard(2, 4, 0, 3),
+            shard(3, 4, 1, 1),
+        ];
+        let new = set(&shards, 20, 2).unwrap();
+        // Shard 2 held no reservations: removed, its 3 sold move to shard 0.
+        assert_eq!(new.removed.iter().map(|s| s.shard).collect::<Vec<_>>(), [2]);
+        assert_eq!(new.active[0].sold, 4);
+        // Shard 3 still backs a cart line: kept, with nothing available.
+        assert_eq!(new.draining.len(), 1);
+        assert_eq!((new.draining[0].shard, new.draining[0].available), (3, 0));
+        assert!(new.draining[0].is_consistent());
+        let level = new.level();
+        assert_eq!((level.on_hand, level.reserved, level.sold), (20, 3, 5));
+        assert_eq!(level.available, 12);
+        assert!(new.active.iter().all(StockShard::is_consistent));
+    }
+
+    #[test]
+    fn shard_counts_are_bounded() {
+        assert!(ShardCount::parse(0).is_err());
+        assert!(ShardCount::parse(i64::from(MAX_SHARDS) + 1).is_err());
+        assert!(ShardCount::parse(-1).is_err());
+        assert_eq!(ShardCount::parse(4).unwrap().get(), 4);
     }
 
     #[test]

@@ -39,7 +39,10 @@ async fn setting_stock_changes_what_can_be_bought() {
     assert_eq!(reply.status, 200);
     assert_eq!(
         reply.body,
-        serde_json::json!({ "productId": "S-1", "onHand": 0, "available": 0, "reserved": 0, "sold": 0, "inStock": false })
+        serde_json::json!({
+            "productId": "S-1", "onHand": 0, "available": 0, "reserved": 0, "sold": 0, "inStock": false,
+            "shards": 1, "drainingShards": 0,
+        })
     );
     assert_eq!(app.get("/products/S-1").await.body["inStock"], false);
     app.assert_stock_invariant("S-1").await;
@@ -131,6 +134,11 @@ async fn bad_stock_requests_are_refused_and_change_nothing() {
         r#"{"onHand": "7"}"#,
         r#"{}"#,
         r#"{"onHand": 1, "sold": 3}"#,
+        r#"{"onHand": 1, "shards": 0}"#,
+        r#"{"onHand": 1, "shards": 17}"#,
+        r#"{"onHand": 1, "shards": -2}"#,
+        r#"{"onHand": 1, "shards": 1.5}"#,
+        r#"{"onHand": 1, "shards": "4"}"#,
     ] {
         let reply = app.put("/admin/products/S-4/stock", Some(&admin), body).await;
         reply.problem(400, "VALIDATION_FAILED");
@@ -157,5 +165,103 @@ async fn bad_stock_requests_are_refused_and_change_nothing() {
         .problem(403, "FORBIDDEN");
 
     assert_eq!(app.snapshot().await, before, "a refused request wrote something");
+    app.stop().await;
+}
+
+/// Each shard's `(available, reserved)`, in shard order.
+async fn shard_counts(app: &TestApp, id: &str) -> Vec<(i64, i64)> {
+    let n = |item: &std::collections::HashMap<String, AttributeValue>, name: &str| match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse::<i64>().unwrap(),
+        other => panic!("{name} is {other:?}"),
+    };
+    let mut shards = app.stock_shards(id).await;
+    shards.sort_by_key(|s| n(s, "shard"));
+    shards.iter().map(|s| (n(s, "available"), n(s, "reserved"))).collect()
+}
+
+async fn set_stock_and_shards(app: &TestApp, id: &str, on_hand: i64, shards: u8) -> crate::helpers::Reply {
+    let body = serde_json::json!({ "onHand": on_hand, "shards": shards }).to_string();
+    app.put(&format!("/admin/products/{id}/stock"), Some(&app.admin()), &body)
+        .await
+}
+
+#[tokio::test]
+async fn a_hot_product_is_split_over_shards_and_shows_their_sum() {
+    let app = TestApp::spawn().await;
+    product_with_stock(&app, "HOT", 10).await;
+
+    let reply = set_stock_and_shards(&app, "HOT", 102, 4).await;
+
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["shards"], 4);
+    assert_eq!(reply.body["available"], 102);
+    assert_eq!(shard_counts(&app, "HOT").await, [(26, 0), (26, 0), (25, 0), (25, 0)]);
+    assert_eq!(app.get("/products/HOT").await.body["available"], 102);
+    // Setting the stock again keeps the shard count.
+    let again = app.set_stock("HOT", 8).await;
+    assert_eq!(again.body["shards"], 4);
+    assert_eq!(shard_counts(&app, "HOT").await, [(2, 0), (2, 0), (2, 0), (2, 0)]);
+    app.assert_stock_invariant("HOT").await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_reservation_larger_than_any_shard_spans_shards_and_returns_where_it_came_from() {
+    let app = TestApp::spawn().await;
+    product_with_stock(&app, "HOT", 1).await;
+    assert_eq!(set_stock_and_shards(&app, "HOT", 8, 4).await.status, 200);
+    let alice = app.stack.token("alice", false);
+
+    let added = app.add_to_cart(&alice, "HOT", 5).await;
+
+    assert_eq!(added.status, 201, "{}", added.body);
+    let held: i64 = shard_counts(&app, "HOT").await.iter().map(|(_, r)| r).sum();
+    assert_eq!(held, 5);
+    assert!(shard_counts(&app, "HOT").await.iter().filter(|(_, r)| *r > 0).count() >= 3);
+    app.assert_stock_invariant("HOT").await;
+
+    let removed = app
+        .send(reqwest::Method::DELETE, "/cart/items/HOT", Some(&alice), None)
+        .await;
+    assert_eq!(removed.status, 204);
+    assert_eq!(shard_counts(&app, "HOT").await, [(2, 0), (2, 0), (2, 0), (2, 0)]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn fewer_shards_keep_the_ones_backing_cart_lines_until_they_are_released() {
+    let app = TestApp::spawn().await;
+    product_with_stock(&app, "HOT", 1).await;
+    assert_eq!(set_stock_and_shards(&app, "HOT", 4, 4).await.status, 200);
+    // Four shoppers, one unit each: every shard ends up backing a cart line.
+    let shoppers: Vec<String> = (0..4).map(|i| app.stack.token(&format!("s{i}"), false)).collect();
+    for token in &shoppers {
+        assert_eq!(app.add_to_cart(token, "HOT", 1).await.status, 201);
+    }
+    assert_eq!(shard_counts(&app, "HOT").await, [(0, 1), (0, 1), (0, 1), (0, 1)]);
+
+    let shrunk = set_stock_and_shards(&app, "HOT", 10, 1).await;
+
+    assert_eq!(shrunk.status, 200, "{}", shrunk.body);
+    assert_eq!(shrunk.body["shards"], 1);
+    assert_eq!(shrunk.body["drainingShards"], 3);
+    assert_eq!(shrunk.body["available"], 6);
+    assert_eq!(shard_counts(&app, "HOT").await, [(6, 1), (0, 1), (0, 1), (0, 1)]);
+    app.assert_stock_invariant("HOT").await;
+
+    // The draining shards get their units back when the lines go ...
+    for token in &shoppers {
+        let removed = app
+            .send(reqwest::Method::DELETE, "/cart/items/HOT", Some(token), None)
+            .await;
+        assert_eq!(removed.status, 204);
+    }
+    assert_eq!(app.get("/products/HOT").await.body["available"], 10);
+    assert_eq!(shard_counts(&app, "HOT").await, [(7, 0), (1, 0), (1, 0), (1, 0)]);
+    // ... and the next stock update removes them.
+    let tidy = app.set_stock("HOT", 10).await;
+    assert_eq!(tidy.body["drainingShards"], 0);
+    assert_eq!(shard_counts(&app, "HOT").await, [(10, 0)]);
+    app.assert_stock_invariant("HOT").await;
     app.stop().await;
 }

@@ -1,6 +1,7 @@
 use crate::helpers::TestApp;
+use devstack::StackOptions;
 use serde_json::json;
-use shared::store::DynamoStore;
+use shared::store::{DynamoStore, MAX_ATTEMPTS};
 use shared::time::Timestamp;
 
 /// Runs the reservation sweeper as if the time were `now`.
@@ -9,8 +10,13 @@ async fn sweep_at(app: &TestApp, now: Timestamp) -> usize {
     sweep_reservations::sweep(&store, now).await.expect("the sweeper runs")
 }
 
-fn minutes_from_now(minutes: i64) -> Timestamp {
-    shared::time::now() + time::Duration::minutes(minutes)
+/// Runs the reservation sweeper at the stack's time (as its timer does).
+async fn sweep(app: &TestApp) -> usize {
+    sweep_at(app, app.stack.clock.now()).await
+}
+
+fn minutes_from_now(app: &TestApp, minutes: i64) -> Timestamp {
+    app.stack.clock.now() + time::Duration::minutes(minutes)
 }
 
 /// A shop with one product, `FLASH`, holding `on_hand` units.
@@ -35,7 +41,7 @@ async fn adding_to_the_cart_reserves_stock_for_thirty_minutes() {
     assert_eq!(added.body["unitPrice"], json!({ "amount": 4999, "currency": "USD" }));
     assert_eq!(added.body["reserved"], true);
     let until = shared::time::parse(added.body["reservedUntil"].as_str().unwrap()).unwrap();
-    let minutes = (until - shared::time::now()).whole_minutes();
+    let minutes = (until - app.stack.clock.now()).whole_minutes();
     assert!((29..=30).contains(&minutes), "reserved for {minutes} minutes");
 
     assert_eq!(app.get("/products/FLASH").await.body["available"], 7);
@@ -175,49 +181,177 @@ async fn bad_cart_requests_are_refused_and_change_nothing() {
 }
 
 /// The flash sale: many shoppers at once for a product with few units.
-async fn flash_sale(shoppers: usize, stock: i64, quantity: impl Fn(usize) -> i64) {
-    let app = shop_with(stock).await;
-    let tokens: Vec<String> = (0..shoppers)
-        .map(|i| app.stack.token(&format!("shopper-{i}"), false))
-        .collect();
-    let requests = tokens.iter().enumerate().map(|(i, token)| {
-        let (app, units) = (&app, quantity(i));
-        async move { (units, app.add_to_cart(token, "FLASH", units).await) }
-    });
-    let replies = futures::future::join_all(requests).await;
+/// A flash sale: `shoppers` distinct shoppers all at once add `quantity(i)`
+/// units of one product holding `stock` units over `shards` stock items,
+/// with `conflicts` of the transactions cancelled as DynamoDB does when
+/// transactions collide.
+struct Sale {
+    shoppers: usize,
+    stock: i64,
+    shards: u8,
+    conflicts: f64,
+    random_quantities: bool,
+}
 
-    let mut reserved = 0;
-    for (units, reply) in &replies {
-        match reply.status.as_u16() {
-            201 => reserved += units,
-            409 => assert_eq!(reply.body["code"], "INSUFFICIENT_INVENTORY"),
-            other => panic!("unexpected {other}: {}", reply.body),
+impl Sale {
+    const FLASH: Sale = Sale {
+        shoppers: 1000,
+        stock: 100,
+        shards: 1,
+        conflicts: 0.0,
+        random_quantities: false,
+    };
+
+    /// 1 to 3 units, the same for a given shopper on every run.
+    fn quantity(&self, shopper: usize) -> i64 {
+        if self.random_quantities {
+            1 + (shopper * 7 % 3) as i64
+        } else {
+            1
         }
     }
-    let detail = app.get("/products/FLASH").await;
-    app.assert_stock_invariant("FLASH").await;
-    assert!(reserved <= stock, "oversold: {reserved} of {stock}");
-    assert_eq!(detail.body["available"], stock - reserved);
-    // Every refusal happened only because too few were left for it.
-    let smallest_refused = replies.iter().filter(|(_, r)| r.status == 409).map(|(u, _)| *u).min();
-    if let Some(units) = smallest_refused {
-        assert!(
-            stock - reserved < units,
-            "refused {units} while {} were left",
-            stock - reserved
+
+    async fn run(self) {
+        let app = TestApp::spawn_with(StackOptions {
+            seed_products: Some(0),
+            transaction_conflicts: self.conflicts,
+            ..StackOptions::for_tests()
+        })
+        .await;
+        app.create_product("FLASH", "Flash Sale Headphones", "electronics-headphones", 4999)
+            .await;
+        let body = json!({ "onHand": self.stock, "shards": self.shards }).to_string();
+        let set = app.put("/admin/products/FLASH/stock", Some(&app.admin()), &body).await;
+        assert_eq!(set.status, 200, "{}", set.body);
+        assert_eq!(app.stock_shards("FLASH").await.len(), usize::from(self.shards));
+
+        let tokens: Vec<String> = (0..self.shoppers)
+            .map(|i| app.stack.token(&format!("shopper-{i}"), false))
+            .collect();
+        let requests = tokens.iter().enumerate().map(|(i, token)| {
+            let (app, units) = (&app, self.quantity(i));
+            async move { (units, app.add_to_cart(token, "FLASH", units).await) }
+        });
+        let replies = futures::future::join_all(requests).await;
+
+        let mut reserved = 0;
+        for (units, reply) in &replies {
+            match reply.status.as_u16() {
+                201 => reserved += units,
+                409 => assert_eq!(reply.body["code"], "INSUFFICIENT_INVENTORY"),
+                // Losing every one of the bounded retries is possible only
+                // when conflicts are injected.
+                503 if self.conflicts > 0.0 => assert!(reply.headers.contains_key("retry-after")),
+                other => panic!("unexpected {other}: {}", reply.body),
+            }
+        }
+        app.assert_stock_invariant("FLASH").await;
+        let detail = app.get("/products/FLASH").await;
+        assert!(reserved <= self.stock, "oversold: {reserved} of {}", self.stock);
+        assert_eq!(
+            detail.body["available"],
+            self.stock - reserved,
+            "the shards hold exactly what the shoppers were told they got"
         );
+        if !self.random_quantities {
+            assert_eq!(reserved, self.stock, "every unit sells");
+        }
+        // Every refusal happened only because too few were left for it.
+        let smallest_refused = replies.iter().filter(|(_, r)| r.status == 409).map(|(u, _)| *u).min();
+        if let Some(units) = smallest_refused {
+            assert!(
+                self.stock - reserved < units,
+                "refused {units} while {} were left",
+                self.stock - reserved
+            );
+        }
+        if self.conflicts > 0.0 {
+            assert!(app.stack.faults.conflicts() > 0, "no conflict was injected");
+        }
+        app.stop().await;
     }
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn a_flash_sale_of_100_units_to_1000_shoppers_sells_exactly_100() {
-    flash_sale(1000, 100, |_| 1).await;
+    Sale::FLASH.run().await;
+}
+
+#[tokio::test]
+async fn a_flash_sale_over_4_shards_sells_exactly_100() {
+    Sale {
+        shards: 4,
+        ..Sale::FLASH
+    }
+    .run()
+    .await;
 }
 
 #[tokio::test]
 async fn a_flash_sale_with_random_quantities_never_oversells() {
-    flash_sale(500, 100, |i| 1 + (i * 7 % 3) as i64).await;
+    Sale {
+        shoppers: 500,
+        random_quantities: true,
+        ..Sale::FLASH
+    }
+    .run()
+    .await;
+}
+
+#[tokio::test]
+async fn a_flash_sale_with_random_quantities_over_4_shards_never_oversells() {
+    Sale {
+        shoppers: 500,
+        shards: 4,
+        random_quantities: true,
+        ..Sale::FLASH
+    }
+    .run()
+    .await;
+}
+
+#[tokio::test]
+async fn a_flash_sale_where_a_fifth_of_the_transactions_conflict_still_sells_exactly_100() {
+    Sale {
+        shards: 4,
+        conflicts: 0.2,
+        ..Sale::FLASH
+    }
+    .run()
+    .await;
+}
+
+#[tokio::test]
+async fn a_cart_change_that_keeps_conflicting_gives_up_after_a_bounded_number_of_tries() {
+    // Seeding writes straight to the table, so the catalog is there even
+    // though every transaction through the functions conflicts.
+    let app = TestApp::spawn_with(StackOptions {
+        seed_products: Some(10),
+        transaction_conflicts: 1.0,
+        ..StackOptions::for_tests()
+    })
+    .await;
+    let (product, _) = (1..=10)
+        .map(devstack::seed::product)
+        .find(|(_, on_hand)| *on_hand > 0)
+        .expect("a seeded product in stock");
+    let before = app.snapshot().await;
+
+    let started = std::time::Instant::now();
+    let reply = app.add_to_cart(&app.shopper(), product.id.as_str(), 1).await;
+
+    let problem = reply.problem(503, "SERVICE_UNAVAILABLE");
+    assert!(reply.headers.contains_key("retry-after"));
+    assert!(problem["detail"].as_str().unwrap().contains("concurrent"));
+    assert_eq!(
+        app.stack.faults.transactions(),
+        u64::from(MAX_ATTEMPTS),
+        "one transaction per attempt, and no more attempts than the bound"
+    );
+    // Seven jittered pauses of at most 5, 10, ... 320 ms.
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    assert_eq!(app.snapshot().await, before, "nothing changed");
+    app.stop().await;
 }
 
 #[tokio::test]
@@ -356,7 +490,7 @@ async fn concurrent_adds_changes_and_removals_on_one_cart_keep_the_books_balance
         }
     });
     // The sweeper runs through the storm, as if every line had expired.
-    let sweeps = (0..10).map(|_| sweep_at(&app, minutes_from_now(31)));
+    let sweeps = (0..10).map(|_| sweep_at(&app, minutes_from_now(&app, 31)));
     futures::future::join(futures::future::join_all(operations), futures::future::join_all(sweeps)).await;
 
     app.assert_stock_invariant("FLASH").await;
@@ -389,13 +523,22 @@ async fn the_sweeper_releases_only_expired_reservations_and_the_stock_sells_agai
     let bob = app.stack.token("bob", false);
     assert_eq!(app.add_to_cart(&alice, "FLASH", 3).await.status, 201);
 
-    assert_eq!(sweep_at(&app, shared::time::now()).await, 0, "nothing has expired yet");
-    assert_eq!(sweep_at(&app, minutes_from_now(29)).await, 0, "still within 30 minutes");
+    assert_eq!(sweep(&app).await, 0, "nothing has expired yet");
+    app.stack.clock.advance(time::Duration::minutes(29));
+    assert_eq!(sweep(&app).await, 0, "still within 30 minutes");
     app.add_to_cart(&bob, "FLASH", 3)
         .await
         .problem(409, "INSUFFICIENT_INVENTORY");
 
-    assert_eq!(sweep_at(&app, minutes_from_now(31)).await, 1);
+    app.stack.clock.advance(time::Duration::minutes(2));
+    // Before the sweeper gets to it, a cart read already shows the line as
+    // no longer reserved, and leaves it out of the subtotal.
+    let cart = app.send(reqwest::Method::GET, "/cart", Some(&alice), None).await;
+    assert_eq!(cart.body["items"][0]["reserved"], false);
+    assert_eq!(cart.body["subtotal"]["amount"], 0);
+    assert_eq!(cart.body["itemCount"], 0);
+
+    assert_eq!(sweep(&app).await, 1);
 
     app.assert_stock_invariant("FLASH").await;
     assert_eq!(app.get("/products/FLASH").await.body["available"], 5);
@@ -406,12 +549,9 @@ async fn the_sweeper_releases_only_expired_reservations_and_the_stock_sells_agai
         201,
         "the released units sell again"
     );
-    assert_eq!(
-        sweep_at(&app, minutes_from_now(31)).await,
-        1,
-        "bob's line expires in turn"
-    );
-    assert_eq!(sweep_at(&app, minutes_from_now(31)).await, 0, "a line is released once");
+    app.stack.clock.advance(time::Duration::minutes(31));
+    assert_eq!(sweep(&app).await, 1, "bob's line expires in turn");
+    assert_eq!(sweep(&app).await, 0, "a line is released once");
     app.assert_stock_invariant("FLASH").await;
     app.stop().await;
 }
@@ -423,7 +563,7 @@ async fn renewing_a_line_keeps_it_from_the_sweeper() {
     app.add_to_cart(&alice, "FLASH", 2).await;
     let first =
         app.send(reqwest::Method::GET, "/cart", Some(&alice), None).await.body["items"][0]["reservedUntil"].clone();
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    app.stack.clock.advance(time::Duration::minutes(10));
     app.send(
         reqwest::Method::PATCH,
         "/cart/items/FLASH",
@@ -438,8 +578,8 @@ async fn renewing_a_line_keeps_it_from_the_sweeper() {
         "a change renews the reservation"
     );
 
-    // Just after the first deadline but before the renewed one: kept.
-    let between = shared::time::parse(first.as_str().unwrap()).unwrap() + time::Duration::milliseconds(5);
+    // After the first deadline but before the renewed one: kept.
+    let between = shared::time::parse(first.as_str().unwrap()).unwrap() + time::Duration::minutes(5);
     assert_eq!(sweep_at(&app, between).await, 0);
     assert_eq!(app.get("/products/FLASH").await.body["available"], 3);
     app.stop().await;

@@ -7,9 +7,10 @@ use serde::Deserialize;
 use shared::cart::CartLineView;
 use shared::http::{self, Body, Identity, Request, Response, StatusCode};
 use shared::ids::ProductId;
-use shared::problem::{ApiError, FieldError};
+use shared::problem::{self, ApiError, FieldError};
 use shared::stock::Quantity;
 use shared::store::cart::{CartWriter, LineChange};
+use shared::time::Now;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -18,21 +19,18 @@ struct AddItemInput {
     quantity: i64,
 }
 
-pub async fn handle(store: &impl CartWriter, req: Request) -> Response<Body> {
+pub async fn handle(store: &(impl CartWriter + Now), req: Request) -> Response<Body> {
     http::respond(req, |req| add_cart_item(store, req)).await
 }
 
-async fn add_cart_item(store: &impl CartWriter, req: Request) -> Result<Response<Body>, ApiError> {
+async fn add_cart_item(store: &(impl CartWriter + Now), req: Request) -> Result<Response<Body>, ApiError> {
     let shopper = Identity::from_request(&req)?;
     let input: AddItemInput = http::json_body(&req)?;
     let product = ProductId::parse(input.product_id).map_err(|m| FieldError::new("productId", m));
     let quantity = Quantity::parse(input.quantity).map_err(|m| FieldError::new("quantity", m));
-    let (product, quantity) = match (product, quantity) {
-        (Ok(p), Ok(q)) => (p, q),
-        (p, q) => return Err(ApiError::Validation(p.err().into_iter().chain(q.err()).collect())),
-    };
+    let (product, quantity) = problem::both_valid(product, quantity)?;
 
-    let now = shared::time::now();
+    let now = store.now();
     let line = store
         .change_line(&shopper.user_id, &product, LineChange::Add(quantity), now)
         .await?

@@ -1,18 +1,20 @@
-//! `PUT /admin/products/{productId}/stock` `{ onHand }`: set how many units
-//! the shop has (admin only). Never below what is reserved or sold.
+//! `PUT /admin/products/{productId}/stock` `{ onHand, shards? }`: set how many
+//! units the shop has (admin only), never below what is reserved or sold, and
+//! optionally over how many stock items a hot product's stock is split.
 
 use serde::Deserialize;
 use serde_json::json;
 use shared::http::{self, Body, Identity, Request, Response, StatusCode};
 use shared::ids::ProductId;
-use shared::problem::ApiError;
-use shared::stock::{OnHand, StockError};
+use shared::problem::{self, ApiError, FieldError};
+use shared::stock::{OnHand, ShardCount, StockError};
 use shared::store::catalog::{SetStockError, StockWriter};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct SetStockInput {
     on_hand: i64,
+    shards: Option<i64>,
 }
 
 pub async fn handle(store: &impl StockWriter, req: Request) -> Response<Body> {
@@ -23,9 +25,15 @@ async fn put_stock(store: &impl StockWriter, req: Request) -> Result<Response<Bo
     let admin = Identity::require_admin(&req)?;
     let id = http::path_param(&req, "productId", ProductId::parse)?;
     let input: SetStockInput = http::json_body(&req)?;
-    let on_hand = OnHand::parse(input.on_hand).map_err(|m| ApiError::field("onHand", m))?;
+    let on_hand = OnHand::parse(input.on_hand).map_err(|m| FieldError::new("onHand", m));
+    let shards = input
+        .shards
+        .map(ShardCount::parse)
+        .transpose()
+        .map_err(|m| FieldError::new("shards", m));
+    let (on_hand, shards) = problem::both_valid(on_hand, shards)?;
 
-    let level = store.set_on_hand(&id, on_hand).await.map_err(|e| match e {
+    let set = store.set_stock(&id, on_hand, shards).await.map_err(|e| match e {
         SetStockError::UnknownProduct(id) => ApiError::not_found("product", id),
         SetStockError::Refused(refusal @ StockError::BelowCommitted { requested, committed }) => ApiError::conflict(
             "STOCK_BELOW_COMMITTED",
@@ -34,7 +42,8 @@ async fn put_stock(store: &impl StockWriter, req: Request) -> Result<Response<Bo
         ),
         SetStockError::Store(e) => e.into(),
     })?;
-    tracing::info!(admin = %admin.user_id, product = %id, on_hand = level.on_hand, "stock set");
+    let level = set.level;
+    tracing::info!(admin = %admin.user_id, product = %id, on_hand = level.on_hand, shards = set.shards, "stock set");
     Ok(http::json(
         StatusCode::OK,
         &json!({
@@ -44,6 +53,8 @@ async fn put_stock(store: &impl StockWriter, req: Request) -> Result<Response<Bo
             "reserved": level.reserved,
             "sold": level.sold,
             "inStock": level.in_stock(),
+            "shards": set.shards,
+            "drainingShards": set.draining,
         }),
     ))
 }

@@ -4,16 +4,17 @@ use shared::http::{self, Body, Identity, Request, Response, StatusCode};
 use shared::ids::ProductId;
 use shared::problem::ApiError;
 use shared::store::cart::{CartWriter, LineChange};
+use shared::time::Now;
 
-pub async fn handle(store: &impl CartWriter, req: Request) -> Response<Body> {
+pub async fn handle(store: &(impl CartWriter + Now), req: Request) -> Response<Body> {
     http::respond(req, |req| remove_cart_item(store, req)).await
 }
 
-async fn remove_cart_item(store: &impl CartWriter, req: Request) -> Result<Response<Body>, ApiError> {
+async fn remove_cart_item(store: &(impl CartWriter + Now), req: Request) -> Result<Response<Body>, ApiError> {
     let shopper = Identity::from_request(&req)?;
     let product = http::path_param(&req, "productId", ProductId::parse)?;
     store
-        .change_line(&shopper.user_id, &product, LineChange::Remove, shared::time::now())
+        .change_line(&shopper.user_id, &product, LineChange::Remove, store.now())
         .await?;
     tracing::info!(shopper = %shopper.user_id, product = %product, "cart line removed");
     Ok(Response::builder()

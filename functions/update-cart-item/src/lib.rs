@@ -8,6 +8,7 @@ use shared::ids::ProductId;
 use shared::problem::ApiError;
 use shared::stock::Quantity;
 use shared::store::cart::{CartWriter, LineChange};
+use shared::time::Now;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -15,18 +16,18 @@ struct SetQuantityInput {
     quantity: i64,
 }
 
-pub async fn handle(store: &impl CartWriter, req: Request) -> Response<Body> {
+pub async fn handle(store: &(impl CartWriter + Now), req: Request) -> Response<Body> {
     http::respond(req, |req| update_cart_item(store, req)).await
 }
 
-async fn update_cart_item(store: &impl CartWriter, req: Request) -> Result<Response<Body>, ApiError> {
+async fn update_cart_item(store: &(impl CartWriter + Now), req: Request) -> Result<Response<Body>, ApiError> {
     let shopper = Identity::from_request(&req)?;
     let product = http::path_param(&req, "productId", ProductId::parse)?;
     let input: SetQuantityInput = http::json_body(&req)?;
     let quantity = Quantity::parse(input.quantity)
         .map_err(|m| ApiError::field("quantity", format!("{m} (DELETE the line to remove it)")))?;
 
-    let now = shared::time::now();
+    let now = store.now();
     let line = store
         .change_line(&shopper.user_id, &product, LineChange::Set(quantity), now)
         .await?

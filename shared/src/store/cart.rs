@@ -2,7 +2,7 @@
 //! transaction that takes the units from the product's stock shards.
 
 use super::keys::{self, PK, SK};
-use super::{Attrs, DynamoStore, Item, MAX_ATTEMPTS, StoreError, Transacted, backoff, n, s};
+use super::{Attrs, DynamoStore, Item, StoreError, Transacted, n, retry_lost_races, s};
 use crate::cart::{CartLine, MAX_LINES_PER_CART, reservation_deadline};
 use crate::ids::{ProductId, UserId};
 use crate::money::{Currency, Money};
@@ -401,12 +401,6 @@ impl CartWriter for DynamoStore {
         change: LineChange,
         now: Timestamp,
     ) -> Result<Option<CartLine>, CartError> {
-        for attempt in 0..MAX_ATTEMPTS {
-            if let Some(done) = self.try_change_line(user, product, change, now).await? {
-                return Ok(done);
-            }
-            backoff(attempt).await;
-        }
-        Err(StoreError::Contention { attempts: MAX_ATTEMPTS }.into())
+        retry_lost_races(|| self.try_change_line(user, product, change, now)).await
     }
 }

@@ -1,13 +1,13 @@
 //! The catalog in DynamoDB: products, their stock shards and the category tree.
 
 use super::keys::{self, CATEGORY_KEY, PK, SK};
-use super::{Attrs, DynamoStore, Item, MAX_ATTEMPTS, StoreError, Transacted, backoff, n, s};
+use super::{Attrs, DynamoStore, Item, StoreError, Transacted, n, retry_lost_races, s};
 use crate::catalog::{BrowseSort, Category, Product, ProductDraft, Rating};
 use crate::ids::{CategoryId, ProductId};
 use crate::money::{Currency, Money};
-use crate::stock::{self, OnHand, StockError, StockLevel, StockShard};
+use crate::stock::{self, OnHand, ShardCount, StockError, StockLevel, StockShard};
 use crate::time::{self as clock};
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use std::collections::BTreeMap;
@@ -46,13 +46,25 @@ pub trait ProductWriter {
     ) -> impl Future<Output = Result<PutProduct, PutProductError>> + Send;
 }
 
-/// Sets a product's stock on hand (`PUT /admin/products/{productId}/stock`).
+/// Sets a product's stock on hand and, optionally, how many shard items it
+/// is split over (`PUT /admin/products/{productId}/stock`).
 pub trait StockWriter {
-    fn set_on_hand(
+    fn set_stock(
         &self,
         id: &ProductId,
         on_hand: OnHand,
-    ) -> impl Future<Output = Result<StockLevel, SetStockError>> + Send;
+        shards: Option<ShardCount>,
+    ) -> impl Future<Output = Result<SetStock, SetStockError>> + Send;
+}
+
+/// A product's stock after an administrator set it.
+#[derive(Debug)]
+pub struct SetStock {
+    pub level: StockLevel,
+    /// The shard count now in force.
+    pub shards: u8,
+    /// Shard items beyond the count kept because they still back cart lines.
+    pub draining: usize,
 }
 
 #[derive(Debug)]
@@ -223,10 +235,7 @@ fn category_from_item(item: &Item) -> Result<Category, StoreError> {
 
 impl DynamoStore {
     /// The product item and its stock shards: one query on the product's partition.
-    pub(crate) async fn product_partition(
-        &self,
-        id: &ProductId,
-    ) -> Result<Option<(Product, Vec<StockShard>)>, StoreError> {
+    pub async fn product_partition(&self, id: &ProductId) -> Result<Option<(Product, Vec<StockShard>)>, StoreError> {
         let output = self
             .client
             .query()
@@ -273,7 +282,7 @@ impl DynamoStore {
         draft: &ProductDraft,
     ) -> Result<Option<PutProduct>, PutProductError> {
         let existing = self.product_partition(id).await?;
-        let now = clock::now();
+        let now = self.clock.now();
         let (product, shards, created) = match &existing {
             Some((old, shards)) => (
                 Product {
@@ -374,45 +383,101 @@ impl DynamoStore {
         }
     }
 
-    async fn try_set_on_hand(&self, id: &ProductId, on_hand: OnHand) -> Result<Option<StockLevel>, SetStockError> {
-        let (_, shards) = self
+    async fn try_set_stock(
+        &self,
+        id: &ProductId,
+        on_hand: OnHand,
+        shards: Option<ShardCount>,
+    ) -> Result<Option<SetStock>, SetStockError> {
+        let (product, existing) = self
             .product_partition(id)
             .await?
             .ok_or_else(|| SetStockError::UnknownProduct(id.clone()))?;
-        if shards.is_empty() {
-            let problem = "a product without stock items".to_owned();
-            return Err(StoreError::Corrupt {
-                key: keys::product_pk(id),
-                problem,
-            }
-            .into());
+        let current = ShardCount::parse(product.stock_shards.into()).map_err(|problem| StoreError::Corrupt {
+            key: keys::product_pk(id),
+            problem: format!("stockShards {problem}"),
+        })?;
+        let count = shards.unwrap_or(current);
+        let plan = stock::redistribute(&existing, on_hand, count)?;
+
+        let key = |shard: u8| [(PK, s(keys::product_pk(id))), (SK, s(keys::stock_sk(shard)))];
+        // Reservations change `reserved` without touching `version`, so every
+        // condition pins all the numbers the plan was built on.
+        let unchanged = "version = :version AND reserved = :reserved AND sold = :sold";
+        let old = |shard: u8| existing.iter().find(|s| s.shard == shard);
+        let mut actions = Vec::new();
+        for new in plan.active.iter().chain(&plan.draining) {
+            let action = match old(new.shard) {
+                Some(old) => {
+                    let mut update = Update::builder()
+                        .table_name(&self.table)
+                        .update_expression(
+                            "SET onHand = :onHand, available = :available, sold = :newSold, version = :next",
+                        )
+                        .condition_expression(unchanged)
+                        .expression_attribute_values(":onHand", n(new.on_hand))
+                        .expression_attribute_values(":available", n(new.available))
+                        .expression_attribute_values(":newSold", n(new.sold))
+                        .expression_attribute_values(":next", n(new.version))
+                        .expression_attribute_values(":version", n(old.version))
+                        .expression_attribute_values(":reserved", n(old.reserved))
+                        .expression_attribute_values(":sold", n(old.sold));
+                    for (name, value) in key(new.shard) {
+                        update = update.key(name, value);
+                    }
+                    TransactWriteItem::builder()
+                        .update(update.build().expect("key and expression are set"))
+                        .build()
+                }
+                None => {
+                    let put = Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(stock_item(id, new)))
+                        .condition_expression("attribute_not_exists(pk)");
+                    TransactWriteItem::builder()
+                        .put(put.build().expect("item is set"))
+                        .build()
+                }
+            };
+            actions.push(action);
         }
-        let planned = stock::set_on_hand(&shards, on_hand)?;
-        let actions = shards
-            .iter()
-            .zip(&planned)
-            .map(|(old, new)| {
-                let update = Update::builder()
-                    .table_name(&self.table)
-                    .key(PK, s(keys::product_pk(id)))
-                    .key(SK, s(keys::stock_sk(old.shard)))
-                    .update_expression("SET onHand = :onHand, available = :available, version = :next")
-                    // Reservations change `reserved` without touching `version`,
-                    // so the condition pins every number the plan was built on.
-                    .condition_expression("version = :version AND reserved = :reserved AND sold = :sold")
-                    .expression_attribute_values(":onHand", n(new.on_hand))
-                    .expression_attribute_values(":available", n(new.available))
-                    .expression_attribute_values(":next", n(new.version))
-                    .expression_attribute_values(":version", n(old.version))
-                    .expression_attribute_values(":reserved", n(old.reserved))
-                    .expression_attribute_values(":sold", n(old.sold))
-                    .build()
-                    .expect("key and expression are set");
-                TransactWriteItem::builder().update(update).build()
-            })
-            .collect();
+        for gone in &plan.removed {
+            let mut delete = Delete::builder()
+                .table_name(&self.table)
+                .condition_expression(unchanged)
+                .expression_attribute_values(":version", n(gone.version))
+                .expression_attribute_values(":reserved", n(gone.reserved))
+                .expression_attribute_values(":sold", n(gone.sold));
+            for (name, value) in key(gone.shard) {
+                delete = delete.key(name, value);
+            }
+            actions.push(
+                TransactWriteItem::builder()
+                    .delete(delete.build().expect("key is set"))
+                    .build(),
+            );
+        }
+        if count != current {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key(PK, s(keys::product_pk(id)))
+                .key(SK, s(keys::PRODUCT_SK))
+                .update_expression("SET stockShards = :shards, version = :next")
+                .condition_expression("version = :version")
+                .expression_attribute_values(":shards", n(count.get()))
+                .expression_attribute_values(":next", n(product.version + 1))
+                .expression_attribute_values(":version", n(product.version))
+                .build()
+                .expect("key and expression are set");
+            actions.push(TransactWriteItem::builder().update(update).build());
+        }
+
         match self.transact(actions).await? {
-            Transacted::Committed => Ok(Some(StockLevel::of(&planned))),
+            Transacted::Committed => Ok(Some(SetStock {
+                level: plan.level(),
+                shards: count.get(),
+                draining: plan.draining.len(),
+            })),
             Transacted::Cancelled(_) => Ok(None),
         }
     }
@@ -563,24 +628,17 @@ impl CategoryBrowser for DynamoStore {
 
 impl ProductWriter for DynamoStore {
     async fn put_product(&self, id: &ProductId, draft: &ProductDraft) -> Result<PutProduct, PutProductError> {
-        for attempt in 0..MAX_ATTEMPTS {
-            if let Some(done) = self.try_put_product(id, draft).await? {
-                return Ok(done);
-            }
-            backoff(attempt).await;
-        }
-        Err(StoreError::Contention { attempts: MAX_ATTEMPTS }.into())
+        retry_lost_races(|| self.try_put_product(id, draft)).await
     }
 }
 
 impl StockWriter for DynamoStore {
-    async fn set_on_hand(&self, id: &ProductId, on_hand: OnHand) -> Result<StockLevel, SetStockError> {
-        for attempt in 0..MAX_ATTEMPTS {
-            if let Some(level) = self.try_set_on_hand(id, on_hand).await? {
-                return Ok(level);
-            }
-            backoff(attempt).await;
-        }
-        Err(StoreError::Contention { attempts: MAX_ATTEMPTS }.into())
+    async fn set_stock(
+        &self,
+        id: &ProductId,
+        on_hand: OnHand,
+        shards: Option<ShardCount>,
+    ) -> Result<SetStock, SetStockError> {
+        retry_lost_races(|| self.try_set_stock(id, on_hand, shards)).await
     }
 }

@@ -6,33 +6,50 @@ pub mod catalog;
 pub mod keys;
 
 use crate::problem::ApiError;
+use crate::time::{Clock, Now, Timestamp};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use std::collections::HashMap;
+use std::future::Future;
 use std::time::Duration;
 
 /// The shop's table; implements every store trait (`catalog::ProductReader`,
 /// `cart::CartWriter`, ...), and handlers ask only for the trait they need.
+/// It also carries the clock, so a handler's time comes from what it is given.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     pub(crate) client: Client,
     pub(crate) table: String,
+    pub(crate) clock: Clock,
 }
 
 impl DynamoStore {
+    /// A store on the system clock.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
             table: table.into(),
+            clock: Clock::default(),
         }
+    }
+
+    /// The same store on `clock` (the local runner's movable clock).
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
+    }
+}
+
+impl Now for DynamoStore {
+    fn now(&self) -> Timestamp {
+        self.clock.now()
     }
 }
 
 /// How often a write that lost a race with another writer is tried again.
-pub(crate) const MAX_ATTEMPTS: u32 = 8;
+pub const MAX_ATTEMPTS: u32 = 8;
 
 /// How a transaction ended when DynamoDB answered.
 pub(crate) enum Transacted {
@@ -68,11 +85,36 @@ impl DynamoStore {
     }
 }
 
-/// A short random pause before trying a lost race again.
-pub(crate) async fn backoff(attempt: u32) {
+/// Runs `attempt` until it decides (`Some`), at most `MAX_ATTEMPTS` times.
+/// `None` means a concurrent writer won a race (a changed version, or
+/// DynamoDB's `TransactionConflict`): read again and decide again, after a
+/// jittered pause so that the losers do not collide again in lockstep.
+pub(crate) async fn retry_lost_races<T, E, F, Fut>(mut attempt: F) -> Result<T, E>
+where
+    E: From<StoreError>,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, E>>,
+{
+    for tries in 0..MAX_ATTEMPTS {
+        if let Some(done) = attempt().await? {
+            return Ok(done);
+        }
+        if tries + 1 < MAX_ATTEMPTS {
+            tokio::time::sleep(backoff(tries)).await;
+        }
+    }
+    tracing::warn!(attempts = MAX_ATTEMPTS, "gave up after repeatedly losing races");
+    Err(StoreError::Contention { attempts: MAX_ATTEMPTS }.into())
+}
+
+/// "Full jitter" backoff: a random pause up to 5 ms × 2^attempt (capped at 320 ms).
+fn backoff(attempt: u32) -> Duration {
     let cap_ms = 5u64 << attempt.min(6);
-    let jitter = u64::from(ulid::Ulid::new().random() as u16) % cap_ms.max(1);
-    tokio::time::sleep(Duration::from_millis(jitter)).await;
+    Duration::from_millis(rand_below(cap_ms))
+}
+
+fn rand_below(bound: u64) -> u64 {
+    u64::from(ulid::Ulid::new().random() as u32) % bound.max(1)
 }
 
 /// A DynamoDB item as the SDK returns it.

@@ -1,7 +1,12 @@
-//! `devstack bench`: start-up time of the local stack and product-detail
-//! latency through the local gateway under concurrent clients, with the same
-//! reads made straight against dynoxide in the same run as a baseline (the
-//! machine is shared and noisy, so the ratio is the figure to compare).
+//! `devstack bench <suite>`: benchmarks through the local runner, each
+//! writing its figures to `bench/results/`.
+//!
+//! `stack`: start-up time of the local stack and product-detail latency
+//! through the local gateway under concurrent clients, with the same reads
+//! made straight against dynoxide in the same run as a baseline (the machine
+//! is shared and noisy, so the ratio is the figure to compare).
+
+pub mod flash_sale;
 
 use crate::{Stack, StackOptions, seed};
 use rand::{Rng, SeedableRng};
@@ -11,6 +16,25 @@ use shared::store::catalog::ProductReader;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+
+/// The benchmarks `devstack bench` runs.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Suite {
+    /// Start-up time and product-detail latency; writes bench/results/local-stack.md.
+    Stack(BenchArgs),
+    /// 1,000 shoppers racing for 100 units, several rounds, 1 and 4 shards;
+    /// writes bench/results/flash-sale.md.
+    FlashSale(flash_sale::FlashSaleArgs),
+}
+
+impl Suite {
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self {
+            Suite::Stack(args) => run(args).await,
+            Suite::FlashSale(args) => flash_sale::run(args).await,
+        }
+    }
+}
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
@@ -34,6 +58,11 @@ struct Latencies {
 }
 
 impl Latencies {
+    fn new(mut sorted: Vec<Duration>, wall: Duration) -> Self {
+        sorted.sort();
+        Self { sorted, wall }
+    }
+
     fn pct(&self, p: f64) -> f64 {
         let i = ((self.sorted.len() as f64 * p).ceil() as usize).clamp(1, self.sorted.len()) - 1;
         self.sorted[i].as_secs_f64() * 1000.0
@@ -84,12 +113,10 @@ where
     for worker in workers {
         sorted.extend(worker.await??);
     }
-    let wall = started.elapsed();
-    sorted.sort();
-    Ok(Latencies { sorted, wall })
+    Ok(Latencies::new(sorted, started.elapsed()))
 }
 
-pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("storefront-bench-{}", ulid::Ulid::new()));
     std::fs::create_dir_all(&dir)?;
     let options = StackOptions {
@@ -170,12 +197,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     writeln!(report, "# Local stack benchmark\n")?;
     writeln!(
         report,
-        "`cargo run --release -p devstack -- bench --products {} --clients {} --requests {}`, {} cores, {}.\n",
+        "`cargo run --release -p devstack -- bench stack --products {} --clients {} --requests {}`, {} cores, {}.\n",
         args.products,
         args.clients,
         args.requests,
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-        shared::time::format(shared::time::now()),
+        shared::time::format(shared::time::Clock::default().now()),
     )?;
     writeln!(report, "## Start-up (after build)\n")?;
     writeln!(report, "| what | seconds |\n|---|---|")?;
