@@ -1,4 +1,4 @@
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, number};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 async fn product_with_stock(app: &TestApp, id: &str, on_hand: i64) {
@@ -170,13 +170,12 @@ async fn bad_stock_requests_are_refused_and_change_nothing() {
 
 /// Each shard's `(available, reserved)`, in shard order.
 async fn shard_counts(app: &TestApp, id: &str) -> Vec<(i64, i64)> {
-    let n = |item: &std::collections::HashMap<String, AttributeValue>, name: &str| match item.get(name) {
-        Some(AttributeValue::N(v)) => v.parse::<i64>().unwrap(),
-        other => panic!("{name} is {other:?}"),
-    };
     let mut shards = app.stock_shards(id).await;
-    shards.sort_by_key(|s| n(s, "shard"));
-    shards.iter().map(|s| (n(s, "available"), n(s, "reserved"))).collect()
+    shards.sort_by_key(|s| number(s, "shard"));
+    shards
+        .iter()
+        .map(|s| (number(s, "available"), number(s, "reserved")))
+        .collect()
 }
 
 async fn set_stock_and_shards(app: &TestApp, id: &str, on_hand: i64, shards: u8) -> crate::helpers::Reply {

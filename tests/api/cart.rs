@@ -1,4 +1,4 @@
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, number};
 use devstack::StackOptions;
 use serde_json::json;
 use shared::store::{DynamoStore, MAX_ATTEMPTS};
@@ -501,13 +501,7 @@ async fn concurrent_adds_changes_and_removals_on_one_cart_keep_the_books_balance
         .first()
         .map_or(0, |l| l["quantity"].as_i64().unwrap());
     let shards = app.stock_shards("FLASH").await;
-    let reserved: i64 = shards
-        .iter()
-        .map(|s| match &s["reserved"] {
-            aws_sdk_dynamodb::types::AttributeValue::N(n) => n.parse::<i64>().unwrap(),
-            _ => unreachable!(),
-        })
-        .sum();
+    let reserved: i64 = shards.iter().map(|s| number(s, "reserved")).sum();
     assert_eq!(
         reserved, in_cart,
         "what the shards hold reserved is exactly what the cart holds"

@@ -207,10 +207,7 @@ impl TestApp {
         let shards = self.stock_shards(product_id).await;
         assert!(!shards.is_empty(), "{product_id} has no stock items");
         for shard in shards {
-            let n = |name: &str| match shard.get(name) {
-                Some(AttributeValue::N(v)) => v.parse::<i64>().unwrap(),
-                other => panic!("{name} is {other:?}"),
-            };
+            let n = |name: &str| number(&shard, name);
             assert_eq!(
                 n("onHand"),
                 n("available") + n("reserved") + n("sold"),
@@ -225,6 +222,14 @@ impl TestApp {
 
     pub async fn stop(self) {
         self.stack.stop().await.expect("the stack stops cleanly");
+    }
+}
+
+/// A number attribute of an item read straight from the table.
+pub fn number(item: &HashMap<String, AttributeValue>, name: &str) -> i64 {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse().unwrap(),
+        other => panic!("{name} is {other:?}"),
     }
 }
 

@@ -76,17 +76,13 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
         args.buyers > 0 && args.units > 0 && args.rounds > 0,
         "nothing to measure"
     );
-    let mut report = String::new();
-    writeln!(report, "# Flash-sale benchmark\n")?;
-    writeln!(
-        report,
-        "`cargo run --release -p devstack -- bench flash-sale --buyers {} --units {} --rounds {}`, {} cores, {}.\n",
-        args.buyers,
-        args.units,
-        args.rounds,
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-        shared::time::format(shared::time::Clock::default().now()),
-    )?;
+    let mut report = super::heading(
+        "Flash-sale benchmark",
+        &format!(
+            "flash-sale --buyers {} --units {} --rounds {}",
+            args.buyers, args.units, args.rounds
+        ),
+    );
     writeln!(
         report,
         "Each round: a new product with {} units, then {} distinct shoppers send `POST /cart/items` \
@@ -146,12 +142,7 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
         args.buyers
     )?;
 
-    if let Some(parent) = args.out.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    std::fs::write(&args.out, &report)?;
-    println!("{report}");
-    println!("written to {}", args.out.display());
+    super::save(&report, &args.out)?;
     ensure!(failures.is_empty(), "the flash sale broke its guarantees: {failures:?}");
     Ok(())
 }

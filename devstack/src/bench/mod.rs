@@ -52,6 +52,27 @@ pub struct BenchArgs {
     pub out: PathBuf,
 }
 
+/// A report's heading: its title, the command that reproduces it, the
+/// machine's core count and the time of the run.
+fn heading(title: &str, command: &str) -> String {
+    format!(
+        "# {title}\n\n`cargo run --release -p devstack -- bench {command}`, {} cores, {}.\n\n",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        shared::time::format(shared::time::Clock::default().now()),
+    )
+}
+
+/// Writes the report to `out` (creating its folder) and prints it.
+fn save(report: &str, out: &std::path::Path) -> anyhow::Result<()> {
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(out, report)?;
+    println!("{report}");
+    println!("written to {}", out.display());
+    Ok(())
+}
+
 struct Latencies {
     sorted: Vec<Duration>,
     wall: Duration,
@@ -193,17 +214,13 @@ async fn run(args: BenchArgs) -> anyhow::Result<()> {
     stack.stop().await?;
     let _ = std::fs::remove_dir_all(&dir);
 
-    let mut report = String::new();
-    writeln!(report, "# Local stack benchmark\n")?;
-    writeln!(
-        report,
-        "`cargo run --release -p devstack -- bench stack --products {} --clients {} --requests {}`, {} cores, {}.\n",
-        args.products,
-        args.clients,
-        args.requests,
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-        shared::time::format(shared::time::Clock::default().now()),
-    )?;
+    let mut report = heading(
+        "Local stack benchmark",
+        &format!(
+            "stack --products {} --clients {} --requests {}",
+            args.products, args.clients, args.requests
+        ),
+    );
     writeln!(report, "## Start-up (after build)\n")?;
     writeln!(report, "| what | seconds |\n|---|---|")?;
     writeln!(
@@ -245,11 +262,5 @@ async fn run(args: BenchArgs) -> anyhow::Result<()> {
         through_api.pct(0.99) / direct.pct(0.99),
         through_api.per_sec() / direct.per_sec(),
     )?;
-    if let Some(parent) = args.out.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    std::fs::write(&args.out, &report)?;
-    println!("{report}");
-    println!("written to {}", args.out.display());
-    Ok(())
+    save(&report, &args.out)
 }
