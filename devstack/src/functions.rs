@@ -5,6 +5,7 @@
 use futures::future::BoxFuture;
 use shared::config::Config;
 use shared::http::{Body, Request, Response};
+use shared::payments::Payments;
 use shared::store::DynamoStore;
 use shared::time::{Clock, Now};
 use std::sync::Arc;
@@ -19,6 +20,18 @@ macro_rules! with_store {
         Arc::new(move |req: Request| {
             let store = Arc::clone(&store);
             Box::pin(async move { $handle(&*store, req).await }) as BoxFuture<'static, Response<Body>>
+        }) as Handler
+    }};
+}
+
+/// Wraps `handle(&store, &payments, request)`: a function that moves money
+/// gets the provider its configuration names.
+macro_rules! with_payments {
+    ($store:expr, $payments:expr, $handle:path) => {{
+        let deps = Arc::new(($store, $payments));
+        Arc::new(move |req: Request| {
+            let deps = Arc::clone(&deps);
+            Box::pin(async move { $handle(&deps.0, &deps.1, req).await }) as BoxFuture<'static, Response<Body>>
         }) as Handler
     }};
 }
@@ -48,8 +61,14 @@ pub fn scheduled_job(binary: &str, store: DynamoStore) -> Option<Job> {
 }
 
 /// The handler of `binary`, or `None` if the runner does not know it.
-pub fn handler(binary: &str, store: DynamoStore) -> Option<Handler> {
+pub fn handler(binary: &str, store: DynamoStore, config: &Config) -> Option<Handler> {
+    let payments = || Payments::new(&config.payments, &store);
     Some(match binary {
+        "place-order" => with_payments!(store.clone(), payments(), place_order::handle),
+        "cancel-order" => with_payments!(store.clone(), payments(), cancel_order::handle),
+        "list-orders" => with_store!(store, list_orders::handle),
+        "get-order" => with_store!(store, get_order::handle),
+        "set-order-status" => with_store!(store, set_order_status::handle),
         "get-product" => with_store!(store, get_product::handle),
         "list-categories" => with_store!(store, list_categories::handle),
         "browse-category" => with_store!(store, browse_category::handle),

@@ -178,7 +178,8 @@ impl Stack {
                     EnvValue::Ref(id) => tables
                         .get(id)
                         .cloned()
-                        .or_else(|| queues.get(id).map(|q| q.url.clone())),
+                        .or_else(|| queues.get(id).map(|q| q.url.clone()))
+                        .or_else(|| template.parameters.get(id).cloned()),
                     EnvValue::GetAtt(id, attr) if attr == "Arn" => queues.get(id).map(|q| q.arn.clone()),
                     EnvValue::GetAtt(id, attr) if attr == "QueueUrl" => queues.get(id).map(|q| q.url.clone()),
                     EnvValue::GetAtt(..) => None,
@@ -196,7 +197,7 @@ impl Stack {
                 tasks.push(run_every(every, job, shutdown_rx.clone()));
                 continue;
             }
-            let handler = functions::handler(&function.binary, store).ok_or_else(|| {
+            let handler = functions::handler(&function.binary, store, &config).ok_or_else(|| {
                 anyhow!(
                     "template.yaml names binary {}, which the local runner does not serve",
                     function.binary

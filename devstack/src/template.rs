@@ -20,6 +20,8 @@ fn err(message: impl Into<String>) -> TemplateError {
 
 #[derive(Debug, Clone)]
 pub struct Template {
+    /// Each parameter's `Default` (what the runner gives `!Ref Parameter`).
+    pub parameters: BTreeMap<String, String>,
     pub tables: Vec<TableSpec>,
     pub queues: Vec<QueueSpec>,
     pub functions: Vec<FunctionSpec>,
@@ -97,7 +99,7 @@ pub struct QueueSpec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnvValue {
     Literal(String),
-    /// `!Ref X`: a table's name or a queue's URL.
+    /// `!Ref X`: a table's name, a queue's URL or a parameter's value.
     Ref(String),
     /// `!GetAtt X.Attr`.
     GetAtt(String, String),
@@ -158,7 +160,23 @@ impl Template {
             .ok_or_else(|| err("no Resources"))?;
         let global_env = env_vars(doc.get("Globals").and_then(|g| g.get("Function")))?;
 
+        let parameters = doc
+            .get("Parameters")
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flatten()
+            .filter_map(|(name, spec)| {
+                let default = match spec.get("Default")? {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    _ => return None,
+                };
+                Some((name.as_str()?.to_owned(), default))
+            })
+            .collect();
         let mut template = Template {
+            parameters,
             tables: Vec::new(),
             queues: Vec::new(),
             functions: Vec::new(),

@@ -1,29 +1,59 @@
 //! A function's configuration, read from its environment variables (set in
 //! template.yaml, or by the local runner from the same definitions).
 
+use crate::payments::PaymentSettings;
+
 /// Configuration every function reads at start-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// The shop's single DynamoDB table (`TABLE_NAME`).
     pub table_name: String,
+    /// The payment provider (`PAYMENT_PROVIDER`: `simulated`, the default,
+    /// or `stripe` with `STRIPE_API_KEY` and optionally `STRIPE_API_BASE`).
+    pub payments: PaymentSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("environment variable {0} is not set")]
-pub struct MissingVariable(pub &'static str);
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is {value:?}; expected {expected}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+}
 
 impl Config {
     /// From the process environment, as in Lambda.
-    pub fn from_env() -> Result<Self, MissingVariable> {
+    pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// From any source of variables; the local runner passes each function's
     /// variables from template.yaml.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, MissingVariable> {
-        let required = |name: &'static str| lookup(name).filter(|v| !v.is_empty()).ok_or(MissingVariable(name));
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let optional = |name: &'static str| lookup(name).filter(|v| !v.is_empty());
+        let required = |name: &'static str| optional(name).ok_or(ConfigError::Missing(name));
+        let payments = match optional("PAYMENT_PROVIDER").as_deref() {
+            None | Some("simulated") => PaymentSettings::Simulated,
+            Some("stripe") => PaymentSettings::Stripe {
+                api_key: required("STRIPE_API_KEY")?,
+                base_url: optional("STRIPE_API_BASE")
+                    .unwrap_or_else(|| crate::payments::stripe::DEFAULT_BASE_URL.to_owned()),
+            },
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "PAYMENT_PROVIDER",
+                    value: other.to_owned(),
+                    expected: "simulated or stripe",
+                });
+            }
+        };
         Ok(Self {
             table_name: required("TABLE_NAME")?,
+            payments,
         })
     }
 }

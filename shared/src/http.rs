@@ -8,7 +8,7 @@
 use crate::ids::UserId;
 use crate::problem::{ApiError, FieldError};
 use lambda_http::RequestExt;
-use lambda_http::http::{HeaderValue, header};
+use lambda_http::http::header;
 use lambda_http::request::RequestContext;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -16,7 +16,7 @@ use std::future::Future;
 use std::time::Instant;
 use tracing::Instrument;
 
-pub use lambda_http::http::StatusCode;
+pub use lambda_http::http::{HeaderValue, StatusCode};
 pub use lambda_http::{Body, Request, Response};
 
 /// The header that carries the correlation id, in and out.
@@ -222,6 +222,21 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
             .expect("a JSON response is always valid"),
         Err(e) => ApiError::Internal(format!("serialising the response: {e}")).into_response(),
     }
+}
+
+/// A response stored earlier (a checkout's, for replays): JSON when it
+/// succeeded, a problem document otherwise.
+pub fn stored(status: u16, body: String) -> Response<Body> {
+    let content_type = if status < 400 {
+        "application/json"
+    } else {
+        "application/problem+json"
+    };
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::Text(body))
+        .unwrap_or_else(|e| ApiError::Internal(format!("a stored response: {e}")).into_response())
 }
 
 /// The client's `x-correlation-id`, if it is sensible (1–128 visible ASCII characters).

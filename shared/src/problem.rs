@@ -46,9 +46,11 @@ pub enum ApiError {
     /// 404: unknown, or not the caller's.
     #[error("{resource} {id} does not exist")]
     NotFound { resource: &'static str, id: String },
-    /// 409: the request conflicts with the current state.
+    /// A business refusal with its own code: 409 (conflicts with the current
+    /// state), 402 (payment failed), 422 (understood but not acceptable).
     #[error("{detail}")]
-    Conflict {
+    Refused {
+        status: StatusCode,
         code: &'static str,
         detail: String,
         extra: Map<String, Value>,
@@ -81,11 +83,17 @@ impl ApiError {
 
     /// A 409 with `extra` (a JSON object) merged into the problem document.
     pub fn conflict(code: &'static str, detail: impl Into<String>, extra: Value) -> Self {
+        Self::refused(StatusCode::CONFLICT, code, detail, extra)
+    }
+
+    /// A refusal with any status, `extra` merged into the problem document.
+    pub fn refused(status: StatusCode, code: &'static str, detail: impl Into<String>, extra: Value) -> Self {
         let extra = match extra {
             Value::Object(map) => map,
             _ => Map::new(),
         };
-        Self::Conflict {
+        Self::Refused {
+            status,
             code,
             detail: detail.into(),
             extra,
@@ -107,7 +115,7 @@ impl ApiError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Refused { status, .. } => *status,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -123,7 +131,7 @@ impl ApiError {
             Self::Unauthorized => "UNAUTHORIZED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound { .. } => "NOT_FOUND",
-            Self::Conflict { code, .. } => code,
+            Self::Refused { code, .. } => code,
             Self::Unavailable { .. } => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL_ERROR",
         }
@@ -149,7 +157,12 @@ impl ApiError {
             Self::Validation(errors) => {
                 obj.insert("errors".into(), json!(errors));
             }
-            Self::Conflict { extra, .. } => obj.extend(extra.clone()),
+            // The standard members always win over an extra one of the same name.
+            Self::Refused { extra, .. } => {
+                for (name, value) in extra {
+                    obj.entry(name.clone()).or_insert_with(|| value.clone());
+                }
+            }
             _ => {}
         }
         doc
@@ -187,12 +200,7 @@ mod tests {
     fn conflicts_carry_their_extra_members() {
         let mut extra = Map::new();
         extra.insert("committed".into(), json!(4));
-        let problem = ApiError::Conflict {
-            code: "STOCK_BELOW_COMMITTED",
-            detail: "no".into(),
-            extra,
-        }
-        .to_problem();
+        let problem = ApiError::conflict("STOCK_BELOW_COMMITTED", "no", Value::Object(extra)).to_problem();
         assert_eq!(problem["code"], "STOCK_BELOW_COMMITTED");
         assert_eq!(problem["committed"], 4);
     }

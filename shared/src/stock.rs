@@ -137,31 +137,56 @@ pub struct InsufficientStock {
 /// Units taken from (or returned to) each shard, by shard number.
 pub type Allocation = std::collections::BTreeMap<u8, i64>;
 
-/// Decides which shards a reservation of `units` takes from. A single shard
-/// that holds them all is preferred, searched from `start` (a value that
-/// differs between shoppers, so that concurrent shoppers spread over the
-/// shards instead of all racing for the first); otherwise the fullest shards
-/// are combined. Refused if all shards together hold too few.
-pub fn plan_reservation(shards: &[StockShard], units: i64, start: usize) -> Result<Allocation, InsufficientStock> {
-    let available: i64 = shards.iter().map(|s| s.available.max(0)).sum();
+/// The most shards one cart line draws on, so that checkout's single
+/// transaction always fits in DynamoDB's 100 actions: 20 lines × (3 shard
+/// updates + 1 cart line delete) + the order's own items.
+pub const MAX_SHARDS_PER_LINE: usize = 3;
+
+/// Decides which shards a reservation of `units` takes from, for a line that
+/// already holds `held`. A single shard that holds them all is preferred —
+/// one the line already draws on first, then one searched from `start` (a
+/// value that differs between shoppers, so that concurrent shoppers spread
+/// over the shards instead of all racing for the first); otherwise the
+/// fullest shards are combined, never more than [`MAX_SHARDS_PER_LINE`] for
+/// the line. Refused with what the line could get if that is too few.
+pub fn plan_reservation(
+    shards: &[StockShard],
+    units: i64,
+    start: usize,
+    held: &Allocation,
+) -> Result<Allocation, InsufficientStock> {
+    let count = shards.len();
+    let new_allowed = MAX_SHARDS_PER_LINE.saturating_sub(held.len());
+    let is_held = |s: &StockShard| held.contains_key(&s.shard);
+    let single = shards
+        .iter()
+        .filter(|s| is_held(s))
+        .chain(
+            (0..count)
+                .map(|i| &shards[(start + i) % count])
+                .filter(|s| !is_held(s) && new_allowed > 0),
+        )
+        .find(|s| s.available >= units);
+    if let Some(shard) = single.filter(|_| units > 0) {
+        return Ok(Allocation::from([(shard.shard, units)]));
+    }
+    // The shards the line may draw on: those it holds, then the fullest others.
+    let mut mine: Vec<&StockShard> = shards.iter().filter(|s| is_held(s) && s.available > 0).collect();
+    let mut others: Vec<&StockShard> = shards.iter().filter(|s| !is_held(s) && s.available > 0).collect();
+    mine.sort_by_key(|s| std::cmp::Reverse(s.available));
+    others.sort_by_key(|s| std::cmp::Reverse(s.available));
+    others.truncate(new_allowed);
+    let usable: Vec<&StockShard> = mine.into_iter().chain(others).collect();
+    let available: i64 = usable.iter().map(|s| s.available).sum();
     if units <= 0 || available < units {
         return Err(InsufficientStock {
             requested: units,
             available,
         });
     }
-    let count = shards.len();
-    if let Some(shard) = (0..count)
-        .map(|i| &shards[(start + i) % count])
-        .find(|s| s.available >= units)
-    {
-        return Ok(Allocation::from([(shard.shard, units)]));
-    }
-    let mut fullest: Vec<&StockShard> = shards.iter().filter(|s| s.available > 0).collect();
-    fullest.sort_by_key(|s| std::cmp::Reverse(s.available));
     let mut allocation = Allocation::new();
     let mut missing = units;
-    for shard in fullest {
+    for shard in usable {
         let take = missing.min(shard.available);
         allocation.insert(shard.shard, take);
         missing -= take;
@@ -187,6 +212,36 @@ pub fn plan_release(taken: &Allocation, units: i64) -> Allocation {
         left -= give;
     }
     allocation
+}
+
+/// Decides which shards take back the units of a cancelled sale that took
+/// `taken`: each unit goes back to its shard while that shard holds that many
+/// sold; the rest (after a redistribution removed or emptied a shard) to the
+/// shards holding the most sold.
+pub fn plan_return(taken: &Allocation, shards: &[StockShard]) -> Allocation {
+    let mut sold: std::collections::BTreeMap<u8, i64> = shards.iter().map(|s| (s.shard, s.sold)).collect();
+    let mut plan = Allocation::new();
+    let mut give = |shard: u8, units: i64, sold: &mut std::collections::BTreeMap<u8, i64>| {
+        *plan.entry(shard).or_default() += units;
+        *sold.entry(shard).or_default() -= units;
+    };
+    let mut rest = 0;
+    for (shard, units) in taken {
+        let here = (*units).min(sold.get(shard).copied().unwrap_or(0)).max(0);
+        if here > 0 {
+            give(*shard, here, &mut sold);
+        }
+        rest += units - here;
+    }
+    while rest > 0 {
+        let Some((&shard, &most)) = sold.iter().filter(|(_, s)| **s > 0).max_by_key(|(_, s)| **s) else {
+            break;
+        };
+        let units = rest.min(most);
+        give(shard, units, &mut sold);
+        rest -= units;
+    }
+    plan
 }
 
 /// `taken` after adding `more` (a reservation grew) or removing `less` (it shrank).
@@ -311,6 +366,10 @@ mod tests {
         }
     }
 
+    fn none() -> Allocation {
+        Allocation::new()
+    }
+
     fn set(shards: &[StockShard], on_hand: i64, count: i64) -> Result<Redistribution, StockError> {
         redistribute(
             shards,
@@ -394,21 +453,30 @@ mod tests {
     #[test]
     fn a_reservation_prefers_one_shard_searched_from_the_shoppers_start() {
         let shards = [shard(0, 5, 0, 0), shard(1, 5, 0, 0), shard(2, 1, 0, 0)];
-        assert_eq!(plan_reservation(&shards, 3, 0).unwrap(), Allocation::from([(0, 3)]));
-        assert_eq!(plan_reservation(&shards, 3, 1).unwrap(), Allocation::from([(1, 3)]));
+        assert_eq!(
+            plan_reservation(&shards, 3, 0, &none()).unwrap(),
+            Allocation::from([(0, 3)])
+        );
+        assert_eq!(
+            plan_reservation(&shards, 3, 1, &none()).unwrap(),
+            Allocation::from([(1, 3)])
+        );
         // Shard 2 has too few, so the search moves on to shard 0.
-        assert_eq!(plan_reservation(&shards, 3, 2).unwrap(), Allocation::from([(0, 3)]));
+        assert_eq!(
+            plan_reservation(&shards, 3, 2, &none()).unwrap(),
+            Allocation::from([(0, 3)])
+        );
     }
 
     #[test]
     fn a_reservation_larger_than_any_shard_spans_the_fullest_shards() {
         let shards = [shard(0, 2, 0, 0), shard(1, 4, 0, 0), shard(2, 3, 0, 0)];
         assert_eq!(
-            plan_reservation(&shards, 6, 0).unwrap(),
+            plan_reservation(&shards, 6, 0, &none()).unwrap(),
             Allocation::from([(1, 4), (2, 2)])
         );
         assert_eq!(
-            plan_reservation(&shards, 9, 0).unwrap(),
+            plan_reservation(&shards, 9, 0, &none()).unwrap(),
             Allocation::from([(0, 2), (1, 4), (2, 3)])
         );
     }
@@ -417,13 +485,43 @@ mod tests {
     fn a_reservation_beyond_what_all_shards_hold_is_refused_with_the_total() {
         let shards = [shard(0, 2, 5, 0), shard(1, 1, 0, 9)];
         assert_eq!(
-            plan_reservation(&shards, 4, 0),
+            plan_reservation(&shards, 4, 0, &none()),
             Err(InsufficientStock {
                 requested: 4,
                 available: 3
             })
         );
-        assert!(plan_reservation(&[], 1, 0).is_err());
+        assert!(plan_reservation(&[], 1, 0, &none()).is_err());
+    }
+
+    #[test]
+    fn a_line_tops_up_from_a_shard_it_already_holds() {
+        let shards = [shard(0, 5, 0, 0), shard(1, 5, 0, 0), shard(2, 5, 1, 0)];
+        let held = Allocation::from([(2, 1)]);
+        assert_eq!(
+            plan_reservation(&shards, 2, 0, &held).unwrap(),
+            Allocation::from([(2, 2)])
+        );
+    }
+
+    #[test]
+    fn a_line_never_draws_on_more_than_three_shards() {
+        let shards: Vec<StockShard> = (0..6).map(|i| shard(i, 1, 0, 0)).collect();
+        let spread = plan_reservation(&shards, 3, 0, &none()).unwrap();
+        assert_eq!(spread.len(), 3);
+        assert_eq!(
+            plan_reservation(&shards, 4, 0, &none()),
+            Err(InsufficientStock {
+                requested: 4,
+                available: 3
+            }),
+            "six units exist, but one line can reach only three shards"
+        );
+        // A line on two shards may add one more shard, not two.
+        let held = Allocation::from([(0, 1), (1, 1)]);
+        let rest: Vec<StockShard> = (2..6).map(|i| shard(i, 1, 0, 0)).collect();
+        assert_eq!(plan_reservation(&rest, 1, 0, &held).unwrap().len(), 1);
+        assert!(plan_reservation(&rest, 2, 0, &held).is_err());
     }
 
     #[test]
@@ -434,6 +532,20 @@ mod tests {
         assert_eq!(plan_release(&taken, 6), taken);
         let after = merge_allocation(&taken, &Allocation::from([(1, 2)]), &plan_release(&taken, 5));
         assert_eq!(after, Allocation::from([(0, 1), (1, 2)]));
+    }
+
+    #[test]
+    fn returned_units_go_back_where_they_were_sold_or_to_the_shards_holding_the_sales() {
+        let shards = [shard(0, 0, 0, 7), shard(1, 0, 0, 2)];
+        assert_eq!(
+            plan_return(&Allocation::from([(0, 2), (1, 1)]), &shards),
+            Allocation::from([(0, 2), (1, 1)])
+        );
+        // Shard 3 was removed and its sales moved to shard 0.
+        assert_eq!(
+            plan_return(&Allocation::from([(1, 1), (3, 4)]), &shards),
+            Allocation::from([(0, 4), (1, 1)])
+        );
     }
 
     #[test]

@@ -338,5 +338,70 @@ async fn the_running_api_answers_as_the_openapi_document_says() {
         );
         assert_matches_contract(&doc, method.as_str(), route, &reply);
     }
+
+    // Orders need an order: check out the shopper's cart, then use its id.
+    assert_eq!(app.add_to_cart(&shopper, "C-1", 1).await.status, 201);
+    let order = crate::checkout::order_body(shared::payments::test_methods::VISA);
+    let declined = crate::checkout::order_body(shared::payments::test_methods::DECLINED);
+    let check = |method: Method, route: &'static str, reply: Reply, expected: u16| {
+        assert_eq!(reply.status.as_u16(), expected, "{method} {route}: {}", reply.body);
+        assert_matches_contract(&doc, method.as_str(), route, &reply);
+        reply
+    };
+    let placed = check(
+        Method::POST,
+        "/orders",
+        crate::checkout::checkout(&app, &shopper, "contract-1", &order).await,
+        201,
+    );
+    check(
+        Method::POST,
+        "/orders",
+        crate::checkout::checkout(&app, &shopper, "contract-1", &declined).await,
+        422,
+    );
+    check(
+        Method::POST,
+        "/orders",
+        app.post("/orders", Some(&shopper), &order).await,
+        400,
+    );
+    check(
+        Method::POST,
+        "/orders",
+        crate::checkout::checkout(&app, &shopper, "contract-2", &order).await,
+        409,
+    );
+    let id = placed.body["orderId"].as_str().unwrap().to_owned();
+    let get = |path: String| {
+        let (app, shopper) = (&app, &shopper);
+        async move { app.send(Method::GET, &path, Some(shopper), None).await }
+    };
+    check(Method::GET, "/orders", get("/orders?limit=1".into()).await, 200);
+    check(Method::GET, "/orders", get("/orders?limit=500".into()).await, 400);
+    check(
+        Method::GET,
+        "/orders/{orderId}",
+        get(format!("/orders/{id}")).await,
+        200,
+    );
+    check(
+        Method::GET,
+        "/orders/{orderId}",
+        get("/orders/ord_00000000000000000000000000".into()).await,
+        404,
+    );
+    let status = |body: &'static str| {
+        let (app, admin, id) = (&app, &admin, &id);
+        async move { app.post(&format!("/admin/orders/{id}/status"), Some(admin), body).await }
+    };
+    let route = "/admin/orders/{orderId}/status";
+    check(Method::POST, route, status(r#"{"status":"packed"}"#).await, 200);
+    check(Method::POST, route, status(r#"{"status":"delivered"}"#).await, 409);
+    check(Method::POST, route, status(r#"{"status":"lost"}"#).await, 400);
+    let cancel = app
+        .send(Method::POST, &format!("/orders/{id}/cancel"), Some(&shopper), None)
+        .await;
+    check(Method::POST, "/orders/{orderId}/cancel", cancel, 200);
     app.stop().await;
 }

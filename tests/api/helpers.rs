@@ -15,6 +15,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: reqwest::header::HeaderMap,
     pub body: Value,
+    /// The body exactly as sent.
+    pub text: String,
 }
 
 impl Reply {
@@ -86,23 +88,46 @@ impl TestApp {
     }
 
     pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<&str>) -> Reply {
+        self.try_send(method, path, token, body, &[])
+            .await
+            .expect("the API answers")
+    }
+
+    /// Sends a request with extra headers; `Err` if the connection broke
+    /// (as it does when a handler crashes).
+    pub async fn try_send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply, reqwest::Error> {
         let mut request = self.http.request(method, self.url(path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(body) = body {
             request = request.header("content-type", "application/json").body(body.to_owned());
         }
-        let response = request.send().await.expect("the API answers");
+        let response = request.send().await?;
         let status = response.status();
         let headers = response.headers().clone();
-        let text = response.text().await.expect("a body");
+        let text = response.text().await?;
         let body = if text.is_empty() {
             Value::Null
         } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
+            serde_json::from_str(&text).unwrap_or(Value::String(text.clone()))
         };
-        Reply { status, headers, body }
+        Ok(Reply {
+            status,
+            headers,
+            body,
+            text,
+        })
     }
 
     pub async fn get(&self, path: &str) -> Reply {

@@ -225,7 +225,7 @@ impl DynamoStore {
         let (take, give) = if wanted > in_cart {
             let start = keys::spread(&[user.as_str()]) as usize;
             (
-                stock::plan_reservation(&shards, wanted - in_cart, start)?,
+                stock::plan_reservation(&shards, wanted - in_cart, start, &held)?,
                 Allocation::new(),
             )
         } else {

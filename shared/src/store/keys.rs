@@ -1,6 +1,8 @@
 //! The table's key scheme, in one place. See `docs/data-model.md`.
 
+use crate::idempotency::IdempotencyKey;
 use crate::ids::{CategoryId, ProductId, UserId};
+use crate::order::{OrderId, OrderStatus};
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -99,6 +101,59 @@ pub fn newest_key(created_at: &str, id: &ProductId) -> String {
 pub fn product_id_of_sort_key(key: &str) -> Option<ProductId> {
     key.rsplit('#').next().and_then(|id| ProductId::parse(id).ok())
 }
+
+/// A simulated payment provider's charge, by the caller's idempotency key.
+pub fn charge_pk(key: &str) -> String {
+    format!("CHARGE#{key}")
+}
+pub const CHARGE_SK: &str = "CHARGE";
+
+pub fn order_pk(id: &OrderId) -> String {
+    format!("ORDER#{id}")
+}
+pub const ORDER_SK: &str = "ORDER";
+pub const ORDER_STATUS_SK_PREFIX: &str = "STATUS#";
+
+/// A status change sorts by time, then by status.
+pub fn order_status_sk(at: &str, status: OrderStatus) -> String {
+    format!("{ORDER_STATUS_SK_PREFIX}{at}#{status}")
+}
+
+/// GSI1 lists a user's orders newest first.
+pub fn user_orders_pk(user: &UserId) -> String {
+    format!("USER#{user}")
+}
+
+pub fn user_order_sk(created_at: &str, id: &OrderId) -> String {
+    format!("ORDER#{created_at}#{id}")
+}
+
+/// The order id at the end of a user-orders sort key.
+pub fn order_id_of_user_order_sk(key: &str) -> Option<OrderId> {
+    key.rsplit('#').next().and_then(|id| OrderId::parse(id).ok())
+}
+
+/// A checkout's idempotency record: the key is scoped to its user (user ids
+/// never contain `#`, so the key may).
+pub fn idempotency_pk(user: &UserId, key: &IdempotencyKey) -> String {
+    format!("IDEMPOTENCY#{user}#{}", key.as_str())
+}
+pub const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
+
+/// Failed checkouts, per user, by time.
+pub fn audit_pk(user: &UserId) -> String {
+    format!("AUDIT#{user}")
+}
+
+pub fn audit_sk(at: &str, key: &IdempotencyKey) -> String {
+    format!("{at}#{}", key.as_str())
+}
+
+/// An event waiting in the outbox (relayed to SQS from the table's stream).
+pub fn outbox_pk(event_id: &str) -> String {
+    format!("OUTBOX#{event_id}")
+}
+pub const OUTBOX_SK: &str = "EVENT";
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,7 @@
 pub mod cart;
 pub mod catalog;
 pub mod keys;
+pub mod orders;
 
 use crate::problem::ApiError;
 use crate::time::{Clock, Now, Timestamp};
@@ -115,6 +116,14 @@ fn backoff(attempt: u32) -> Duration {
 
 fn rand_below(bound: u64) -> u64 {
     u64::from(ulid::Ulid::new().random() as u32) % bound.max(1)
+}
+
+/// Whether a single-item write was refused by its condition.
+pub(crate) fn condition_failed<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    matches!(error, SdkError::ServiceError(service) if service.err().code() == Some("ConditionalCheckFailedException"))
 }
 
 /// A DynamoDB item as the SDK returns it.
