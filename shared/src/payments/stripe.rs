@@ -9,6 +9,7 @@
 //! request ([`PaymentError::Rejected`]).
 
 use super::{Charge, ChargeRequest, PaymentError, PaymentProvider, Refund};
+use crate::store::error_chain;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use std::fmt;
@@ -285,19 +286,6 @@ struct PaymentIntent {
 #[derive(Debug, Deserialize)]
 struct StripeRefund {
     id: String,
-}
-
-/// An error with its causes, e.g. "error sending request: ...: Connection
-/// refused", since reqwest's own message leaves out why.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

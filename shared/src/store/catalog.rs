@@ -236,20 +236,9 @@ fn category_from_item(item: &Item) -> Result<Category, StoreError> {
 impl DynamoStore {
     /// The product item and its stock shards: one query on the product's partition.
     pub async fn product_partition(&self, id: &ProductId) -> Result<Option<(Product, Vec<StockShard>)>, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", s(keys::product_pk(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
         let mut product = None;
         let mut shards = Vec::new();
-        for item in output.items() {
+        for item in &self.partition(keys::product_pk(id)).await? {
             match Attrs::new(item).opt_s(SK) {
                 Some(keys::PRODUCT_SK) => product = Some(product_from_item(item)?),
                 Some(sk) if sk.starts_with(keys::STOCK_SK_PREFIX) => shards.push(stock_from_item(item)?),

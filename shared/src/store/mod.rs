@@ -108,6 +108,36 @@ where
     Err(StoreError::Contention { attempts: MAX_ATTEMPTS }.into())
 }
 
+impl DynamoStore {
+    /// A transaction action putting `item`, optionally only if `condition` holds.
+    pub(crate) fn put_action(&self, item: Item, condition: Option<&str>) -> TransactWriteItem {
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .build()
+            .expect("item is set");
+        TransactWriteItem::builder().put(put).build()
+    }
+
+    /// Every item of one partition, read consistently (a product with its
+    /// stock shards, an order with its history: small partitions, one page).
+    pub(crate) async fn partition(&self, pk: String) -> Result<Vec<Item>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_values(":pk", s(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(output.items.unwrap_or_default())
+    }
+}
+
 /// "Full jitter" backoff: a random pause up to 5 ms × 2^attempt (capped at 320 ms).
 fn backoff(attempt: u32) -> Duration {
     let cap_ms = 5u64 << attempt.min(6);

@@ -12,7 +12,7 @@ use crate::order::{Order, OrderId, OrderLine, OrderPayment, OrderStatus, Shippin
 use crate::pricing::Totals;
 use crate::stock;
 use crate::time::{self as clock, Timestamp};
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -545,12 +545,7 @@ impl DynamoStore {
             ("at".into(), s(at)),
             (keys::EXPIRES_AT.into(), n((now + AUDIT_RETENTION).unix_timestamp())),
         ]);
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .build()
-            .expect("item is set");
-        TransactWriteItem::builder().put(put).build()
+        self.put_action(item, None)
     }
 
     fn complete_record(
@@ -589,15 +584,7 @@ impl DynamoStore {
         response: &StoredResponse,
         now: Timestamp,
     ) -> Result<Option<Commit>, StoreError> {
-        let put = |item: Item, condition: Option<&str>| {
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .set_condition_expression(condition.map(str::to_owned))
-                .build()
-                .expect("item is set");
-            TransactWriteItem::builder().put(put).build()
-        };
+        let put = |item: Item, condition: Option<&str>| self.put_action(item, condition);
         // The record comes first and the order second: their indexes tell
         // "lost the key" apart from "the cart changed".
         let mut actions = vec![
@@ -691,24 +678,8 @@ impl DynamoStore {
         };
         let mut actions = vec![
             TransactWriteItem::builder().update(change).build(),
-            TransactWriteItem::builder()
-                .put(
-                    Put::builder()
-                        .table_name(&self.table)
-                        .set_item(Some(status_item(&order.id, OrderStatus::Cancelled, now, None)))
-                        .build()
-                        .expect("item is set"),
-                )
-                .build(),
-            TransactWriteItem::builder()
-                .put(
-                    Put::builder()
-                        .table_name(&self.table)
-                        .set_item(Some(outbox_item("OrderCancelled", &cancelled, now)))
-                        .build()
-                        .expect("item is set"),
-                )
-                .build(),
+            self.put_action(status_item(&order.id, OrderStatus::Cancelled, now, None), None),
+            self.put_action(outbox_item("OrderCancelled", &cancelled, now), None),
         ];
         for line in &order.lines {
             // Shards may have been redistributed since the sale: return the
@@ -824,20 +795,9 @@ impl CheckoutStore for DynamoStore {
 
 impl OrderReader for DynamoStore {
     async fn order(&self, id: &OrderId) -> Result<Option<(Order, Vec<StatusChange>)>, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", s(keys::order_pk(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
         let mut order = None;
         let mut history = Vec::new();
-        for item in output.items() {
+        for item in &self.partition(keys::order_pk(id)).await? {
             match Attrs::new(item).opt_s(SK) {
                 Some(keys::ORDER_SK) => order = Some(order_from_item(item)?),
                 Some(sk) if sk.starts_with(keys::ORDER_STATUS_SK_PREFIX) => history.push(status_from_item(item)?),
@@ -921,17 +881,7 @@ impl OrderWriter for DynamoStore {
                 .or_else(|| order.tracking_number.clone()),
             ..order.clone()
         };
-        let put = |item: Item| {
-            TransactWriteItem::builder()
-                .put(
-                    Put::builder()
-                        .table_name(&self.table)
-                        .set_item(Some(item))
-                        .build()
-                        .expect("item is set"),
-                )
-                .build()
-        };
+        let put = |item: Item| self.put_action(item, None);
         let actions = vec![
             TransactWriteItem::builder()
                 .update(change.build().expect("key and expression are set"))
