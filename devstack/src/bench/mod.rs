@@ -6,6 +6,7 @@
 //! made straight against dynoxide in the same run as a baseline (the machine
 //! is shared and noisy, so the ratio is the figure to compare).
 
+pub mod checkout;
 pub mod flash_sale;
 
 use crate::{Stack, StackOptions, seed};
@@ -25,6 +26,9 @@ pub enum Suite {
     /// 1,000 shoppers racing for 100 units, several rounds, 1 and 4 shards;
     /// writes bench/results/flash-sale.md.
     FlashSale(flash_sale::FlashSaleArgs),
+    /// Shoppers checking out at once, each with a double click: one order,
+    /// one charge and one answer each; writes bench/results/checkout.md.
+    Checkout(checkout::CheckoutArgs),
 }
 
 impl Suite {
@@ -32,6 +36,7 @@ impl Suite {
         match self {
             Suite::Stack(args) => run(args).await,
             Suite::FlashSale(args) => flash_sale::run(args).await,
+            Suite::Checkout(args) => checkout::run(args).await,
         }
     }
 }
