@@ -6,6 +6,8 @@ use futures::future::BoxFuture;
 use shared::config::Config;
 use shared::http::{Body, Request, Response};
 use shared::payments::Payments;
+use shared::search::Searcher;
+use shared::search::tantivy::TantivyBackend;
 use shared::store::DynamoStore;
 use shared::time::{Clock, Now};
 use std::sync::Arc;
@@ -24,11 +26,11 @@ macro_rules! with_store {
     }};
 }
 
-/// Wraps `handle(&store, &payments, request)`: a function that moves money
-/// gets the provider its configuration names.
-macro_rules! with_payments {
-    ($store:expr, $payments:expr, $handle:path) => {{
-        let deps = Arc::new(($store, $payments));
+/// Wraps `handle(&store, &dependency, request)`: a function that moves money
+/// gets the provider its configuration names; search gets the index.
+macro_rules! with_store_and {
+    ($store:expr, $dependency:expr, $handle:path) => {{
+        let deps = Arc::new(($store, $dependency));
         Arc::new(move |req: Request| {
             let deps = Arc::clone(&deps);
             Box::pin(async move { $handle(&deps.0, &deps.1, req).await }) as BoxFuture<'static, Response<Body>>
@@ -61,11 +63,17 @@ pub fn scheduled_job(binary: &str, store: DynamoStore) -> Option<Job> {
 }
 
 /// The handler of `binary`, or `None` if the runner does not know it.
-pub fn handler(binary: &str, store: DynamoStore, config: &Config) -> Option<Handler> {
+pub fn handler(
+    binary: &str,
+    store: DynamoStore,
+    config: &Config,
+    searcher: &Arc<Searcher<TantivyBackend>>,
+) -> Option<Handler> {
     let payments = || Payments::new(&config.payments, &store);
     Some(match binary {
-        "place-order" => with_payments!(store.clone(), payments(), place_order::handle),
-        "cancel-order" => with_payments!(store.clone(), payments(), cancel_order::handle),
+        "search" => with_store_and!(store.clone(), Arc::clone(searcher), search::handle),
+        "place-order" => with_store_and!(store.clone(), payments(), place_order::handle),
+        "cancel-order" => with_store_and!(store.clone(), payments(), cancel_order::handle),
         "list-orders" => with_store!(store, list_orders::handle),
         "get-order" => with_store!(store, get_order::handle),
         "set-order-status" => with_store!(store, set_order_status::handle),

@@ -12,12 +12,15 @@ pub mod faults;
 pub mod functions;
 pub mod gateway;
 pub mod moto;
+pub mod search_index;
 pub mod seed;
 pub mod template;
 pub mod token;
 
 use anyhow::{Context, anyhow, bail};
 use shared::config::Config;
+use shared::search::Searcher;
+use shared::search::tantivy::TantivyBackend;
 use shared::time::Clock;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -73,6 +76,8 @@ pub struct StackOptions {
     pub seed_products: Option<usize>,
     /// Show a progress bar while seeding.
     pub progress: bool,
+    /// Where the search index lives; `None` keeps it in memory.
+    pub search_index: Option<PathBuf>,
     /// Share of the functions' DynamoDB transactions answered with a
     /// `TransactionConflict` cancellation, as real DynamoDB does under
     /// contention (0 = none; see [`faults`]).
@@ -89,6 +94,7 @@ impl StackOptions {
             jwt_secret: token::DEFAULT_DEV_SECRET.to_owned(),
             seed_products: None,
             progress: false,
+            search_index: None,
             transaction_conflicts: 0.0,
         }
     }
@@ -110,6 +116,8 @@ pub struct Stack {
     pub seeded: Option<usize>,
     /// The functions' clock; moving it forward expires reservations.
     pub clock: Clock,
+    /// The search index the `search` function reads.
+    pub searcher: Arc<Searcher<TantivyBackend>>,
     /// What the fault proxy injected (all zero when it is off).
     pub faults: Arc<faults::FaultCounts>,
     jwt_secret: String,
@@ -154,6 +162,7 @@ impl Stack {
 
         let mut tasks = vec![dynamo_task];
         let clock = Clock::default();
+        let searcher = Arc::new(Searcher::new(search_index::open(options.search_index.as_deref())?));
         let fault_counts = Arc::new(faults::FaultCounts::default());
         // The functions reach dynoxide through the fault proxy when conflicts
         // are injected; the stack's own client always goes direct.
@@ -197,7 +206,7 @@ impl Stack {
                 tasks.push(run_every(every, job, shutdown_rx.clone()));
                 continue;
             }
-            let handler = functions::handler(&function.binary, store, &config).ok_or_else(|| {
+            let handler = functions::handler(&function.binary, store, &config, &searcher).ok_or_else(|| {
                 anyhow!(
                     "template.yaml names binary {}, which the local runner does not serve",
                     function.binary
@@ -242,6 +251,7 @@ impl Stack {
             template,
             seeded,
             clock,
+            searcher,
             faults: fault_counts,
             jwt_secret: options.jwt_secret,
             shutdown,
@@ -254,6 +264,8 @@ impl Stack {
         };
         if let (Some(count), None) = (options.seed_products, stack.seeded) {
             stack.seed(count, options.progress).await?;
+        } else {
+            stack.reindex().await?;
         }
         Ok(stack)
     }
@@ -274,6 +286,27 @@ impl Stack {
         bulk(false).map_err(|e| anyhow!("dynoxide bulk mode: {e}"))?;
         seeded?;
         self.seeded = Some(count);
+        self.reindex().await?;
+        Ok(())
+    }
+
+    /// Builds the search index from the table if it does not hold every product.
+    pub async fn reindex(&self) -> anyhow::Result<()> {
+        let store = shared::store::DynamoStore::new(self.dynamodb.clone(), self.table());
+        let categories = shared::store::catalog::CategoryReader::categories(&store).await?;
+        let products: u64 = categories.iter().map(|c| c.product_count).sum();
+        let started = std::time::Instant::now();
+        let indexed = search_index::ensure_built(
+            &self.searcher.backend,
+            &self.dynamodb,
+            self.table(),
+            &categories,
+            products,
+        )
+        .await?;
+        if indexed > 0 {
+            tracing::info!(indexed, seconds = started.elapsed().as_secs_f64(), "search index built");
+        }
         Ok(())
     }
 

@@ -93,10 +93,12 @@ async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
     };
     shared::logging::init_as(format);
     let data_file = args.state_dir.join("dynamodb.sqlite");
+    let search_index = args.state_dir.join("search-index");
     if args.reset {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", data_file.display()));
         }
+        let _ = std::fs::remove_dir_all(&search_index);
     }
     let started = Instant::now();
     let stack = Stack::start(StackOptions {
@@ -106,6 +108,7 @@ async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
         jwt_secret: jwt_secret.clone(),
         seed_products: Some(args.products),
         progress: true,
+        search_index: Some(search_index.clone()),
         transaction_conflicts: args.transaction_conflicts,
     })
     .await?;
@@ -125,11 +128,13 @@ async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
         );
     }
     println!("  catalog    {} products", stack.seeded.unwrap_or(0));
+    println!("  search     tantivy index in {}", search_index.display());
     println!();
     println!("try:");
     println!("  curl {api}/categories");
     println!("  curl {api}/categories/electronics-headphones/products?limit=3");
     println!("  curl {api}/products/P0000001");
+    println!("  curl '{api}/search?q=wireless%20hedphones&inStock=true'");
     println!("  TOKEN=$(cargo run -q --release -p devstack -- token --admin)");
     println!(
         "  curl -X PUT -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{{\"onHand\": 25}}' {api}/admin/products/P0000001/stock"

@@ -258,6 +258,27 @@ pub fn leaves_under(categories: &[Category], id: &CategoryId) -> Option<Vec<Cate
     Some(leaves)
 }
 
+/// The categories from the top of the tree down to `id` (inclusive); just
+/// `id` if it is unknown.
+pub fn category_path(categories: &[Category], id: &CategoryId) -> Vec<CategoryId> {
+    let mut path = vec![id.clone()];
+    let mut current = id;
+    while let Some(parent) = categories
+        .iter()
+        .find(|c| &c.id == current)
+        .and_then(|c| c.parent_id.as_ref())
+    {
+        // A cycle would be a corrupt tree; stop rather than loop.
+        if path.contains(parent) {
+            break;
+        }
+        path.push(parent.clone());
+        current = parent;
+    }
+    path.reverse();
+    path
+}
+
 /// Orders for browsing a category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BrowseSort {

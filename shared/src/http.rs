@@ -115,6 +115,14 @@ pub fn query_param<T>(
     }
 }
 
+/// Every value of a query parameter that may repeat (`?brand=a&brand=b`).
+pub fn query_values(req: &Request, name: &str) -> Vec<String> {
+    req.query_string_parameters_ref()
+        .and_then(|q| q.all(name))
+        .map(|values| values.into_iter().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
 /// Refuses query parameters the route does not know, so that a typo
 /// (`?sotr=price_asc`) is an error instead of being silently ignored.
 pub fn only_query_params(req: &Request, known: &[&str]) -> Result<(), ApiError> {

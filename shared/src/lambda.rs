@@ -35,20 +35,28 @@ where
     .await
 }
 
-/// Runs an HTTP handler that also moves money: it gets the payment provider
-/// the configuration names (`PAYMENT_PROVIDER`).
-pub async fn run_with_payments<F, Fut>(handler: F) -> Result<(), Error>
+/// Runs an HTTP handler that needs one more dependency besides the store
+/// (the payment provider, the search index), built once per cold start by
+/// `make` from the configuration.
+pub async fn run_with<D, M, F, Fut>(make: M, handler: F) -> Result<(), Error>
 where
-    F: Fn(&'static DynamoStore, &'static Payments, Request) -> Fut,
+    D: Send + Sync + 'static,
+    M: FnOnce(&Config, &DynamoStore) -> Result<D, Error>,
+    F: Fn(&'static DynamoStore, &'static D, Request) -> Fut,
     Fut: Future<Output = Response<Body>> + Send + 'static,
 {
     let (store, config) = start().await?;
-    let payments: &'static Payments = Box::leak(Box::new(Payments::new(&config.payments, store)));
+    let dependency: &'static D = Box::leak(Box::new(make(&config, store)?));
     lambda_http::run(lambda_http::service_fn(|req| {
-        let response = handler(store, payments, req);
+        let response = handler(store, dependency, req);
         async move { Ok::<_, Infallible>(response.await) }
     }))
     .await
+}
+
+/// The payment provider the configuration names (`PAYMENT_PROVIDER`), for [`run_with`].
+pub fn payments(config: &Config, store: &DynamoStore) -> Result<Payments, Error> {
+    Ok(Payments::new(&config.payments, store))
 }
 
 /// Runs a scheduled job in Lambda: one call per EventBridge schedule event

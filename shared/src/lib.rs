@@ -25,6 +25,7 @@ pub mod orders;
 pub mod payments;
 pub mod pricing;
 pub mod problem;
+pub mod search;
 pub mod stock;
 pub mod store;
 pub mod time;

@@ -133,6 +133,16 @@ async fn the_running_api_answers_as_the_openapi_document_says() {
             400,
         ),
         (Method::GET, "/categories", "/categories".into(), None, None, 200),
+        (
+            Method::GET,
+            "/search",
+            "/search?q=lamp&inStock=true&limit=3".into(),
+            None,
+            None,
+            200,
+        ),
+        (Method::GET, "/search", "/search?limit=0".into(), None, None, 400),
+        (Method::GET, "/search", "/search?category=nope".into(), None, None, 404),
         (Method::GET, "/categories", "/categories?x=1".into(), None, None, 400),
         (
             Method::GET,

@@ -15,4 +15,5 @@ mod contract;
 mod lambda_runtime;
 mod orders;
 mod product_detail;
+mod search;
 mod stack;

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_with_payments(cancel_order::handle).await
+    shared::lambda::run_with(shared::lambda::payments, cancel_order::handle).await
 }

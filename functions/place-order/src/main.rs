@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_with_payments(place_order::handle).await
+    shared::lambda::run_with(shared::lambda::payments, place_order::handle).await
 }

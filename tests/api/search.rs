@@ -1,0 +1,265 @@
+//! `GET /search` through the local gateway, against the seeded catalog
+//! indexed by the runner; the index's own semantics are tested against a
+//! brute-force oracle in `shared::search::tantivy`.
+
+use crate::helpers::TestApp;
+use devstack::seed;
+use reqwest::Method;
+use serde_json::Value;
+use shared::catalog::category_path;
+use shared::search::{SearchBackend, SearchDoc, SearchError, SearchRequest, SearchResults, Searcher};
+use shared::stock::StockLevel;
+
+const PRODUCTS: usize = 300;
+
+/// The seeded catalog as search documents (what the index must hold).
+fn catalog() -> Vec<SearchDoc> {
+    let categories = seed::categories();
+    (1..=PRODUCTS)
+        .map(|n| {
+            let (product, on_hand) = seed::product(n);
+            let stock = StockLevel {
+                on_hand,
+                available: on_hand,
+                ..StockLevel::default()
+            };
+            let path = category_path(&categories, &product.category_id);
+            SearchDoc::new(&product, &stock, path)
+        })
+        .collect()
+}
+
+fn ids(reply: &Value) -> Vec<String> {
+    reply["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["productId"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn search_finds_misspelt_words_filters_and_counts_facets_over_every_match() {
+    let app = TestApp::seeded(PRODUCTS).await;
+    let docs = catalog();
+    // The catalog's most common long title word, misspelt by dropping a letter.
+    let mut frequency = std::collections::BTreeMap::<String, usize>::new();
+    for doc in &docs {
+        for word in shared::search::words(&doc.title).into_iter().filter(|w| w.len() >= 7) {
+            *frequency.entry(word).or_default() += 1;
+        }
+    }
+    let (word, _) = frequency.iter().max_by_key(|(_, n)| **n).unwrap();
+    let misspelt = format!("{}{}", &word[..2], &word[3..]);
+    let matches = |d: &&SearchDoc| shared::search::words(&d.title).iter().any(|w| osa(w, &misspelt) <= 2);
+    let expected = docs.iter().filter(matches).count();
+    assert!(expected > 3, "the fixture has {word}");
+
+    let reply = app.get(&format!("/search?q={misspelt}&limit=100")).await;
+
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["degraded"], false);
+    assert_eq!(reply.body["totalCount"], expected as u64);
+    let facets = &reply.body["facets"];
+    let price_total: u64 = facets["priceRanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(price_total, expected as u64, "every match is in one price range");
+    assert_eq!(facets["priceRanges"].as_array().unwrap().len(), 4);
+    let brand_total: u64 = facets["brands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(brand_total, expected as u64);
+    assert!(reply.body["products"][0]["available"].is_i64());
+
+    // Filters: in stock, a department, and a price range (inclusive, cents).
+    let in_stock = app.get(&format!("/search?q={misspelt}&inStock=true&limit=100")).await;
+    let expected_in_stock = docs.iter().filter(matches).filter(|d| d.in_stock()).count();
+    assert_eq!(in_stock.body["totalCount"], expected_in_stock as u64);
+    assert!(
+        in_stock.body["products"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["inStock"] == true)
+    );
+    let electronics = app.get("/search?category=electronics&limit=1").await;
+    let expected_electronics = docs
+        .iter()
+        .filter(|d| d.category_path.iter().any(|c| c.as_str() == "electronics"))
+        .count();
+    assert_eq!(electronics.body["totalCount"], expected_electronics as u64);
+    let cheap = app.get("/search?priceMax=2499&sort=price_desc&limit=100").await;
+    let prices: Vec<i64> = cheap.body["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["price"]["amount"].as_i64().unwrap())
+        .collect();
+    assert!(prices.iter().all(|p| *p <= 2499));
+    assert!(
+        prices.windows(2).all(|w| w[0] >= w[1]),
+        "sorted by price, highest first"
+    );
+    assert_eq!(
+        cheap.body["totalCount"],
+        docs.iter().filter(|d| d.price.amount <= 2499).count() as u64
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn pages_are_stable_and_say_whether_more_follow() {
+    let app = TestApp::seeded(PRODUCTS).await;
+    let all = app.get("/search?category=electronics&limit=30").await;
+    let mut paged = Vec::new();
+    for page in 1..=3 {
+        let reply = app
+            .get(&format!("/search?category=electronics&limit=10&page={page}"))
+            .await;
+        assert_eq!(reply.body["page"], page);
+        paged.extend(ids(&reply.body));
+    }
+    assert_eq!(paged, ids(&all.body));
+    let total = all.body["totalCount"].as_u64().unwrap();
+    let last = (total as usize).div_ceil(10);
+    let reply = app
+        .get(&format!("/search?category=electronics&limit=10&page={last}"))
+        .await;
+    assert_eq!(reply.body["hasMore"], false);
+    assert_eq!(
+        app.get("/search?category=electronics&limit=10").await.body["hasMore"],
+        true
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_search_parameters_are_400_naming_the_parameter() {
+    let app = TestApp::seeded(10).await;
+    for (query, field) in [
+        ("limit=101", "limit"),
+        ("limit=0", "limit"),
+        ("page=0", "page"),
+        ("page=-1", "page"),
+        ("priceMin=5000&priceMax=100", "priceMin"),
+        ("priceMin=-1", "priceMin"),
+        ("priceMax=abc", "priceMax"),
+        ("sort=cheapest", "sort"),
+        ("inStock=yes", "inStock"),
+        ("category=Not%20A%20Slug", "category"),
+        ("colour=red", "colour"),
+    ] {
+        let reply = app.get(&format!("/search?{query}")).await;
+        reply.problem(400, "VALIDATION_FAILED");
+        assert!(
+            reply.fields().contains(&field.to_owned()),
+            "{query}: {:?}",
+            reply.fields()
+        );
+    }
+    let long = "x".repeat(201);
+    app.get(&format!("/search?q={long}"))
+        .await
+        .problem(400, "VALIDATION_FAILED");
+    app.get("/search?category=no-such-category")
+        .await
+        .problem(404, "NOT_FOUND");
+    app.stop().await;
+}
+
+/// A backend that is down.
+struct Down;
+
+impl SearchBackend for Down {
+    async fn search(&self, _: &SearchRequest) -> Result<SearchResults, SearchError> {
+        Err(SearchError::Unavailable("down for the test".into()))
+    }
+    async fn upsert(&self, _: Vec<SearchDoc>) -> Result<(), SearchError> {
+        Err(SearchError::Unavailable("down for the test".into()))
+    }
+    async fn remove(&self, _: Vec<shared::ids::ProductId>) -> Result<(), SearchError> {
+        Err(SearchError::Unavailable("down for the test".into()))
+    }
+    async fn count(&self) -> Result<u64, SearchError> {
+        Err(SearchError::Unavailable("down for the test".into()))
+    }
+}
+
+#[tokio::test]
+async fn when_the_backend_is_down_search_answers_from_category_browse_flagged_degraded() {
+    let app = TestApp::seeded(PRODUCTS).await;
+    let store = shared::store::DynamoStore::new(app.stack.dynamodb.clone(), app.stack.table());
+    let searcher = Searcher::new(Down);
+    let request = |query: &str| {
+        let uri = format!("https://shop.example/search?{query}");
+        let params: std::collections::HashMap<String, Vec<String>> = url_pairs(query);
+        lambda_http::RequestExt::with_query_string_parameters(
+            lambda_http::http::Request::builder()
+                .method(Method::GET.as_str())
+                .uri(uri)
+                .body(lambda_http::Body::Empty)
+                .unwrap(),
+            params,
+        )
+    };
+
+    for _ in 0..shared::search::breaker::FAILURES_TO_OPEN + 1 {
+        let response = search::handle(&store, &searcher, request("category=electronics&inStock=true&limit=5")).await;
+        assert_eq!(response.status(), 200);
+        let body: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+        assert_eq!(body["degraded"], true);
+        let products = body["products"].as_array().unwrap();
+        assert!(!products.is_empty());
+        assert!(products.iter().all(|p| p["inStock"] == true));
+        assert!(
+            products
+                .iter()
+                .all(|p| p["categoryId"].as_str().unwrap().starts_with("electronics"))
+        );
+    }
+    assert!(
+        matches!(searcher.breaker.state(), shared::search::breaker::State::Open { .. }),
+        "the breaker opened after repeated failures"
+    );
+    app.stop().await;
+}
+
+fn url_pairs(query: &str) -> std::collections::HashMap<String, Vec<String>> {
+    let mut params: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    for pair in query.split('&') {
+        if let Some((k, v)) = pair.split_once('=') {
+            params.entry(k.to_owned()).or_default().push(v.to_owned());
+        }
+    }
+    params
+}
+
+/// Edit distance counting a transposition of neighbours as one edit
+/// (optimal string alignment), as the index's fuzzy matching does.
+fn osa(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
