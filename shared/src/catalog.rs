@@ -299,22 +299,11 @@ impl BrowseSort {
     ];
 
     pub fn parse(value: &str) -> Result<Self, String> {
-        Self::ALL
-            .iter()
-            .find(|(name, _)| *name == value)
-            .map(|(_, sort)| *sort)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Self::ALL.iter().map(|(n, _)| *n).collect();
-                format!("must be one of {}", names.join(", "))
-            })
+        crate::choice::parse(&Self::ALL, value)
     }
 
     pub fn as_str(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, s)| *s == self)
-            .map(|(n, _)| *n)
-            .unwrap_or("rating")
+        crate::choice::name(&Self::ALL, &self)
     }
 }
 

@@ -13,6 +13,7 @@ pub mod aws;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
+pub mod choice;
 pub mod config;
 pub mod http;
 pub mod idempotency;

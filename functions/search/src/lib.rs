@@ -142,7 +142,8 @@ async fn search<B: SearchBackend>(
                 price_ranges: search::price_buckets([0; 4]),
                 avg_rating: None,
             };
-            (hits.clone(), hits.len() as u64, facets, true, has_more)
+            let shown = hits.len() as u64;
+            (hits, shown, facets, true, has_more)
         }
     };
     Ok(http::json(

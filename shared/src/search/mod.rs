@@ -138,21 +138,11 @@ impl SearchSort {
     ];
 
     pub fn parse(value: &str) -> Result<Self, String> {
-        Self::ALL
-            .iter()
-            .find(|(name, _)| *name == value)
-            .map(|(_, sort)| *sort)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Self::ALL.iter().map(|(n, _)| *n).collect();
-                format!("must be one of {}", names.join(", "))
-            })
+        crate::choice::parse(&Self::ALL, value)
     }
 
     pub fn as_str(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, s)| *s == self)
-            .map_or("relevance", |(n, _)| *n)
+        crate::choice::name(&Self::ALL, &self)
     }
 }
 
