@@ -8,6 +8,7 @@
 
 pub mod checkout;
 pub mod flash_sale;
+pub mod search;
 
 use crate::{Stack, StackOptions, seed};
 use rand::{Rng, SeedableRng};
@@ -29,6 +30,10 @@ pub enum Suite {
     /// Shoppers checking out at once, each with a double click: one order,
     /// one charge and one answer each; writes bench/results/checkout.md.
     Checkout(checkout::CheckoutArgs),
+    /// Search latency on the seed catalog in a tantivy index (fuzzy text,
+    /// filtered text, category browse), against PostgreSQL full-text search
+    /// on the same products; writes bench/results/search.md.
+    Search(search::SearchArgs),
 }
 
 impl Suite {
@@ -37,6 +42,7 @@ impl Suite {
             Suite::Stack(args) => run(args).await,
             Suite::FlashSale(args) => flash_sale::run(args).await,
             Suite::Checkout(args) => checkout::run(args).await,
+            Suite::Search(args) => search::run(args).await,
         }
     }
 }
