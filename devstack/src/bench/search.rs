@@ -1026,10 +1026,15 @@ fn report(
     writeln!(
         report,
         "`TantivyBackend` offers no way to merge its index into one segment (the writer, and so \
-         `IndexWriter::merge` and `wait_merging_threads`, is private to `shared`), so the build waits for the \
+         `IndexWriter::merge` and `wait_merging_threads`, is private to `shared`), so a build waits for the \
          merges tantivy's default `LogMergePolicy` starts after the commits (until no index file changed for \
-         5 s and the process is idle) and the queries run on the resulting {} segment(s). A single merged \
+         5 s and the process is idle){} and the queries run on the resulting {} segment(s). A single merged \
          segment was measured 6–14% faster earlier; forcing one needs a method on the backend.\n",
+        if index.build.is_none() {
+            " (here the index was reused as an earlier run left it)"
+        } else {
+            ""
+        },
         index.segments
     )?;
 
