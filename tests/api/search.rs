@@ -51,7 +51,11 @@ async fn search_finds_misspelt_words_filters_and_counts_facets_over_every_match(
     }
     let (word, _) = frequency.iter().max_by_key(|(_, n)| **n).unwrap();
     let misspelt = format!("{}{}", &word[..2], &word[3..]);
-    let matches = |d: &&SearchDoc| shared::search::words(&d.title).iter().any(|w| osa(w, &misspelt) <= 2);
+    let matches = |d: &&SearchDoc| {
+        shared::search::words(&d.title)
+            .iter()
+            .any(|w| shared::search::edit_distance(w, &misspelt) <= 2)
+    };
     let expected = docs.iter().filter(matches).count();
     assert!(expected > 3, "the fixture has {word}");
 
@@ -239,27 +243,4 @@ fn url_pairs(query: &str) -> std::collections::HashMap<String, Vec<String>> {
         }
     }
     params
-}
-
-/// Edit distance counting a transposition of neighbours as one edit
-/// (optimal string alignment), as the index's fuzzy matching does.
-fn osa(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
-            }
-        }
-    }
-    d[a.len()][b.len()]
 }

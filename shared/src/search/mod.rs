@@ -61,6 +61,32 @@ pub fn fuzzy_distance(word: &str) -> u8 {
     }
 }
 
+/// The distance [`fuzzy_distance`] bounds: Levenshtein with a transposition
+/// of neighbours counting as one edit (optimal string alignment), in
+/// characters. Backends match with automata of this distance; tests use it
+/// as the definition.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
 /// The words of a text as the index sees them: lowercase runs of letters
 /// and digits.
 pub fn words(text: &str) -> Vec<String> {

@@ -698,7 +698,7 @@ impl SegmentCollector for SegmentFacets {
 mod tests {
     use super::*;
     use crate::catalog::MAX_PRICE_MINOR;
-    use crate::search::{Bucket, PRICE_RANGES};
+    use crate::search::{Bucket, PRICE_RANGES, edit_distance};
     use std::cmp::Ordering;
     use std::collections::HashSet;
 
@@ -829,37 +829,15 @@ mod tests {
 
     // ---- The oracle: the semantics of `super::super`, by brute force ----
 
-    /// Optimal string alignment distance: Levenshtein plus adjacent
-    /// transpositions, in characters.
-    fn osa(a: &str, b: &str) -> usize {
-        let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-        let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-        for (i, row) in d.iter_mut().enumerate() {
-            row[0] = i;
-        }
-        for (j, cell) in d[0].iter_mut().enumerate() {
-            *cell = j;
-        }
-        for i in 1..=a.len() {
-            for j in 1..=b.len() {
-                let cost = usize::from(a[i - 1] != b[j - 1]);
-                let mut best = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
-                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                    best = best.min(d[i - 2][j - 2] + 1);
-                }
-                d[i][j] = best;
-            }
-        }
-        d[a.len()][b.len()]
-    }
-
     fn oracle_matches(request: &SearchRequest, doc: &SearchDoc) -> bool {
         let title = words(&doc.title);
         let query = request.text.as_deref().map(words).unwrap_or_default();
         request.admits(doc)
-            && query
-                .iter()
-                .all(|q| title.iter().any(|t| osa(q, t) <= usize::from(fuzzy_distance(q))))
+            && query.iter().all(|q| {
+                title
+                    .iter()
+                    .any(|t| edit_distance(q, t) <= usize::from(fuzzy_distance(q)))
+            })
     }
 
     /// The order of hits where the oracle knows it: everywhere but relevance
@@ -928,10 +906,10 @@ mod tests {
 
     #[test]
     fn the_oracle_counts_transpositions_as_one_edit() {
-        assert_eq!(osa("lmap", "lamp"), 1);
-        assert_eq!(osa("hedphones", "headphones"), 1);
-        assert_eq!(osa("tv", "tv"), 0);
-        assert_eq!(osa("ca", "abc"), 3);
+        assert_eq!(edit_distance("lmap", "lamp"), 1);
+        assert_eq!(edit_distance("hedphones", "headphones"), 1);
+        assert_eq!(edit_distance("tv", "tv"), 0);
+        assert_eq!(edit_distance("ca", "abc"), 3);
     }
 
     #[test]
