@@ -5,8 +5,9 @@
 use crate::template::TableSpec;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
+    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
+    StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use shared::store::error_chain;
 use std::path::Path;
@@ -88,6 +89,7 @@ pub async fn ensure_tables(client: &Client, tables: &[TableSpec]) -> anyhow::Res
         .map_err(|e| anyhow::anyhow!("listing tables: {}", error_chain(&e)))?;
     for spec in tables {
         if existing.table_names().contains(&spec.logical_id) {
+            add_missing_indexes(client, spec).await?;
             continue;
         }
         create_table(client, spec).await?;
@@ -109,9 +111,56 @@ fn key_schema(elements: &[crate::template::KeySchemaElement]) -> anyhow::Result<
         .collect()
 }
 
-async fn create_table(client: &Client, spec: &TableSpec) -> anyhow::Result<()> {
-    let definitions = spec
-        .attribute_definitions
+/// Adds the template's indexes a table kept from an older version lacks,
+/// as a CloudFormation stack update would (dynoxide fills them from the
+/// existing items).
+async fn add_missing_indexes(client: &Client, spec: &TableSpec) -> anyhow::Result<()> {
+    let described = client
+        .describe_table()
+        .table_name(&spec.logical_id)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("describing {}: {}", spec.logical_id, error_chain(&e)))?;
+    let present: Vec<&str> = described
+        .table()
+        .map(|t| t.global_secondary_indexes())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|g| g.index_name())
+        .collect();
+    let definitions = attribute_definitions(spec)?;
+    for index in global_indexes(spec)? {
+        if present.contains(&index.index_name()) {
+            continue;
+        }
+        let create = CreateGlobalSecondaryIndexAction::builder()
+            .index_name(index.index_name())
+            .set_key_schema(Some(index.key_schema().to_vec()))
+            .set_projection(index.projection().cloned())
+            .build()
+            .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+        client
+            .update_table()
+            .table_name(&spec.logical_id)
+            .set_attribute_definitions(Some(definitions.clone()))
+            .global_secondary_index_updates(GlobalSecondaryIndexUpdate::builder().create(create).build())
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "adding index {} to {}: {}",
+                    index.index_name(),
+                    spec.logical_id,
+                    error_chain(&e)
+                )
+            })?;
+        tracing::info!(table = %spec.logical_id, index = index.index_name(), "added an index from template.yaml");
+    }
+    Ok(())
+}
+
+fn attribute_definitions(spec: &TableSpec) -> anyhow::Result<Vec<AttributeDefinition>> {
+    spec.attribute_definitions
         .iter()
         .map(|a| {
             AttributeDefinition::builder()
@@ -120,9 +169,11 @@ async fn create_table(client: &Client, spec: &TableSpec) -> anyhow::Result<()> {
                 .build()
                 .map_err(|e| anyhow::anyhow!(e.to_string()))
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    let indexes = spec
-        .global_secondary_indexes
+        .collect()
+}
+
+fn global_indexes(spec: &TableSpec) -> anyhow::Result<Vec<GlobalSecondaryIndex>> {
+    spec.global_secondary_indexes
         .iter()
         .map(|g| {
             let projection = Projection::builder()
@@ -138,7 +189,12 @@ async fn create_table(client: &Client, spec: &TableSpec) -> anyhow::Result<()> {
                 .build()
                 .map_err(|e| anyhow::anyhow!(e.to_string()))
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect()
+}
+
+async fn create_table(client: &Client, spec: &TableSpec) -> anyhow::Result<()> {
+    let definitions = attribute_definitions(spec)?;
+    let indexes = global_indexes(spec)?;
     let mut request = client
         .create_table()
         .table_name(&spec.logical_id)

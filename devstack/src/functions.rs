@@ -62,6 +62,49 @@ pub fn scheduled_job(binary: &str, store: DynamoStore) -> Option<Job> {
     }
 }
 
+/// The queue-triggered worker `binary`, or `None` if the runner does not know it.
+pub fn queue_worker(
+    binary: &str,
+    store: DynamoStore,
+    searcher: &Arc<Searcher<TantivyBackend>>,
+) -> Option<crate::pipeline::QueueWorker> {
+    let deps = Arc::new((store, Arc::clone(searcher)));
+    match binary {
+        "update-search-index" => Some(Arc::new(move |event| {
+            let deps = Arc::clone(&deps);
+            Box::pin(async move { update_search_index::handle(&deps.0, &deps.1.backend, event).await })
+                as BoxFuture<'static, _>
+        })),
+        "update-recommendations" => Some(Arc::new(move |event| {
+            let deps = Arc::clone(&deps);
+            Box::pin(async move { update_recommendations::handle(&deps.0, event).await }) as BoxFuture<'static, _>
+        })),
+        _ => None,
+    }
+}
+
+/// The stream-triggered worker `binary`, or `None` if the runner does not know it.
+pub fn stream_worker(
+    binary: &str,
+    config: &Config,
+    sqs: &aws_sdk_sqs::Client,
+) -> Option<anyhow::Result<crate::pipeline::StreamWorker>> {
+    match binary {
+        "relay-events" => Some(
+            relay_events::publisher(config, sqs.clone())
+                .map_err(Into::into)
+                .map(|publisher| {
+                    let publisher = Arc::new(publisher);
+                    Arc::new(move |event| {
+                        let publisher = Arc::clone(&publisher);
+                        Box::pin(async move { relay_events::handle(&*publisher, event).await }) as BoxFuture<'static, _>
+                    }) as crate::pipeline::StreamWorker
+                }),
+        ),
+        _ => None,
+    }
+}
+
 /// The handler of `binary`, or `None` if the runner does not know it.
 pub fn handler(
     binary: &str,
@@ -78,6 +121,7 @@ pub fn handler(
         "get-order" => with_store!(store, get_order::handle),
         "set-order-status" => with_store!(store, set_order_status::handle),
         "get-product" => with_store!(store, get_product::handle),
+        "get-recommendations" => with_store!(store, get_recommendations::handle),
         "list-categories" => with_store!(store, list_categories::handle),
         "browse-category" => with_store!(store, browse_category::handle),
         "put-product" => with_store!(store, put_product::handle),

@@ -12,6 +12,8 @@ pub mod faults;
 pub mod functions;
 pub mod gateway;
 pub mod moto;
+pub mod osmem;
+pub mod pipeline;
 pub mod search_index;
 pub mod seed;
 pub mod template;
@@ -61,6 +63,66 @@ fn run_every(every: std::time::Duration, job: functions::Job, mut shutdown: watc
     })
 }
 
+/// Starts the event source mapping of a stream- or queue-triggered function.
+#[allow(clippy::too_many_arguments)]
+fn start_worker(
+    function: &template::FunctionSpec,
+    store: shared::store::DynamoStore,
+    config: &Config,
+    dynamodb: &aws_sdk_dynamodb::Client,
+    sdk: &aws_config::SdkConfig,
+    dynamodb_url: &str,
+    sqs: &aws_sdk_sqs::Client,
+    queues: &BTreeMap<String, moto::LocalQueue>,
+    searcher: &Arc<Searcher<TantivyBackend>>,
+    options: &StackOptions,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<JoinHandle<()>> {
+    let unknown = || {
+        anyhow!(
+            "template.yaml triggers {}, which the local runner does not run",
+            function.binary
+        )
+    };
+    let queue = |id: &str| {
+        queues
+            .get(id)
+            .ok_or_else(|| anyhow!("{} names queue {id}, which is not in the template", function.logical_id))
+    };
+    if let Some(trigger) = &function.queue_trigger {
+        let worker = functions::queue_worker(&function.binary, store, searcher).ok_or_else(unknown)?;
+        let queue = queue(&trigger.queue)?;
+        let source = pipeline::QueueSource {
+            sqs: sqs.clone(),
+            queue_url: queue.url.clone(),
+            queue_arn: queue.arn.clone(),
+            trigger: trigger.clone(),
+            retry_delay: options.retry_delay,
+        };
+        return Ok(pipeline::run_queue(source, worker, shutdown));
+    }
+    let trigger = function.stream_trigger.clone().expect("a stream-triggered function");
+    let worker = functions::stream_worker(&function.binary, config, sqs).ok_or_else(unknown)??;
+    let on_failure = match &trigger.on_failure {
+        Some(id) => Some((sqs.clone(), queue(id)?.url.clone())),
+        None => None,
+    };
+    let streams = aws_sdk_dynamodbstreams::Client::from_conf(
+        aws_sdk_dynamodbstreams::config::Builder::from(sdk)
+            .endpoint_url(dynamodb_url)
+            .build(),
+    );
+    let source = pipeline::StreamSource {
+        streams,
+        dynamodb: dynamodb.clone(),
+        table: trigger.table.clone(),
+        trigger,
+        on_failure,
+        retry_delay: options.retry_delay.unwrap_or(std::time::Duration::from_secs(1)),
+    };
+    Ok(pipeline::run_stream(source, worker, shutdown))
+}
+
 /// What to start.
 #[derive(Debug, Clone)]
 pub struct StackOptions {
@@ -82,6 +144,10 @@ pub struct StackOptions {
     /// `TransactionConflict` cancellation, as real DynamoDB does under
     /// contention (0 = none; see [`faults`]).
     pub transaction_conflicts: f64,
+    /// How long a message a worker failed stays invisible before its next
+    /// try; `None` leaves it to the queue's visibility timeout, as in AWS.
+    /// Tests shorten it to watch redelivery and dead-lettering.
+    pub retry_delay: Option<std::time::Duration>,
 }
 
 impl StackOptions {
@@ -96,6 +162,7 @@ impl StackOptions {
             progress: false,
             search_index: None,
             transaction_conflicts: 0.0,
+            retry_delay: None,
         }
     }
 }
@@ -196,6 +263,25 @@ impl Stack {
             };
             let config = Config::from_lookup(lookup).with_context(|| format!("configuring {}", function.logical_id))?;
             let store = functions::store(&config, &functions_dynamodb, &clock);
+            if function.queue_trigger.is_some() || function.stream_trigger.is_some() {
+                // Event sources need SQS; without it the pipeline does not run.
+                if let Some(sqs) = &sqs {
+                    tasks.push(start_worker(
+                        function,
+                        store,
+                        &config,
+                        &dynamodb,
+                        &sdk,
+                        &dynamodb_url,
+                        sqs,
+                        &queues,
+                        &searcher,
+                        &options,
+                        shutdown_rx.clone(),
+                    )?);
+                }
+                continue;
+            }
             if let Some(every) = function.schedule {
                 let job = functions::scheduled_job(&function.binary, store).ok_or_else(|| {
                     anyhow!(

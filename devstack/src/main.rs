@@ -110,6 +110,7 @@ async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
         progress: true,
         search_index: Some(search_index.clone()),
         transaction_conflicts: args.transaction_conflicts,
+        retry_delay: None,
     })
     .await?;
     let api = &stack.api_url;
@@ -128,7 +129,11 @@ async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
         );
     }
     println!("  catalog    {} products", stack.seeded.unwrap_or(0));
-    println!("  search     tantivy index in {}", search_index.display());
+    println!(
+        "  search     tantivy index in {}, kept fresh from the table's stream",
+        search_index.display()
+    );
+    println!("  events     stream → relay-events → SQS → update-search-index, update-recommendations");
     println!();
     println!("try:");
     println!("  curl {api}/categories");

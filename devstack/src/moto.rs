@@ -81,7 +81,8 @@ pub struct LocalQueue {
 }
 
 /// Creates the template's queues (dead-letter queues first), named by their
-/// logical ids.
+/// logical ids (with the `.fifo` suffix SQS requires of FIFO queues, which
+/// CloudFormation adds to the names it generates too).
 pub async fn create_queues(client: &Client, specs: &[QueueSpec]) -> anyhow::Result<BTreeMap<String, LocalQueue>> {
     let mut created: BTreeMap<String, LocalQueue> = BTreeMap::new();
     let mut pending: Vec<&QueueSpec> = specs.iter().collect();
@@ -114,7 +115,13 @@ async fn create_queue(
     spec: &QueueSpec,
     dead_letter: Option<(String, u32)>,
 ) -> anyhow::Result<LocalQueue> {
-    let mut request = client.create_queue().queue_name(&spec.logical_id);
+    let fifo = spec.attributes.get("FifoQueue").is_some_and(|v| v == "true");
+    let name = if fifo {
+        format!("{}.fifo", spec.logical_id)
+    } else {
+        spec.logical_id.clone()
+    };
+    let mut request = client.create_queue().queue_name(name);
     for (name, value) in &spec.attributes {
         request = request.attributes(QueueAttributeName::from(name.as_str()), value);
     }

@@ -123,6 +123,41 @@ pub struct FunctionSpec {
     pub routes: Vec<RouteSpec>,
     /// How often an EventBridge schedule (`rate(...)`) runs the function.
     pub schedule: Option<std::time::Duration>,
+    /// An `SQS` event: the queue's logical id and the batch size.
+    pub queue_trigger: Option<QueueTrigger>,
+    /// A `DynamoDB` event: the table whose stream feeds the function.
+    pub stream_trigger: Option<StreamTrigger>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueTrigger {
+    pub queue: String,
+    pub batch_size: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamTrigger {
+    pub table: String,
+    pub batch_size: usize,
+    /// Retries of a failing batch before it is handed to `on_failure`.
+    pub maximum_retry_attempts: u32,
+    /// The queue (logical id) that hears of batches given up on.
+    pub on_failure: Option<String>,
+}
+
+/// The resource named by `!GetAtt Resource.<attribute>`.
+fn get_att_of(value: Option<&Value>, attribute: &str) -> Option<String> {
+    match value.map(env_value) {
+        Some(Ok(EnvValue::GetAtt(resource, attr))) if attr == attribute => Some(resource),
+        _ => None,
+    }
+}
+
+fn batch_size(props: &Value, default: usize) -> usize {
+    props
+        .get("BatchSize")
+        .and_then(Value::as_u64)
+        .map_or(default, |n| n as usize)
 }
 
 /// Reads `rate(1 minute)`, `rate(5 minutes)`, `rate(2 hours)`.
@@ -323,9 +358,42 @@ fn function(
     environment.extend(env_vars(Some(props))?);
     let mut routes = Vec::new();
     let mut schedule = None;
+    let mut queue_trigger = None;
+    let mut stream_trigger = None;
     if let Some(events) = props.get("Events").and_then(Value::as_mapping) {
         for event in events.values() {
             let kind = event.get("Type").and_then(Value::as_str);
+            let p = event.get("Properties").unwrap_or(&Value::Null);
+            if kind == Some("SQS") {
+                let queue = get_att_of(p.get("Queue"), "Arn")
+                    .ok_or_else(|| err(format!("{id}: an SQS event's Queue must be !GetAtt Queue.Arn")))?;
+                queue_trigger = Some(QueueTrigger {
+                    queue,
+                    batch_size: batch_size(p, 10),
+                });
+                continue;
+            }
+            if kind == Some("DynamoDB") {
+                let table = get_att_of(p.get("Stream"), "StreamArn").ok_or_else(|| {
+                    err(format!(
+                        "{id}: a DynamoDB event's Stream must be !GetAtt Table.StreamArn"
+                    ))
+                })?;
+                let on_failure = p
+                    .get("DestinationConfig")
+                    .and_then(|d| d.get("OnFailure"))
+                    .and_then(|o| get_att_of(o.get("Destination"), "Arn"));
+                stream_trigger = Some(StreamTrigger {
+                    table,
+                    batch_size: batch_size(p, 100),
+                    maximum_retry_attempts: p
+                        .get("MaximumRetryAttempts")
+                        .and_then(Value::as_u64)
+                        .map_or(u32::MAX, |n| n as u32),
+                    on_failure,
+                });
+                continue;
+            }
             if kind == Some("Schedule") {
                 let rate = event
                     .get("Properties")
@@ -362,6 +430,8 @@ fn function(
         environment,
         routes,
         schedule,
+        queue_trigger,
+        stream_trigger,
     })
 }
 
@@ -403,6 +473,25 @@ mod tests {
         assert!(put_stock.routes[0].authorized);
         let sweeper = t.functions.iter().find(|f| f.binary == "sweep-reservations").unwrap();
         assert_eq!(sweeper.schedule, Some(std::time::Duration::from_secs(60)));
+
+        let relay = t.functions.iter().find(|f| f.binary == "relay-events").unwrap();
+        assert_eq!(
+            relay.stream_trigger,
+            Some(StreamTrigger {
+                table: "ShopTable".into(),
+                batch_size: 100,
+                maximum_retry_attempts: 10,
+                on_failure: Some("RelayDeadLetterQueue".into()),
+            })
+        );
+        let updater = t.functions.iter().find(|f| f.binary == "update-search-index").unwrap();
+        assert_eq!(
+            updater.queue_trigger,
+            Some(QueueTrigger {
+                queue: "SearchIndexQueue".into(),
+                batch_size: 10
+            })
+        );
     }
 
     #[test]

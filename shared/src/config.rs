@@ -11,6 +11,17 @@ pub struct Config {
     /// The payment provider (`PAYMENT_PROVIDER`: `simulated`, the default,
     /// or `stripe` with `STRIPE_API_KEY` and optionally `STRIPE_API_BASE`).
     pub payments: PaymentSettings,
+    /// The queues a worker sends to, where it has any.
+    pub queues: Queues,
+}
+
+/// Queue URLs (`SEARCH_INDEX_QUEUE_URL`, `RECOMMENDATION_QUEUE_URL`,
+/// `RELAY_DEAD_LETTER_QUEUE_URL`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Queues {
+    pub search_index: Option<String>,
+    pub recommendations: Option<String>,
+    pub relay_dead_letter: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +65,11 @@ impl Config {
         Ok(Self {
             table_name: required("TABLE_NAME")?,
             payments,
+            queues: Queues {
+                search_index: optional("SEARCH_INDEX_QUEUE_URL"),
+                recommendations: optional("RECOMMENDATION_QUEUE_URL"),
+                relay_dead_letter: optional("RELAY_DEAD_LETTER_QUEUE_URL"),
+            },
         })
     }
 }

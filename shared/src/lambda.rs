@@ -14,11 +14,16 @@ pub use lambda_http::Error;
 /// (`TABLE_NAME`, AWS defaults). The store lives as long as the execution
 /// environment; leaking it lets every invocation borrow it.
 async fn start() -> Result<(&'static DynamoStore, Config), Error> {
+    let (store, config, _) = start_with_sdk().await?;
+    Ok((store, config))
+}
+
+async fn start_with_sdk() -> Result<(&'static DynamoStore, Config, aws_config::SdkConfig), Error> {
     crate::logging::init();
     let config = Config::from_env()?;
     let sdk = crate::aws::sdk_config().await;
     let store = DynamoStore::new(crate::aws::dynamodb(&sdk, None), config.table_name.clone());
-    Ok((Box::leak(Box::new(store)), config))
+    Ok((Box::leak(Box::new(store)), config, sdk))
 }
 
 /// Runs an HTTP handler in Lambda: one call per API Gateway event.
@@ -70,5 +75,27 @@ where
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         |_: lambda_http::LambdaEvent<serde_json::Value>| job(store),
     ))
+    .await
+}
+
+/// Runs a worker in Lambda: one call per batch its event source mapping
+/// delivers (SQS messages, stream records), answering which items failed.
+/// `make` builds its dependency (a queue client, the search index) once per
+/// cold start.
+pub async fn run_events<E, R, D, M, F, Fut>(make: M, handler: F) -> Result<(), Error>
+where
+    E: serde::de::DeserializeOwned + Send + 'static,
+    R: serde::Serialize + Send + 'static,
+    D: Send + Sync + 'static,
+    M: FnOnce(&Config, &aws_config::SdkConfig) -> Result<D, Error>,
+    F: Fn(&'static DynamoStore, &'static D, E) -> Fut,
+    Fut: Future<Output = R> + Send + 'static,
+{
+    let (store, config, sdk) = start_with_sdk().await?;
+    let dependency: &'static D = Box::leak(Box::new(make(&config, &sdk)?));
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(|event: lambda_http::LambdaEvent<E>| {
+        let answer = handler(store, dependency, event.payload);
+        async move { Ok::<_, Infallible>(answer.await) }
+    }))
     .await
 }

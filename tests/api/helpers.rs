@@ -5,6 +5,7 @@ use devstack::{Stack, StackOptions};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 pub struct TestApp {
     pub stack: Stack,
@@ -247,6 +248,30 @@ impl TestApp {
 
     pub async fn stop(self) {
         self.stack.stop().await.expect("the stack stops cleanly");
+    }
+}
+
+/// A stack whose pipeline runs, with failed messages retried after a second
+/// (instead of the queue's 60 s visibility timeout).
+pub async fn with_pipeline(products: usize) -> TestApp {
+    TestApp::spawn_with(StackOptions {
+        sqs: true,
+        seed_products: Some(products),
+        retry_delay: Some(Duration::from_secs(1)),
+        ..StackOptions::for_tests()
+    })
+    .await
+}
+
+/// Polls `check` until it answers `Some`, failing the test after `deadline`.
+pub async fn within<T>(deadline: Duration, what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> (T, Duration) {
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return (value, started.elapsed());
+        }
+        assert!(started.elapsed() < deadline, "{what}: not within {deadline:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

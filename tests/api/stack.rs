@@ -89,8 +89,8 @@ async fn the_template_queues_are_created_in_moto_with_their_dead_letter_queues()
             );
         }
     }
-    // A message goes through.
-    let queue = &app.stack.queues["SearchIndexQueue"].url;
+    // A message goes through (a queue no worker of the stack consumes).
+    let queue = &app.stack.queues["RelayDeadLetterQueue"].url;
     sqs.send_message()
         .queue_url(queue)
         .message_body("hello")

@@ -1,15 +1,15 @@
 //! Lambda entry point: wiring only; the handler is in `lib.rs`.
+//!
+//! The backend comes from the environment (`SEARCH_BACKEND`: `tantivy`, the
+//! default, reading `SEARCH_INDEX_DIR`; or `opensearch`, reading
+//! `OPENSEARCH_ENDPOINT` and `OPENSEARCH_INDEX`): see
+//! `shared::search::backend`.
 
 use shared::search::Searcher;
-use shared::search::tantivy::TantivyBackend;
-
-/// Where the tantivy index lives (`SEARCH_INDEX_DIR`, default `/tmp/search-index`).
-fn searcher() -> Result<Searcher<TantivyBackend>, shared::lambda::Error> {
-    let dir = std::env::var("SEARCH_INDEX_DIR").unwrap_or_else(|_| "/tmp/search-index".to_owned());
-    Ok(Searcher::new(TantivyBackend::open(std::path::Path::new(&dir))?))
-}
+use shared::search::backend::{AnyBackend, BackendSettings};
 
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_with(|_, _| searcher(), search::handle).await
+    let backend = AnyBackend::open(&BackendSettings::from_env()?).await?;
+    shared::lambda::run_with(|_, _| Ok(Searcher::new(backend)), search::handle).await
 }

@@ -2,7 +2,8 @@
 //! answer it behind one trait.
 //!
 //! - [`tantivy`]: an index on local disk (the local runner's default).
-//! - Amazon OpenSearch for AWS comes with the same trait (see `docs/search.md`).
+//! - [`opensearch`]: Amazon OpenSearch for AWS; [`backend::AnyBackend`] picks one at start-up.
+//! - [`oracle`]: the reference every backend is tested against.
 //!
 //! Semantics, shared by every backend:
 //!
@@ -22,8 +23,12 @@
 //!   whether a later page has hits. Ties break on the product id, so pages are
 //!   stable.
 
+pub mod backend;
 pub mod breaker;
+pub mod opensearch;
+pub mod oracle;
 pub mod tantivy;
+pub mod updater;
 
 use crate::catalog::{Product, Rating};
 use crate::ids::{CategoryId, ProductId};

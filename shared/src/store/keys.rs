@@ -155,6 +155,35 @@ pub fn outbox_pk(event_id: &str) -> String {
 }
 pub const OUTBOX_SK: &str = "EVENT";
 
+/// "Customers also bought": `ALSO#<a>` / `WITH#<b>` counts the orders that
+/// had both `a` and `b`.
+pub fn also_pk(id: &ProductId) -> String {
+    format!("ALSO#{id}")
+}
+
+pub const WITH_SK_PREFIX: &str = "WITH#";
+
+pub fn with_sk(id: &ProductId) -> String {
+    format!("{WITH_SK_PREFIX}{id}")
+}
+
+/// Marks one transaction's worth of an order's co-purchase counts as done,
+/// so a redelivered event counts nothing twice.
+pub fn also_order_pk(order: &OrderId) -> String {
+    format!("ALSO-ORDER#{order}")
+}
+
+pub fn also_order_sk(chunk: usize) -> String {
+    format!("CHUNK#{chunk:03}")
+}
+
+/// A product's units sold, in its own partition beside the product item
+/// (never touching the item the catalog writes).
+pub const SALES_SK: &str = "SALES";
+
+/// The sparse index that lists a category's best sellers (Number sort key).
+pub const BY_CATEGORY_SALES: (&str, &str) = ("ByCategorySales", "unitsSold");
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@ pub mod cart;
 pub mod catalog;
 pub mod keys;
 pub mod orders;
+pub mod recommendations;
 
 use crate::problem::ApiError;
 use crate::time::{Clock, Now, Timestamp};

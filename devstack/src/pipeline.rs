@@ -1,0 +1,361 @@
+//! The local event source mappings: what Lambda does in AWS between the
+//! table's stream, the queues and the workers, as template.yaml declares it.
+//!
+//! - A `DynamoDB` event: read the table's stream from dynoxide (its streams
+//!   API, same port) from the oldest record (`TRIM_HORIZON`), hand batches to
+//!   the worker as Lambda's stream event, resume from the failed record it
+//!   reports, and after `MaximumRetryAttempts` send the batch's position to
+//!   the `OnFailure` queue and go on.
+//! - An `SQS` event: receive batches from moto, hand them to the worker as
+//!   Lambda's SQS event, delete what it applied and leave the failures to
+//!   come back after the visibility timeout (moto moves a message to the
+//!   dead-letter queue after `maxReceiveCount` receives, as SQS does).
+
+use crate::template::{QueueTrigger, StreamTrigger};
+use anyhow::{Context, anyhow};
+use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::streams::DynamoDbEventResponse;
+use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+use futures::future::BoxFuture;
+use shared::store::error_chain;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// A stream-triggered function as the runner calls it.
+pub type StreamWorker = Arc<dyn Fn(StreamEvent) -> BoxFuture<'static, DynamoDbEventResponse> + Send + Sync>;
+/// A queue-triggered function as the runner calls it.
+pub type QueueWorker = Arc<dyn Fn(SqsEvent) -> BoxFuture<'static, SqsBatchResponse> + Send + Sync>;
+
+/// How often an idle stream is read again (Lambda polls a shard about four
+/// times a second).
+const STREAM_POLL: Duration = Duration::from_millis(100);
+/// SQS long polling: a receive waits this long for a message.
+const QUEUE_WAIT_SECONDS: i32 = 1;
+
+/// Sleeps, unless the stack shuts down first (then answers `false`).
+async fn pause(duration: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(duration) => true,
+        _ = shutdown.wait_for(|stop| *stop) => false,
+    }
+}
+
+/// Where a stream mapping reads and where it reports batches given up on.
+pub struct StreamSource {
+    pub streams: aws_sdk_dynamodbstreams::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// The table's local name.
+    pub table: String,
+    pub trigger: StreamTrigger,
+    /// The `OnFailure` queue's client and URL.
+    pub on_failure: Option<(aws_sdk_sqs::Client, String)>,
+    /// The pause before a failed batch is retried.
+    pub retry_delay: Duration,
+}
+
+/// Runs a stream mapping until shutdown.
+pub fn run_stream(source: StreamSource, worker: StreamWorker, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        // The last record handled, so that a restart after an error goes on
+        // from there rather than from the oldest record.
+        let mut checkpoint = None;
+        loop {
+            match follow_stream(&source, &worker, &mut shutdown, &mut checkpoint).await {
+                Ok(()) => return,
+                Err(error) => {
+                    tracing::warn!(error = %format!("{error:#}"), table = %source.table, "reading the table's stream failed; starting again");
+                    if !pause(Duration::from_secs(1), &mut shutdown).await {
+                        return;
+                    }
+                }
+            }
+        }
+    })
+}
+
+async fn follow_stream(
+    source: &StreamSource,
+    worker: &StreamWorker,
+    shutdown: &mut watch::Receiver<bool>,
+    checkpoint: &mut Option<String>,
+) -> anyhow::Result<()> {
+    let table = source
+        .dynamodb
+        .describe_table()
+        .table_name(&source.table)
+        .send()
+        .await
+        .map_err(|e| anyhow!("describing {}: {}", source.table, error_chain(&e)))?;
+    let stream_arn = table
+        .table()
+        .and_then(|t| t.latest_stream_arn())
+        .with_context(|| format!("{} has no stream", source.table))?
+        .to_owned();
+    let description = source
+        .streams
+        .describe_stream()
+        .stream_arn(&stream_arn)
+        .send()
+        .await
+        .map_err(|e| anyhow!("describing the stream: {}", error_chain(&e)))?;
+    // dynoxide keeps one shard per table, open for as long as the table lives.
+    let shard = description
+        .stream_description()
+        .and_then(|d| d.shards().first())
+        .and_then(|s| s.shard_id())
+        .context("the stream has no shard")?
+        .to_owned();
+    let iterator = |kind: ShardIteratorType, sequence: Option<String>| {
+        let request = source
+            .streams
+            .get_shard_iterator()
+            .stream_arn(&stream_arn)
+            .shard_id(&shard)
+            .shard_iterator_type(kind)
+            .set_sequence_number(sequence);
+        async move {
+            request
+                .send()
+                .await
+                .map_err(|e| anyhow!("getting a shard iterator: {}", error_chain(&e)))?
+                .shard_iterator
+                .context("no shard iterator")
+        }
+    };
+    let mut position = match checkpoint.clone() {
+        Some(sequence) => iterator(ShardIteratorType::AfterSequenceNumber, Some(sequence)).await?,
+        None => iterator(ShardIteratorType::TrimHorizon, None).await?,
+    };
+    let mut attempts = 0u32;
+    loop {
+        if *shutdown.borrow() {
+            return Ok(());
+        }
+        let page = source
+            .streams
+            .get_records()
+            .shard_iterator(&position)
+            .limit(source.trigger.batch_size as i32)
+            .send()
+            .await
+            .map_err(|e| anyhow!("reading stream records: {}", error_chain(&e)))?;
+        let records = page.records();
+        let next = page.next_shard_iterator().context("the shard was closed")?.to_owned();
+        if records.is_empty() {
+            position = next;
+            if !pause(STREAM_POLL, shutdown).await {
+                return Ok(());
+            }
+            continue;
+        }
+        let mut event = StreamEvent::default();
+        event.records = records.iter().map(|r| lambda_record(r, &stream_arn)).collect();
+        let last = event.records.last().and_then(|r| r.change.sequence_number.clone());
+        let response = worker(event.clone()).await;
+        let Some(failed) = response
+            .batch_item_failures
+            .iter()
+            .filter_map(|f| f.item_identifier.clone())
+            .min()
+        else {
+            attempts = 0;
+            position = next;
+            *checkpoint = last;
+            continue;
+        };
+        attempts += 1;
+        if attempts > source.trigger.maximum_retry_attempts {
+            give_up(source, &stream_arn, &shard, &failed, last.as_deref(), &event).await?;
+            attempts = 0;
+            position = iterator(ShardIteratorType::AfterSequenceNumber, last.clone()).await?;
+            *checkpoint = last;
+            continue;
+        }
+        if !pause(source.retry_delay, shutdown).await {
+            return Ok(());
+        }
+        position = iterator(ShardIteratorType::AtSequenceNumber, Some(failed)).await?;
+    }
+}
+
+/// Tells the `OnFailure` queue which records were given up on, in the shape
+/// Lambda sends (`DDBStreamBatchInfo`).
+async fn give_up(
+    source: &StreamSource,
+    stream_arn: &str,
+    shard: &str,
+    first: &str,
+    last: Option<&str>,
+    event: &StreamEvent,
+) -> anyhow::Result<()> {
+    tracing::error!(first, ?last, "the relay gave up on stream records after its retries");
+    let Some((sqs, queue_url)) = &source.on_failure else {
+        return Ok(());
+    };
+    let skipped = event
+        .records
+        .iter()
+        .filter(|r| r.change.sequence_number.as_deref() >= Some(first))
+        .count();
+    let body = serde_json::json!({
+        "requestContext": { "condition": "RetryAttemptsExhausted", "approximateInvokeCount": source.trigger.maximum_retry_attempts + 1 },
+        "DDBStreamBatchInfo": {
+            "shardId": shard,
+            "startSequenceNumber": first,
+            "endSequenceNumber": last,
+            "batchSize": skipped,
+            "streamArn": stream_arn,
+        }
+    });
+    sqs.send_message()
+        .queue_url(queue_url)
+        .message_body(body.to_string())
+        .send()
+        .await
+        .map_err(|e| anyhow!("reporting a failed stream batch: {}", error_chain(&e)))?;
+    Ok(())
+}
+
+/// A stream record as Lambda hands it to a function.
+fn lambda_record(record: &Record, stream_arn: &str) -> EventRecord {
+    let mut event = EventRecord::default();
+    event.event_id = record.event_id().unwrap_or_default().to_owned();
+    event.event_name = record.event_name().map(|n| n.as_str().to_owned()).unwrap_or_default();
+    event.event_version = record.event_version().map(str::to_owned);
+    event.event_source = record.event_source().map(str::to_owned);
+    event.aws_region = record.aws_region().unwrap_or_default().to_owned();
+    event.event_source_arn = Some(stream_arn.to_owned());
+    if let Some(change) = record.dynamodb() {
+        let image = |item: Option<&std::collections::HashMap<String, _>>| {
+            serde_dynamo::Item::from(item.cloned().unwrap_or_default())
+        };
+        event.change.keys = image(change.keys());
+        event.change.new_image = image(change.new_image());
+        event.change.old_image = image(change.old_image());
+        event.change.sequence_number = change.sequence_number().map(str::to_owned);
+        event.change.size_bytes = change.size_bytes().unwrap_or_default();
+    }
+    event
+}
+
+/// Where a queue mapping reads.
+pub struct QueueSource {
+    pub sqs: aws_sdk_sqs::Client,
+    pub queue_url: String,
+    pub queue_arn: String,
+    pub trigger: QueueTrigger,
+    /// How long a failed message stays invisible; `None` leaves it to the
+    /// queue's visibility timeout, as Lambda does.
+    pub retry_delay: Option<Duration>,
+}
+
+/// Runs a queue mapping until shutdown.
+pub fn run_queue(source: QueueSource, worker: QueueWorker, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let received = tokio::select! {
+                received = receive(&source) => received,
+                _ = shutdown.wait_for(|stop| *stop) => return,
+            };
+            let outcome = match received {
+                Ok(event) if event.records.is_empty() => Ok(()),
+                Ok(event) => deliver(&source, &worker, event).await,
+                Err(error) => Err(error),
+            };
+            if let Err(error) = outcome {
+                tracing::warn!(error = %format!("{error:#}"), queue = %source.queue_url, "polling the queue failed");
+                if !pause(Duration::from_secs(1), &mut shutdown).await {
+                    return;
+                }
+            }
+        }
+    })
+}
+
+async fn receive(source: &QueueSource) -> anyhow::Result<SqsEvent> {
+    let received = source
+        .sqs
+        .receive_message()
+        .queue_url(&source.queue_url)
+        .max_number_of_messages(source.trigger.batch_size.min(10) as i32)
+        .wait_time_seconds(QUEUE_WAIT_SECONDS)
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .send()
+        .await
+        .map_err(|e| anyhow!("receiving: {}", error_chain(&e)))?;
+    let mut event = SqsEvent::default();
+    event.records = received
+        .messages()
+        .iter()
+        .map(|m| {
+            let mut message = SqsMessage::default();
+            message.message_id = m.message_id().map(str::to_owned);
+            message.receipt_handle = m.receipt_handle().map(str::to_owned);
+            message.body = m.body().map(str::to_owned);
+            message.md5_of_body = m.md5_of_body().map(str::to_owned);
+            message.attributes = m
+                .attributes()
+                .into_iter()
+                .flatten()
+                .map(|(name, value)| (name.as_str().to_owned(), value.clone()))
+                .collect();
+            message.event_source = Some("aws:sqs".into());
+            message.event_source_arn = Some(source.queue_arn.clone());
+            message
+        })
+        .collect();
+    Ok(event)
+}
+
+async fn deliver(source: &QueueSource, worker: &QueueWorker, event: SqsEvent) -> anyhow::Result<()> {
+    let response = worker(event.clone()).await;
+    let failed: HashSet<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    let (retry, done): (Vec<&SqsMessage>, Vec<&SqsMessage>) = event
+        .records
+        .iter()
+        .partition(|m| failed.contains(m.message_id.as_deref().unwrap_or_default()));
+    for chunk in done.chunks(10) {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(m.receipt_handle.clone().unwrap_or_default())
+                    .build()
+                    .expect("id and receipt handle are set")
+            })
+            .collect();
+        source
+            .sqs
+            .delete_message_batch()
+            .queue_url(&source.queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| anyhow!("deleting applied messages: {}", error_chain(&e)))?;
+    }
+    if let Some(delay) = source.retry_delay {
+        for message in retry {
+            source
+                .sqs
+                .change_message_visibility()
+                .queue_url(&source.queue_url)
+                .receipt_handle(message.receipt_handle.clone().unwrap_or_default())
+                .visibility_timeout(delay.as_secs() as i32)
+                .send()
+                .await
+                .map_err(|e| anyhow!("scheduling a retry: {}", error_chain(&e)))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! The outbox relay (DynamoDB stream → SQS). The rules are in
+//! `shared::events` and `shared::relay`; this names the queues.
+
+use aws_lambda_events::dynamodb::Event;
+use aws_lambda_events::streams::DynamoDbEventResponse;
+use shared::config::{Config, ConfigError};
+use shared::relay::{Publish, SqsPublisher};
+
+/// The queues from the configuration (`SEARCH_INDEX_QUEUE_URL`,
+/// `RECOMMENDATION_QUEUE_URL`, `RELAY_DEAD_LETTER_QUEUE_URL`).
+pub fn publisher(config: &Config, sqs: aws_sdk_sqs::Client) -> Result<SqsPublisher, ConfigError> {
+    let queues = config.queues.clone();
+    let required = |url: Option<String>, name| url.ok_or(ConfigError::Missing(name));
+    Ok(SqsPublisher {
+        client: sqs,
+        search_index_queue_url: required(queues.search_index, "SEARCH_INDEX_QUEUE_URL")?,
+        recommendation_queue_url: required(queues.recommendations, "RECOMMENDATION_QUEUE_URL")?,
+        dead_letter_queue_url: required(queues.relay_dead_letter, "RELAY_DEAD_LETTER_QUEUE_URL")?,
+    })
+}
+
+pub async fn handle<P: Publish>(publisher: &P, event: Event) -> DynamoDbEventResponse {
+    shared::relay::relay(publisher, event).await
+}

@@ -1,0 +1,10 @@
+//! Lambda entry point: wiring only; the handler is in `lib.rs`.
+
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::lambda::run_events(
+        |_, _| Ok(()),
+        |store, _, event| update_recommendations::handle(store, event),
+    )
+    .await
+}

@@ -1,0 +1,10 @@
+//! The search index updater (SQS → index). The rules are in
+//! `shared::search::updater`.
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use shared::search::SearchBackend;
+use shared::store::DynamoStore;
+
+pub async fn handle<B: SearchBackend>(store: &DynamoStore, index: &B, event: SqsEvent) -> SqsBatchResponse {
+    shared::search::updater::apply_batch(store, index, event).await
+}

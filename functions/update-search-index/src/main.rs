@@ -1,0 +1,12 @@
+//! Lambda entry point: wiring only; the handler is in `lib.rs`. The index
+//! comes from the environment like the search function's
+//! (`shared::search::backend`).
+
+use shared::search::backend::{AnyBackend, BackendSettings};
+
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    let index = AnyBackend::open(&BackendSettings::from_env()?).await?;
+    index.ensure_index().await?;
+    shared::lambda::run_events(|_, _| Ok(index), update_search_index::handle).await
+}

@@ -1,0 +1,102 @@
+//! The search index updater: brings a product's document to what the table
+//! holds now. It never trusts a message's contents beyond the product id, so
+//! applying a message twice, late or out of order leaves the same index.
+
+use super::{SearchBackend, SearchDoc};
+use crate::catalog::category_path;
+use crate::events::CatalogEvent;
+use crate::ids::ProductId;
+use crate::queue::batch_response;
+use crate::stock::StockLevel;
+use crate::store::DynamoStore;
+use crate::store::catalog::CategoryReader;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use std::collections::{BTreeSet, HashMap};
+
+/// Re-reads these products (one query per product's partition) and upserts
+/// their documents, or removes those no longer in the table. Answers the
+/// products it could not bring up to date.
+pub async fn refresh<B: SearchBackend>(
+    store: &DynamoStore,
+    index: &B,
+    ids: &BTreeSet<ProductId>,
+) -> BTreeSet<ProductId> {
+    let categories = match store.categories().await {
+        Ok(categories) => categories,
+        Err(error) => {
+            tracing::warn!(%error, "reading the categories failed");
+            return ids.clone();
+        }
+    };
+    let reads = futures::future::join_all(
+        ids.iter()
+            .map(|id| async move { (id, store.product_partition(id).await) }),
+    );
+    let mut failed = BTreeSet::new();
+    let mut docs = Vec::new();
+    let mut gone = Vec::new();
+    for (id, read) in reads.await {
+        match read {
+            Ok(Some((product, shards))) => {
+                let path = category_path(&categories, &product.category_id);
+                docs.push(SearchDoc::new(&product, &StockLevel::of(&shards), path));
+            }
+            Ok(None) => gone.push(id.clone()),
+            Err(error) => {
+                tracing::warn!(%error, product = %id, "reading a product for the index failed");
+                failed.insert(id.clone());
+            }
+        }
+    }
+    let written: Vec<ProductId> = docs
+        .iter()
+        .map(|d| d.product_id.clone())
+        .chain(gone.iter().cloned())
+        .collect();
+    let upserted = if docs.is_empty() {
+        Ok(())
+    } else {
+        index.upsert(docs).await
+    };
+    let removed = if gone.is_empty() {
+        Ok(())
+    } else {
+        index.remove(gone).await
+    };
+    if let Err(error) = upserted.and(removed) {
+        tracing::warn!(%error, "writing to the search index failed");
+        failed.extend(written);
+    }
+    failed
+}
+
+/// Applies a batch from the search index queue: each product named once,
+/// whatever number of messages name it. A message that is not a catalog
+/// event fails on its own (and goes to the dead-letter queue after the
+/// queue's receives); the rest of the batch is applied.
+pub async fn apply_batch<B: SearchBackend>(store: &DynamoStore, index: &B, event: SqsEvent) -> SqsBatchResponse {
+    let mut named: HashMap<String, ProductId> = HashMap::new();
+    for message in &event.records {
+        let parsed = message
+            .body
+            .as_deref()
+            .ok_or_else(|| "no body".to_owned())
+            .and_then(|body| serde_json::from_str::<CatalogEvent>(body).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(catalog_event) => {
+                named.insert(
+                    message.message_id.clone().unwrap_or_default(),
+                    catalog_event.product_id().clone(),
+                );
+            }
+            Err(error) => tracing::error!(message_id = ?message.message_id, %error, "not a catalog event"),
+        }
+    }
+    let ids: BTreeSet<ProductId> = named.values().cloned().collect();
+    let failed = refresh(store, index, &ids).await;
+    batch_response(&event, |message| {
+        named
+            .get(message.message_id.as_deref().unwrap_or_default())
+            .is_none_or(|id| failed.contains(id))
+    })
+}
