@@ -439,3 +439,46 @@ async fn the_running_api_answers_as_the_openapi_document_says() {
     check(Method::POST, "/orders/{orderId}/cancel", cancel, 200);
     app.stop().await;
 }
+
+/// docs/asyncapi.yaml describes the messages the relay sends: each kind,
+/// as the code makes it, matches its payload schema.
+#[test]
+fn the_relays_messages_match_the_asyncapi_document() {
+    let text = std::fs::read_to_string(devstack::project_root().join("docs/asyncapi.yaml")).unwrap();
+    let doc: Value = serde_yaml_ng::from_str(&text).unwrap();
+    let check = |message: &str, body: &str| {
+        let schema = &doc["components"]["messages"][message]["payload"];
+        let validator = jsonschema::draft202012::new(schema).expect("the AsyncAPI schemas compile");
+        let value: Value = serde_json::from_str(body).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{message}: {errors:?}\n{body}");
+    };
+    let product = shared::ids::ProductId::parse("P0000001").unwrap();
+    let changed = shared::events::CatalogEvent::ProductChanged {
+        product_id: product.clone(),
+        event_id: "e-1".into(),
+    };
+    check("ProductChanged", &serde_json::to_string(&changed).unwrap());
+    let stock = shared::events::CatalogEvent::StockChanged {
+        product_id: product,
+        event_id: "e-2".into(),
+    };
+    check("StockChanged", &serde_json::to_string(&stock).unwrap());
+    let order: shared::events::OrderEvent = serde_json::from_value(json!({
+        "eventId": "ord_01J0000000000000000000000A-OrderPlaced-v1", "type": "OrderPlaced",
+        "orderId": "ord_01J0000000000000000000000A", "version": 1, "occurredAt": "2026-11-26T09:00:00Z",
+        "payload": {
+            "orderId": "ord_01J0000000000000000000000A", "userId": "alice", "status": "confirmed",
+            "lines": [{ "productId": "P0000001", "quantity": 2 }], "total": { "amount": 100, "currency": "USD" }
+        }
+    }))
+    .unwrap();
+    check("OrderEvent", &serde_json::to_string(&order).unwrap());
+    let record: aws_lambda_events::dynamodb::EventRecord = serde_json::from_value(json!({
+        "eventID": "e-3", "eventName": "INSERT", "awsRegion": "us-east-1",
+        "dynamodb": { "Keys": { "pk": { "S": "OUTBOX#x" }, "sk": { "S": "EVENT" } }, "SequenceNumber": "7", "SizeBytes": 1 }
+    }))
+    .unwrap();
+    let error = shared::events::route(&record).unwrap_err();
+    check("UnreadableRecord", &shared::events::unreadable(&record, &error).body);
+}
