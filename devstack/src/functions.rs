@@ -5,6 +5,7 @@
 use futures::future::BoxFuture;
 use shared::config::Config;
 use shared::http::{Body, Request, Response};
+use shared::live::ApiGatewayNotifier;
 use shared::payments::Payments;
 use shared::search::Searcher;
 use shared::search::tantivy::TantivyBackend;
@@ -67,9 +68,14 @@ pub fn queue_worker(
     binary: &str,
     store: DynamoStore,
     searcher: &Arc<Searcher<TantivyBackend>>,
+    notifier: &ApiGatewayNotifier,
 ) -> Option<crate::pipeline::QueueWorker> {
-    let deps = Arc::new((store, Arc::clone(searcher)));
+    let deps = Arc::new((store, Arc::clone(searcher), notifier.clone()));
     match binary {
+        "push-stock" => Some(Arc::new(move |event| {
+            let deps = Arc::clone(&deps);
+            Box::pin(async move { push_stock::handle(&deps.0, &deps.2, event).await }) as BoxFuture<'static, _>
+        })),
         "update-search-index" => Some(Arc::new(move |event| {
             let deps = Arc::clone(&deps);
             Box::pin(async move { update_search_index::handle(&deps.0, &deps.1.backend, event).await })
@@ -78,6 +84,18 @@ pub fn queue_worker(
         "update-recommendations" => Some(Arc::new(move |event| {
             let deps = Arc::clone(&deps);
             Box::pin(async move { update_recommendations::handle(&deps.0, event).await }) as BoxFuture<'static, _>
+        })),
+        _ => None,
+    }
+}
+
+/// The WebSocket route function `binary`, or `None` if the runner does not know it.
+pub fn socket_handler(binary: &str, store: DynamoStore) -> Option<crate::live::SocketHandler> {
+    let store = Arc::new(store);
+    match binary {
+        "live-socket" => Some(Arc::new(move |event| {
+            let store = Arc::clone(&store);
+            Box::pin(async move { live_socket::handle(&store, event).await }) as BoxFuture<'static, _>
         })),
         _ => None,
     }

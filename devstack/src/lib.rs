@@ -11,6 +11,7 @@ pub mod dynamo;
 pub mod faults;
 pub mod functions;
 pub mod gateway;
+pub mod live;
 pub mod moto;
 pub mod osmem;
 pub mod pipeline;
@@ -18,6 +19,7 @@ pub mod search_index;
 pub mod seed;
 pub mod template;
 pub mod token;
+pub mod web;
 
 use anyhow::{Context, anyhow, bail};
 use shared::config::Config;
@@ -38,6 +40,20 @@ pub fn project_root() -> PathBuf {
         .parent()
         .expect("devstack lives in the workspace")
         .to_path_buf()
+}
+
+/// Builds the web app into `web/dist` (npm packages installed on first use,
+/// rebuilt only when its sources change) and returns that folder.
+pub async fn build_web() -> anyhow::Result<PathBuf> {
+    let root = project_root();
+    let status = tokio::process::Command::new(root.join("scripts").join("web-build"))
+        .status()
+        .await
+        .context("running scripts/web-build (needs Node.js and npm)")?;
+    if !status.success() {
+        bail!("building the web app failed (scripts/web-build); `devstack up --no-web` serves the API alone");
+    }
+    Ok(root.join("web").join("dist"))
 }
 
 /// A free TCP port on loopback.
@@ -75,6 +91,7 @@ fn start_worker(
     sqs: &aws_sdk_sqs::Client,
     queues: &BTreeMap<String, moto::LocalQueue>,
     searcher: &Arc<Searcher<TantivyBackend>>,
+    notifier: &shared::live::ApiGatewayNotifier,
     options: &StackOptions,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<JoinHandle<()>> {
@@ -90,7 +107,7 @@ fn start_worker(
             .ok_or_else(|| anyhow!("{} names queue {id}, which is not in the template", function.logical_id))
     };
     if let Some(trigger) = &function.queue_trigger {
-        let worker = functions::queue_worker(&function.binary, store, searcher).ok_or_else(unknown)?;
+        let worker = functions::queue_worker(&function.binary, store, searcher, notifier).ok_or_else(unknown)?;
         let queue = queue(&trigger.queue)?;
         let source = pipeline::QueueSource {
             sqs: sqs.clone(),
@@ -128,6 +145,11 @@ fn start_worker(
 pub struct StackOptions {
     /// Where the API listens; port 0 picks a free one.
     pub api_addr: SocketAddr,
+    /// Where the storefront's origin listens: the SPA, its `/config.json`,
+    /// the local sign-in and the live stock WebSocket.
+    pub web_addr: SocketAddr,
+    /// The built SPA (`web/dist`) to serve, if any.
+    pub web_dist: Option<PathBuf>,
     /// The DynamoDB data file; `None` keeps everything in memory.
     pub data_file: Option<PathBuf>,
     /// Start moto for SQS and create the template's queues.
@@ -155,6 +177,8 @@ impl StackOptions {
     pub fn for_tests() -> Self {
         Self {
             api_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            web_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            web_dist: None,
             data_file: None,
             sqs: false,
             jwt_secret: token::DEFAULT_DEV_SECRET.to_owned(),
@@ -170,6 +194,10 @@ impl StackOptions {
 /// A running stack. Call [`Stack::stop`] to shut it down cleanly.
 pub struct Stack {
     pub api_url: String,
+    /// The storefront's origin (`web_addr`).
+    pub web_url: String,
+    /// The live stock WebSocket (`ws://…/live`).
+    pub live_url: String,
     pub dynamodb_url: String,
     pub sqs_url: Option<String>,
     pub dynamodb: aws_sdk_dynamodb::Client,
@@ -246,6 +274,29 @@ impl Stack {
         } else {
             dynamodb.clone()
         };
+        let listener = tokio::net::TcpListener::bind(options.api_addr)
+            .await
+            .with_context(|| format!("binding the API to {}", options.api_addr))?;
+        let api_url = format!("http://{}", listener.local_addr()?);
+        let web_listener = tokio::net::TcpListener::bind(options.web_addr)
+            .await
+            .with_context(|| format!("binding the storefront to {}", options.web_addr))?;
+        let web_url = format!("http://{}", web_listener.local_addr()?);
+        let live_url = format!("ws://{}/live", web_listener.local_addr()?);
+        // push-stock answers connections through the runner's management API.
+        let notifier = shared::live::ApiGatewayNotifier::new(&sdk, &web_url);
+        let socket_functions: BTreeMap<&str, Vec<&str>> = template
+            .websockets
+            .iter()
+            .flat_map(|api| api.routes.iter())
+            .fold(BTreeMap::new(), |mut by_function, (route, function)| {
+                by_function
+                    .entry(function.as_str())
+                    .or_insert_with(Vec::new)
+                    .push(route.as_str());
+                by_function
+            });
+        let mut live = live::LiveGateway::default();
         let mut gateway = gateway::Gateway::new(options.jwt_secret.clone());
         for function in &template.functions {
             let lookup = |name: &str| {
@@ -258,11 +309,23 @@ impl Stack {
                         .or_else(|| template.parameters.get(id).cloned()),
                     EnvValue::GetAtt(id, attr) if attr == "Arn" => queues.get(id).map(|q| q.arn.clone()),
                     EnvValue::GetAtt(id, attr) if attr == "QueueUrl" => queues.get(id).map(|q| q.url.clone()),
-                    EnvValue::GetAtt(..) => None,
+                    EnvValue::GetAtt(..) | EnvValue::Sub(_) => None,
                 })
             };
             let config = Config::from_lookup(lookup).with_context(|| format!("configuring {}", function.logical_id))?;
             let store = functions::store(&config, &functions_dynamodb, &clock);
+            if let Some(routes) = socket_functions.get(function.logical_id.as_str()) {
+                let handler = functions::socket_handler(&function.binary, store).ok_or_else(|| {
+                    anyhow!(
+                        "template.yaml routes a WebSocket to {}, which the local runner does not run",
+                        function.binary
+                    )
+                })?;
+                for route in routes {
+                    live.add(route, handler.clone());
+                }
+                continue;
+            }
             if function.queue_trigger.is_some() || function.stream_trigger.is_some() {
                 // Event sources need SQS; without it the pipeline does not run.
                 if let Some(sqs) = &sqs {
@@ -276,6 +339,7 @@ impl Stack {
                         sqs,
                         &queues,
                         &searcher,
+                        &notifier,
                         &options,
                         shutdown_rx.clone(),
                     )?);
@@ -311,10 +375,6 @@ impl Stack {
             }
         }
 
-        let listener = tokio::net::TcpListener::bind(options.api_addr)
-            .await
-            .with_context(|| format!("binding the API to {}", options.api_addr))?;
-        let api_url = format!("http://{}", listener.local_addr()?);
         let app = gateway.router()?.into_make_service_with_connect_info::<SocketAddr>();
         let mut stop = shutdown_rx.clone();
         let api_task = tokio::spawn(async move {
@@ -326,8 +386,27 @@ impl Stack {
             }
         });
 
+        let site = web::router(
+            options.web_dist.clone(),
+            api_url.clone(),
+            live_url.clone(),
+            options.jwt_secret.clone(),
+        )
+        .merge(live.router());
+        let mut stop = shutdown_rx.clone();
+        let web_task = tokio::spawn(async move {
+            let signal = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(web_listener, site).with_graceful_shutdown(signal).await {
+                tracing::error!(error = %e, "the local storefront stopped");
+            }
+        });
+
         let mut stack = Self {
             api_url,
+            web_url,
+            live_url,
             dynamodb_url,
             sqs_url: moto.as_ref().map(|m| m.endpoint.clone()),
             dynamodb,
@@ -343,6 +422,7 @@ impl Stack {
             shutdown,
             tasks: {
                 tasks.push(api_task);
+                tasks.push(web_task);
                 tasks
             },
             moto,

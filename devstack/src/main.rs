@@ -23,6 +23,11 @@ enum Command {
     /// Run a benchmark through the local runner; figures go to bench/results/.
     #[command(subcommand)]
     Bench(devstack::bench::Suite),
+    /// Fill a search index from a table, e.g. a new Amazon OpenSearch domain
+    /// from the deployed table. Reads the AWS configuration and the same
+    /// variables as the functions: TABLE_NAME, SEARCH_BACKEND,
+    /// OPENSEARCH_ENDPOINT, OPENSEARCH_INDEX.
+    Reindex,
     /// Print a bearer token for local requests.
     Token {
         /// The user id (`sub` claim).
@@ -51,6 +56,13 @@ struct UpArgs {
     /// Where the local data is kept.
     #[arg(long, default_value_os_t = project_root().join(".devstack"))]
     state_dir: PathBuf,
+    /// Address the storefront (the web app, its sign-in and the live stock
+    /// socket) listens on.
+    #[arg(long, default_value = "127.0.0.1:3001")]
+    web_addr: SocketAddr,
+    /// Serve the API only: do not build or serve the web app.
+    #[arg(long)]
+    no_web: bool,
     /// Share (0 to 1) of DynamoDB transactions to cancel with
     /// TransactionConflict, as real DynamoDB does under contention.
     #[arg(long, default_value_t = 0.0)]
@@ -61,6 +73,8 @@ impl Default for UpArgs {
     fn default() -> Self {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            web_addr: SocketAddr::from(([127, 0, 0, 1], 3001)),
+            no_web: false,
             products: 10_000,
             reset: false,
             state_dir: project_root().join(".devstack"),
@@ -83,7 +97,29 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Up(args) => up(args, cli.jwt_secret).await,
         Command::Bench(suite) => suite.run().await,
+        Command::Reindex => reindex().await,
     }
+}
+
+async fn reindex() -> anyhow::Result<()> {
+    use shared::search::backend::{AnyBackend, BackendSettings};
+    use shared::store::catalog::CategoryReader;
+    shared::logging::init_as(shared::logging::LogFormat::Text);
+    let config = shared::config::Config::from_env()?;
+    let index = AnyBackend::open(&BackendSettings::from_env()?).await?;
+    index.ensure_index().await?;
+    let sdk = shared::aws::sdk_config().await;
+    let dynamodb = shared::aws::dynamodb(&sdk, None);
+    let store = shared::store::DynamoStore::new(dynamodb.clone(), config.table_name.clone());
+    let categories = store.categories().await?;
+    let started = Instant::now();
+    let indexed = devstack::search_index::load_catalog(&index, &dynamodb, &config.table_name, &categories).await?;
+    println!(
+        "indexed {indexed} products from {} in {:.1} s",
+        config.table_name,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
@@ -100,9 +136,16 @@ async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
         }
         let _ = std::fs::remove_dir_all(&search_index);
     }
+    let web_dist = if args.no_web {
+        None
+    } else {
+        Some(devstack::build_web().await?)
+    };
     let started = Instant::now();
     let stack = Stack::start(StackOptions {
         api_addr: args.addr,
+        web_addr: args.web_addr,
+        web_dist,
         data_file: Some(data_file.clone()),
         sqs: true,
         jwt_secret: jwt_secret.clone(),
@@ -116,7 +159,9 @@ async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
     let api = &stack.api_url;
     println!();
     println!("storefront is up in {:.1} s", started.elapsed().as_secs_f64());
+    println!("  storefront {}   (sign in with any user name)", stack.web_url);
     println!("  API        {api}   (every route of template.yaml)");
+    println!("  live stock {}   (WebSocket)", stack.live_url);
     println!(
         "  DynamoDB   {}   (dynoxide; data in {})",
         stack.dynamodb_url,

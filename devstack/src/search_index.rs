@@ -41,6 +41,20 @@ pub async fn ensure_built(
         return Ok(0);
     }
     tracing::info!(indexed, products, "building the search index from the table");
+    // Start from an empty index so products deleted meanwhile do not linger.
+    index.clear().await.map_err(|e| anyhow!("{e}"))?;
+    let total = load_catalog(index, client, table, categories).await?;
+    Ok(total)
+}
+
+/// Indexes every product of the table into `index`: the runner's build, and
+/// `devstack reindex` for an OpenSearch domain. Returns how many.
+pub async fn load_catalog(
+    index: &impl SearchBackend,
+    client: &Client,
+    table: &str,
+    categories: &[Category],
+) -> anyhow::Result<usize> {
     let mut scans = Vec::new();
     for segment in 0..SEGMENTS {
         scans.push(scan_segment(client, table, segment));
@@ -75,13 +89,10 @@ pub async fn ensure_built(
             Some(SearchDoc::new(&product, &StockLevel::of(&shards), path))
         })
         .collect();
-    let total = docs.len();
-    // Start from an empty index so products deleted meanwhile do not linger.
-    index.clear().await.map_err(|e| anyhow!("{e}"))?;
     for batch in docs.chunks(BATCH) {
         index.upsert(batch.to_vec()).await.map_err(|e| anyhow!("{e}"))?;
     }
-    Ok(total)
+    Ok(docs.len())
 }
 
 async fn scan_segment(client: &Client, table: &str, segment: i32) -> anyhow::Result<Vec<Item>> {

@@ -25,6 +25,75 @@ pub struct Template {
     pub tables: Vec<TableSpec>,
     pub queues: Vec<QueueSpec>,
     pub functions: Vec<FunctionSpec>,
+    /// WebSocket APIs (`AWS::ApiGatewayV2::Api` with `ProtocolType: WEBSOCKET`).
+    pub websockets: Vec<WebSocketSpec>,
+}
+
+/// A WebSocket API: its routes and the function behind each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSocketSpec {
+    pub logical_id: String,
+    /// Route key (`$connect`, `$disconnect`, `subscribe`, ...) → the
+    /// function's logical id.
+    pub routes: BTreeMap<String, String>,
+}
+
+/// The resource logical ids a `!Sub` string names (`${X}`, `${X.Attr}`).
+fn sub_references(value: &Value) -> Vec<String> {
+    let text = match value {
+        Value::Tagged(tagged) if tagged.tag == "Sub" => tagged.value.as_str().unwrap_or_default(),
+        _ => return Vec::new(),
+    };
+    text.split("${")
+        .skip(1)
+        .filter_map(|rest| rest.split('}').next())
+        .map(|name| name.split('.').next().unwrap_or(name).to_owned())
+        .collect()
+}
+
+fn ref_of(value: Option<&Value>) -> Option<String> {
+    match value.map(env_value) {
+        Some(Ok(EnvValue::Ref(id))) => Some(id),
+        _ => None,
+    }
+}
+
+/// Reads the WebSocket APIs: each route's `Target` names an integration,
+/// whose `IntegrationUri` names the function (`${Function.Arn}`).
+fn websockets(resources: &serde_yaml_ng::Mapping) -> Vec<WebSocketSpec> {
+    let of_type = |kind: &'static str| {
+        resources
+            .iter()
+            .filter(move |(_, r)| r.get("Type").and_then(Value::as_str) == Some(kind))
+            .filter_map(|(id, r)| Some((id.as_str()?.to_owned(), r.get("Properties")?.clone())))
+    };
+    let integrations: BTreeMap<String, String> = of_type("AWS::ApiGatewayV2::Integration")
+        .filter_map(|(id, props)| {
+            Some((
+                id,
+                sub_references(props.get("IntegrationUri")?)
+                    .into_iter()
+                    .find(|r| !r.starts_with("AWS::"))?,
+            ))
+        })
+        .collect();
+    of_type("AWS::ApiGatewayV2::Api")
+        .filter(|(_, props)| props.get("ProtocolType").and_then(Value::as_str) == Some("WEBSOCKET"))
+        .map(|(api, _)| {
+            let routes = of_type("AWS::ApiGatewayV2::Route")
+                .filter(|(_, props)| ref_of(props.get("ApiId")).as_deref() == Some(api.as_str()))
+                .filter_map(|(_, props)| {
+                    let key = props.get("RouteKey")?.as_str()?.to_owned();
+                    let integration = sub_references(props.get("Target")?).into_iter().next()?;
+                    Some((key, integrations.get(&integration)?.clone()))
+                })
+                .collect();
+            WebSocketSpec {
+                logical_id: api,
+                routes,
+            }
+        })
+        .collect()
 }
 
 /// An `AWS::DynamoDB::Table`'s properties, in CloudFormation's own shape
@@ -103,6 +172,9 @@ pub enum EnvValue {
     Ref(String),
     /// `!GetAtt X.Attr`.
     GetAtt(String, String),
+    /// `!Sub "..."`: AWS-only values (ARNs, execute-api URLs); the runner
+    /// gives the function its local equivalent itself where it needs one.
+    Sub(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,6 +287,7 @@ impl Template {
             tables: Vec::new(),
             queues: Vec::new(),
             functions: Vec::new(),
+            websockets: websockets(resources),
         };
         let mut default_authorizers = BTreeMap::new();
         for (id, resource) in resources {
@@ -266,6 +339,11 @@ fn env_value(value: &Value) -> Result<EnvValue, TemplateError> {
             .as_str()
             .map(|s| EnvValue::Ref(s.to_owned()))
             .ok_or_else(|| err("!Ref needs a name")),
+        Value::Tagged(tagged) if tagged.tag == "Sub" => tagged
+            .value
+            .as_str()
+            .map(|s| EnvValue::Sub(s.to_owned()))
+            .ok_or_else(|| err("!Sub needs a string")),
         Value::Tagged(tagged) if tagged.tag == "GetAtt" => {
             let text = tagged
                 .value
@@ -484,6 +562,13 @@ mod tests {
                 on_failure: Some("RelayDeadLetterQueue".into()),
             })
         );
+        let live = &t.websockets[0];
+        assert_eq!(live.logical_id, "LiveApi");
+        assert_eq!(
+            live.routes.keys().collect::<Vec<_>>(),
+            ["$connect", "$disconnect", "subscribe"]
+        );
+        assert!(live.routes.values().all(|f| f == "LiveSocketFunction"));
         let updater = t.functions.iter().find(|f| f.binary == "update-search-index").unwrap();
         assert_eq!(
             updater.queue_trigger,

@@ -23,6 +23,9 @@ pub enum Destination {
     /// time, so two updaters never race to write the same document.
     SearchIndex,
     Recommendations,
+    /// FIFO, grouped by product, like the search index queue: stock changes
+    /// for open storefront pages (`shared::live`).
+    LiveStock,
     /// Records the relay cannot read (a bug): kept with the reason, so they
     /// neither block the stream nor vanish.
     Unreadable,
@@ -116,8 +119,9 @@ pub struct UnreadableRecord {
     pub reason: String,
 }
 
-/// What a change in the table means for the other services, if anything.
-pub fn route(record: &EventRecord) -> Result<Option<Outgoing>, UnreadableRecord> {
+/// What a change in the table means for the other services: the messages it
+/// makes (none for most items).
+pub fn route(record: &EventRecord) -> Result<Vec<Outgoing>, UnreadableRecord> {
     let unreadable = |reason: String| UnreadableRecord {
         event_id: record.event_id.clone(),
         reason,
@@ -128,19 +132,29 @@ pub fn route(record: &EventRecord) -> Result<Option<Outgoing>, UnreadableRecord>
     };
     if let Some(product_id) = keys::product_id_of_pk(pk) {
         let event_id = record.event_id.clone();
-        let event = if sk == keys::PRODUCT_SK {
-            CatalogEvent::ProductChanged { product_id, event_id }
+        let (event, destinations): (_, &[Destination]) = if sk == keys::PRODUCT_SK {
+            (
+                CatalogEvent::ProductChanged { product_id, event_id },
+                &[Destination::SearchIndex],
+            )
         } else if sk.starts_with(keys::STOCK_SK_PREFIX) && available_moved(record) {
-            CatalogEvent::StockChanged { product_id, event_id }
+            (
+                CatalogEvent::StockChanged { product_id, event_id },
+                &[Destination::SearchIndex, Destination::LiveStock],
+            )
         } else {
-            return Ok(None);
+            return Ok(Vec::new());
         };
-        return Ok(Some(Outgoing {
-            destination: Destination::SearchIndex,
-            dedup_id: record.event_id.clone(),
-            group: Some(event.product_id().to_string()),
-            body: serde_json::to_string(&event).expect("events serialise"),
-        }));
+        let body = serde_json::to_string(&event).expect("events serialise");
+        return Ok(destinations
+            .iter()
+            .map(|&destination| Outgoing {
+                destination,
+                dedup_id: record.event_id.clone(),
+                group: Some(event.product_id().to_string()),
+                body: body.clone(),
+            })
+            .collect());
     }
     // An outbox item is only ever inserted; its removal is the TTL collecting it.
     if pk.starts_with("OUTBOX#") && record.event_name == "INSERT" {
@@ -156,14 +170,14 @@ pub fn route(record: &EventRecord) -> Result<Option<Outgoing>, UnreadableRecord>
             occurred_at: item.created_at,
             payload,
         };
-        return Ok(Some(Outgoing {
+        return Ok(vec![Outgoing {
             destination: Destination::Recommendations,
             dedup_id: event.event_id.clone(),
             group: None,
             body: serde_json::to_string(&event).expect("events serialise"),
-        }));
+        }]);
     }
-    Ok(None)
+    Ok(Vec::new())
 }
 
 /// The dead-letter message for a record the relay cannot read: its keys and
@@ -238,7 +252,9 @@ mod tests {
                 serde_json::json!(null),
                 serde_json::json!(null),
             );
-            let event = event_of(route(&r).unwrap().unwrap());
+            let routed = route(&r).unwrap();
+            assert_eq!(routed.len(), 1);
+            let event = event_of(routed[0].clone());
             assert!(matches!(event, CatalogEvent::ProductChanged { ref event_id, .. } if event_id == "e-1"));
         }
     }
@@ -246,15 +262,19 @@ mod tests {
     #[test]
     fn stock_changes_count_only_when_available_moves() {
         let keys = [("pk", "PRODUCT#p-1"), ("sk", "STOCK#00")];
-        let moved = route(&record("MODIFY", &keys, shard(5), shard(4))).unwrap().unwrap();
-        assert!(matches!(event_of(moved), CatalogEvent::StockChanged { .. }));
+        let moved = route(&record("MODIFY", &keys, shard(5), shard(4))).unwrap();
+        assert!(matches!(event_of(moved[0].clone()), CatalogEvent::StockChanged { .. }));
+        // Open storefront pages hear of it too.
+        assert_eq!(moved[1].destination, Destination::LiveStock);
+        assert_eq!(moved[1].body, moved[0].body);
         // A reservation turning into a sale leaves `available` alone.
-        assert_eq!(route(&record("MODIFY", &keys, shard(4), shard(4))).unwrap(), None);
+        assert!(route(&record("MODIFY", &keys, shard(4), shard(4))).unwrap().is_empty());
         let created = route(&record("INSERT", &keys, serde_json::json!(null), shard(3))).unwrap();
-        assert!(created.is_some());
-        assert_eq!(
-            route(&record("REMOVE", &keys, shard(0), serde_json::json!(null))).unwrap(),
-            None
+        assert_eq!(created.len(), 2);
+        assert!(
+            route(&record("REMOVE", &keys, shard(0), serde_json::json!(null)))
+                .unwrap()
+                .is_empty()
         );
     }
 
@@ -272,29 +292,31 @@ mod tests {
             "payload": { "S": payload.to_string() }, "createdAt": { "S": "2026-11-26T09:00:00Z" }
         });
         let keys = [("pk", &*format!("OUTBOX#{event_id}")), ("sk", "EVENT")];
-        let outgoing = route(&record("INSERT", &keys, serde_json::json!(null), image.clone()))
-            .unwrap()
-            .unwrap();
+        let routed = route(&record("INSERT", &keys, serde_json::json!(null), image.clone())).unwrap();
+        let [outgoing] = &routed[..] else {
+            panic!("one message: {routed:?}")
+        };
         assert_eq!(outgoing.destination, Destination::Recommendations);
         assert_eq!(outgoing.dedup_id, event_id);
         let event: OrderEvent = serde_json::from_str(&outgoing.body).unwrap();
         assert_eq!(event.kind, ORDER_PLACED);
         assert_eq!(event.payload.lines[0].quantity, 2);
         // The TTL collecting the outbox item is not an event.
-        assert_eq!(
-            route(&record("REMOVE", &keys, image, serde_json::json!(null))).unwrap(),
-            None
+        assert!(
+            route(&record("REMOVE", &keys, image, serde_json::json!(null)))
+                .unwrap()
+                .is_empty()
         );
         let cart = [("pk", "CART#user-1"), ("sk", "LINE#p-1")];
-        assert_eq!(
+        assert!(
             route(&record(
                 "MODIFY",
                 &cart,
                 serde_json::json!(null),
                 serde_json::json!(null)
             ))
-            .unwrap(),
-            None
+            .unwrap()
+            .is_empty()
         );
     }
 

@@ -20,6 +20,7 @@ pub mod http;
 pub mod idempotency;
 pub mod ids;
 pub mod lambda;
+pub mod live;
 pub mod logging;
 pub mod money;
 pub mod order;

@@ -22,12 +22,14 @@ pub trait Publish {
 }
 
 /// The queues the relay feeds (`SEARCH_INDEX_QUEUE_URL`,
-/// `RECOMMENDATION_QUEUE_URL`, `RELAY_DEAD_LETTER_QUEUE_URL`).
+/// `RECOMMENDATION_QUEUE_URL`, `LIVE_STOCK_QUEUE_URL`,
+/// `RELAY_DEAD_LETTER_QUEUE_URL`).
 #[derive(Debug, Clone)]
 pub struct SqsPublisher {
     pub client: aws_sdk_sqs::Client,
     pub search_index_queue_url: String,
     pub recommendation_queue_url: String,
+    pub live_stock_queue_url: String,
     pub dead_letter_queue_url: String,
 }
 
@@ -36,6 +38,7 @@ impl Publish for SqsPublisher {
         let queue_url = match destination {
             Destination::SearchIndex => &self.search_index_queue_url,
             Destination::Recommendations => &self.recommendation_queue_url,
+            Destination::LiveStock => &self.live_stock_queue_url,
             Destination::Unreadable => &self.dead_letter_queue_url,
         };
         let entries = messages
@@ -83,8 +86,7 @@ pub async fn relay<P: Publish>(publisher: &P, event: StreamEvent) -> DynamoDbEve
     let mut pending: Vec<(usize, Outgoing)> = Vec::new();
     for (index, record) in event.records.iter().enumerate() {
         match route(record) {
-            Ok(Some(outgoing)) => pending.push((index, outgoing)),
-            Ok(None) => {}
+            Ok(messages) => pending.extend(messages.into_iter().map(|m| (index, m))),
             Err(error) => {
                 tracing::error!(%error, "the relay cannot read a stream record; dead-lettering it");
                 pending.push((index, unreadable(record, &error)));
@@ -95,6 +97,7 @@ pub async fn relay<P: Publish>(publisher: &P, event: StreamEvent) -> DynamoDbEve
     for destination in [
         Destination::SearchIndex,
         Destination::Recommendations,
+        Destination::LiveStock,
         Destination::Unreadable,
     ] {
         let messages: Vec<&(usize, Outgoing)> = pending.iter().filter(|(_, m)| m.destination == destination).collect();
@@ -171,8 +174,10 @@ mod tests {
         let response = relay(&publisher, batch(records)).await;
         assert!(response.batch_item_failures.is_empty());
         let sent = publisher.0.lock().unwrap();
-        assert_eq!(sent.len(), 25);
+        // Each stock change goes to the search index and to live stock.
+        assert_eq!(sent.len(), 50);
         assert_eq!(sent[24].1.dedup_id, "e-24");
+        assert_eq!(sent[49].0, Destination::LiveStock);
     }
 
     #[tokio::test]
@@ -214,10 +219,12 @@ mod tests {
             [
                 Destination::SearchIndex,
                 Destination::SearchIndex,
+                Destination::LiveStock,
+                Destination::LiveStock,
                 Destination::Unreadable
             ]
         );
-        let dead: serde_json::Value = serde_json::from_str(&sent[2].1.body).unwrap();
+        let dead: serde_json::Value = serde_json::from_str(&sent[4].1.body).unwrap();
         assert_eq!(dead["eventID"], "e-broken");
         assert_eq!(dead["keys"]["pk"]["S"], "OUTBOX#x");
         assert!(dead["reason"].as_str().unwrap().contains("missing field"));

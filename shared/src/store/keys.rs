@@ -184,6 +184,24 @@ pub const SALES_SK: &str = "SALES";
 /// The sparse index that lists a category's best sellers (Number sort key).
 pub const BY_CATEGORY_SALES: (&str, &str) = ("ByCategorySales", "unitsSold");
 
+/// A WebSocket connection of the live stock API.
+pub fn live_connection_pk(connection: &str) -> String {
+    format!("LIVE#{connection}")
+}
+
+pub const LIVE_CONNECTION_SK: &str = "CONNECTION";
+
+/// The connections watching a product: `WATCH#<productId>` / `CONN#<connectionId>`.
+pub fn watch_pk(id: &ProductId) -> String {
+    format!("WATCH#{id}")
+}
+
+pub const WATCH_SK_PREFIX: &str = "CONN#";
+
+pub fn watch_sk(connection: &str) -> String {
+    format!("{WATCH_SK_PREFIX}{connection}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

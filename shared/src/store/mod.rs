@@ -4,6 +4,7 @@
 pub mod cart;
 pub mod catalog;
 pub mod keys;
+pub mod live;
 pub mod orders;
 pub mod recommendations;
 
