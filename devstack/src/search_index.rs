@@ -44,6 +44,8 @@ pub async fn ensure_built(
     // Start from an empty index so products deleted meanwhile do not linger.
     index.clear().await.map_err(|e| anyhow!("{e}"))?;
     let total = load_catalog(index, client, table, categories).await?;
+    // The batches left many segments; searches are fastest on one.
+    index.merge().await.map_err(|e| anyhow!("{e}"))?;
     Ok(total)
 }
 

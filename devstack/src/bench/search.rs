@@ -2,7 +2,8 @@
 //! and PostgreSQL full-text search answering the same queries in the same run.
 //!
 //! 1. A tantivy index on disk, built straight from `seed::product` (no
-//!    table needed), or reused when it already holds the catalog.
+//!    table needed), or reused when it already holds the catalog, then
+//!    merged into one segment as the runner does after a build.
 //! 2. Three kinds of query from a seeded list built from the catalog's
 //!    titles: fuzzy text with facets, the same filtered, and a category
 //!    browse. Each query's latency is `backend.search` (the engine, not
@@ -16,7 +17,6 @@ use anyhow::{Context, anyhow, bail, ensure};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use shared::catalog::{Category, category_path};
-use shared::ids::ProductId;
 use shared::search::tantivy::TantivyBackend;
 use shared::search::{SearchBackend, SearchDoc, SearchRequest, SearchSort, words};
 use shared::stock::StockLevel;
@@ -26,7 +26,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct SearchArgs {
@@ -169,12 +169,15 @@ struct IndexInfo {
     documents: u64,
     /// `None` when an earlier run's index was reused.
     build: Option<Duration>,
-    /// Segments right after the last commit of the build.
-    segments_built: usize,
-    /// Waiting for tantivy's background merges to finish.
-    settle: Option<Duration>,
+    /// Segments after the build (or as an earlier run left them).
+    segments_before: usize,
+    /// `TantivyBackend::merge`.
+    merge: Duration,
     segments: usize,
     bytes: u64,
+    /// How stored fields are compressed (an index keeps the settings it was
+    /// created with).
+    doc_store: String,
 }
 
 async fn open_index(
@@ -188,58 +191,23 @@ async fn open_index(
     let open = || TantivyBackend::open(dir).map_err(|e| anyhow!("the index at {}: {e}", dir.display()));
     let mut backend = open()?;
     let found = backend.count().await?;
-    if found == args.products as u64 {
+    let build = if found == args.products as u64 {
         eprintln!("reusing the index in {} ({found} products)", dir.display());
-        let segments = segment_ids(dir)?;
-        let info = IndexInfo {
-            documents: found,
-            build: None,
-            segments_built: segments.len(),
-            settle: None,
-            segments: segments.len(),
-            bytes: index_bytes(dir, &segments)?,
-        };
-        return Ok((backend, info));
-    }
-    if found > 0 {
-        eprintln!("the index in {} holds {found} products: rebuilding it", dir.display());
-        drop(backend);
-        std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
-        backend = open()?;
-    }
-
-    eprintln!("indexing {} products into {}", args.products, dir.display());
-    let started = Instant::now();
-    let mut pending: Option<tokio::task::JoinHandle<Result<(), shared::search::SearchError>>> = None;
-    let mut first = 1;
-    while first <= args.products {
-        let last = (first + BATCH - 1).min(args.products);
-        // The next batch is made while the previous one is indexed.
-        let docs: Vec<SearchDoc> = (first..=last).map(|n| search_doc(n, categories)).collect();
-        if let Some(previous) = pending.take() {
-            previous.await??;
+        None
+    } else {
+        if found > 0 {
+            eprintln!("the index in {} holds {found} products: rebuilding it", dir.display());
+            drop(backend);
+            std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
+            backend = open()?;
         }
-        let writer = backend.clone();
-        pending = Some(tokio::spawn(async move { writer.upsert(docs).await }));
-        eprint!("\r  {last} / {} queued", args.products);
-        first = last + 1;
-    }
-    if let Some(previous) = pending {
-        previous.await??;
-    }
-    let build = started.elapsed();
-    eprintln!("\n  indexed in {build:.1?}");
-    let segments_built = segment_ids(dir)?.len();
+        Some(build_index(&backend, args.products, dir, categories).await?)
+    };
 
-    // tantivy merges segments in the background after each commit; the
-    // backend offers no way to force one segment, so wait until the merges
-    // it started have finished.
+    let segments_before = segment_ids(dir)?.len();
     let started = Instant::now();
-    wait_for_merges(dir).await?;
-    let settle = started.elapsed();
-    // An empty change: its commit deletes the files of merged-away segments
-    // and reloads the reader onto the merged ones.
-    backend.remove(vec![absent_id()]).await?;
+    backend.merge().await?;
+    let merge = started.elapsed();
     let documents = backend.count().await?;
     ensure!(
         documents == args.products as u64,
@@ -248,22 +216,50 @@ async fn open_index(
     );
     let segments = segment_ids(dir)?;
     eprintln!(
-        "  {segments_built} segments after the build, {} once merges settled ({settle:.1?})",
+        "  {segments_before} segments merged into {} in {merge:.1?}",
         segments.len()
     );
     let info = IndexInfo {
         documents,
-        build: Some(build),
-        segments_built,
-        settle: Some(settle),
+        build,
+        segments_before,
+        merge,
         segments: segments.len(),
         bytes: index_bytes(dir, &segments)?,
+        doc_store: doc_store(dir)?,
     };
     Ok((backend, info))
 }
 
-fn absent_id() -> ProductId {
-    ProductId::parse("BENCH-ABSENT").expect("a valid id")
+/// Indexes the catalog's first `products` products; returns how long it took.
+async fn build_index(
+    backend: &TantivyBackend,
+    products: usize,
+    dir: &Path,
+    categories: &[Category],
+) -> anyhow::Result<Duration> {
+    eprintln!("indexing {products} products into {}", dir.display());
+    let started = Instant::now();
+    let mut pending: Option<tokio::task::JoinHandle<Result<(), shared::search::SearchError>>> = None;
+    let mut first = 1;
+    while first <= products {
+        let last = (first + BATCH - 1).min(products);
+        // The next batch is made while the previous one is indexed.
+        let docs: Vec<SearchDoc> = (first..=last).map(|n| search_doc(n, categories)).collect();
+        if let Some(previous) = pending.take() {
+            previous.await??;
+        }
+        let writer = backend.clone();
+        pending = Some(tokio::spawn(async move { writer.upsert(docs).await }));
+        eprint!("\r  {last} / {products} queued");
+        first = last + 1;
+    }
+    if let Some(previous) = pending {
+        previous.await??;
+    }
+    let build = started.elapsed();
+    eprintln!("\n  indexed in {build:.1?}");
+    Ok(build)
 }
 
 /// The `n`th seeded product as the index sees it, with all its stock available.
@@ -289,6 +285,17 @@ fn segment_ids(dir: &Path) -> anyhow::Result<Vec<String>> {
         .collect())
 }
 
+/// The index's doc store settings (from its `meta.json`).
+fn doc_store(dir: &Path) -> anyhow::Result<String> {
+    let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("meta.json"))?)?;
+    let settings = &meta["index_settings"];
+    Ok(format!(
+        "{} in blocks of {} bytes",
+        settings["docstore_compression"].as_str().unwrap_or("?"),
+        settings["docstore_blocksize"]
+    ))
+}
+
 /// Bytes of the live segments' files and the meta file.
 fn index_bytes(dir: &Path, segments: &[String]) -> anyhow::Result<u64> {
     let mut bytes = 0;
@@ -301,49 +308,6 @@ fn index_bytes(dir: &Path, segments: &[String]) -> anyhow::Result<u64> {
         }
     }
     Ok(bytes)
-}
-
-/// Waits until no file of the index has changed for a while and this
-/// process has been idle (merges write files and use CPU), at most 15 min.
-async fn wait_for_merges(dir: &Path) -> anyhow::Result<()> {
-    const QUIET: Duration = Duration::from_secs(5);
-    const LIMIT: Duration = Duration::from_secs(900);
-    let started = Instant::now();
-    let mut cpu = process_cpu();
-    loop {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let now_cpu = process_cpu();
-        // Under a tenth of a core over the last second.
-        let idle = match (cpu, now_cpu) {
-            (Some(before), Some(after)) => after.saturating_sub(before) < Duration::from_millis(100),
-            _ => true,
-        };
-        cpu = now_cpu;
-        let mut newest = SystemTime::UNIX_EPOCH;
-        for entry in std::fs::read_dir(dir)? {
-            if let Ok(modified) = entry?.metadata().and_then(|m| m.modified()) {
-                newest = newest.max(modified);
-            }
-        }
-        let quiet = newest.elapsed().unwrap_or_default() >= QUIET;
-        if idle && quiet {
-            return Ok(());
-        }
-        if started.elapsed() > LIMIT {
-            bail!("tantivy's merges did not settle within {LIMIT:?}");
-        }
-    }
-}
-
-/// CPU time this process has used (Linux; `None` elsewhere).
-fn process_cpu() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command's closing parenthesis; utime and stime are
-    // the 14th and 15th fields of the line, in clock ticks (100 per second).
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(Duration::from_millis(ticks * 10))
 }
 
 /// `count` seeded queries of one kind, made from the titles and categories
@@ -1010,32 +974,27 @@ fn report(
             dir.display()
         )?,
     }
-    if let Some(settle) = index.settle {
-        writeln!(
-            report,
-            "| segments after the build → after background merges settled | {} → {} (waited {:.1} s) |",
-            index.segments_built,
-            index.segments,
-            settle.as_secs_f64()
-        )?;
-    } else {
-        writeln!(report, "| segments | {} |", index.segments)?;
-    }
+    writeln!(
+        report,
+        "| segments {} → after `TantivyBackend::merge` | {} → {} (merged in {:.1} s) |",
+        if index.build.is_some() {
+            "after the build"
+        } else {
+            "as found"
+        },
+        index.segments_before,
+        index.segments,
+        index.merge.as_secs_f64()
+    )?;
     writeln!(report, "| size on disk | {:.1} MB |", index.bytes as f64 / 1e6)?;
+    writeln!(report, "| stored fields | {} |", index.doc_store)?;
     writeln!(report, "| cores | {cores} |\n")?;
     writeln!(
         report,
-        "`TantivyBackend` offers no way to merge its index into one segment (the writer, and so \
-         `IndexWriter::merge` and `wait_merging_threads`, is private to `shared`), so a build waits for the \
-         merges tantivy's default `LogMergePolicy` starts after the commits (until no index file changed for \
-         5 s and the process is idle){} and the queries run on the resulting {} segment(s). A single merged \
-         segment was measured 6–14% faster earlier; forcing one needs a method on the backend.\n",
-        if index.build.is_none() {
-            " (here the index was reused as an earlier run left it)"
-        } else {
-            ""
-        },
-        index.segments
+        "Like the local runner after it builds its index, the bench merges the index into one segment with \
+         `TantivyBackend::merge` (which waits for tantivy's background merges, merges what is left and \
+         deletes the old segments' files) before the queries: each segment costs a search its own term \
+         expansion, posting lists and top hits.\n"
     )?;
 
     writeln!(report, "## Latency\n")?;

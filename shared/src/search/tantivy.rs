@@ -14,42 +14,57 @@
 //!   queries on 1M products.
 //! - **Filters**: required clauses that score 0, so that only the text feeds
 //!   BM25.
-//! - **Order**: one sort key per hit ([`Rank`]) read from fast fields: the
-//!   score (BM25 × [`boost`], or the boost alone without text) or the sort's
-//!   fields, then the product id ascending — first its leading 8 bytes
-//!   (`id_key`, comparable across segments), then the whole id.
-//! - **Facets**: a collector that counts every match from fast fields in the
-//!   same pass as the top hits.
+//! - **Order and facets**: one collector ([`Matches`]) passes over the
+//!   matches once, a block at a time, reading fast-field columns in bulk. It
+//!   counts the facets (categories and brands by term ordinal, named once per
+//!   segment at the end) and keeps the best hits by a sort key ([`Rank`]):
+//!   the score (BM25 × [`boost`], or the boost alone without text) or the
+//!   sort's fields, then the product id ascending — first its leading 8 bytes
+//!   (`id_key`, comparable across segments), then its term ordinal (the ids'
+//!   order within a segment). Only hits of different segments that tie on all
+//!   the rest are compared by the ids themselves.
+//! - **Segments**: every segment costs a search its own term expansion,
+//!   posting lists and top hits, so bulk builds end with
+//!   [`TantivyBackend::merge`] into one. Each segment's columns are opened
+//!   once ([`ColumnCache`]), not by every search.
 
 use super::{
-    Facets, SearchBackend, SearchDoc, SearchError, SearchRequest, SearchResults, SearchSort, boost, fuzzy_distance,
-    price_buckets, price_range, top_buckets, words,
+    Facets, PRICE_RANGES, SearchBackend, SearchDoc, SearchError, SearchRequest, SearchResults, SearchSort, boost,
+    fuzzy_distance, price_buckets, top_buckets, words,
 };
 use crate::catalog::Rating;
 use crate::ids::{CategoryId, ProductId};
 use crate::money::{Currency, Money};
-use std::cmp::Reverse;
+use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
-use std::ops::Bound;
+use std::ops::{Bound, Range};
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use tantivy::collector::sort_key::NaturalComparator;
-use tantivy::collector::{Collector, SegmentCollector, SegmentSortKeyComputer, SortKeyComputer, TopDocs};
+use tantivy::collector::{Collector, SegmentCollector, TopNComputer};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::directory::MmapDirectory;
+use tantivy::index::SegmentId;
 use tantivy::query::{
     AllQuery, BooleanQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TEXT, Value};
 use tantivy::{
-    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, Searcher, SegmentReader, TantivyDocument,
-    TantivyError, Term,
+    COLLECT_BLOCK_BUFFER_LEN, DocAddress, DocId, Index, IndexBuilder, IndexReader, IndexSettings, IndexWriter,
+    ReloadPolicy, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument, TantivyError, Term,
 };
 use time::OffsetDateTime;
 
 /// The writer's indexing memory, shared by its threads.
 const WRITER_HEAP: usize = 50_000_000;
+
+/// Stored fields are compressed in blocks of this many bytes, and reading a
+/// hit decompresses its block: with tantivy's default of 16 KiB, reading a
+/// page of 20 hits took a tenth of a text search on 1M products. 4 KiB
+/// blocks make the index 19% bigger. An index keeps the block size it was
+/// created with.
+const DOC_STORE_BLOCK: usize = 4096;
 
 /// Field names; the fast-field readers look columns up by name.
 mod name {
@@ -74,8 +89,14 @@ pub struct TantivyBackend {
 }
 
 struct Inner {
-    writer: Mutex<IndexWriter>,
+    index: Index,
+    /// tantivy allows one writer per index. Taken out of the slot while in
+    /// use, so that a panic mid-change drops it with whatever it had queued;
+    /// the next change then opens a new one.
+    writer: Mutex<Option<IndexWriter>>,
     reader: IndexReader,
+    /// The columns of the reader's segments.
+    columns: ColumnCache,
     fields: Fields,
 }
 
@@ -93,17 +114,18 @@ impl TantivyBackend {
             .map_err(|e| SearchError::Failed(format!("cannot create the index directory {}: {e}", dir.display())))?;
         let directory = MmapDirectory::open(dir).map_err(|e| SearchError::Failed(e.to_string()))?;
         let (schema, fields) = Fields::schema();
-        let index = Index::open_or_create(directory, schema).map_err(search_error)?;
-        Self::with_index(&index, fields)
+        let index = index_builder(schema).open_or_create(directory).map_err(search_error)?;
+        Self::with_index(index, fields)
     }
 
     /// An empty index in memory, for tests.
     pub fn in_memory() -> Result<Self, SearchError> {
         let (schema, fields) = Fields::schema();
-        Self::with_index(&Index::create_in_ram(schema), fields)
+        let index = index_builder(schema).create_in_ram().map_err(search_error)?;
+        Self::with_index(index, fields)
     }
 
-    fn with_index(index: &Index, fields: Fields) -> Result<Self, SearchError> {
+    fn with_index(index: Index, fields: Fields) -> Result<Self, SearchError> {
         let writer: IndexWriter = index.writer(WRITER_HEAP).map_err(search_error)?;
         // Reloaded by hand after each commit rather than by a file watcher, so
         // that a change is visible as soon as `upsert` or `remove` returns.
@@ -112,10 +134,14 @@ impl TantivyBackend {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(search_error)?;
+        let columns = ColumnCache::default();
+        columns.refresh(&reader.searcher()).map_err(search_error)?;
         Ok(Self {
             inner: Arc::new(Inner {
-                writer: Mutex::new(writer),
+                index,
+                writer: Mutex::new(Some(writer)),
                 reader,
+                columns,
                 fields,
             }),
         })
@@ -131,6 +157,14 @@ impl TantivyBackend {
             })
         })
         .await
+    }
+
+    /// Merges the index into one segment and deletes the files of the merged
+    /// ones. Searches are fastest on one segment, so bulk builds end with
+    /// this; later changes add small segments that tantivy's background
+    /// merges keep few.
+    pub async fn merge(&self) -> Result<(), SearchError> {
+        self.run(|inner| inner.merge()).await
     }
 
     /// Runs blocking index work off the async runtime's threads.
@@ -194,25 +228,74 @@ impl Inner {
     /// Applies a change and commits it (all or nothing), then reloads the
     /// reader.
     fn change(&self, apply: impl FnOnce(&IndexWriter, &Fields) -> tantivy::Result<()>) -> Result<(), SearchError> {
-        let mut writer = self.writer();
-        let applied = apply(&writer, &self.fields).and_then(|()| writer.commit().map(drop));
-        if let Err(e) = applied {
-            // Drop the queued half of the change so the next commit does not
-            // publish it. A failed rollback leaves nothing better to do.
-            let _ = writer.rollback();
-            return Err(search_error(e));
-        }
-        self.reader.reload().map_err(search_error)
+        self.with_writer(|writer| {
+            let applied = apply(writer, &self.fields).and_then(|()| writer.commit().map(drop));
+            if let Err(e) = applied {
+                // Drop the queued half of the change so the next commit does
+                // not publish it. A failed rollback leaves nothing better to do.
+                let _ = writer.rollback();
+                return Err(search_error(e));
+            }
+            Ok(())
+        })?;
+        self.reload()
     }
 
-    fn writer(&self) -> MutexGuard<'_, IndexWriter> {
+    /// Merges every segment (and the deletes) into one.
+    fn merge(&self) -> Result<(), SearchError> {
+        let mut slot = self.writer_slot();
+        // Background merges may hold some of the segments, and only closing
+        // the writer waits for them.
+        if let Some(writer) = slot.take() {
+            writer.wait_merging_threads().map_err(search_error)?;
+        }
+        let writer = slot.insert(self.open_writer()?);
+        // Segment metas keep their segment's files from garbage collection
+        // while they live, so only the ids outlive this.
+        let ids = {
+            let segments = self.index.searchable_segment_metas().map_err(search_error)?;
+            let merging = segments.len() > 1 || segments.iter().any(|segment| segment.has_deletes());
+            merging.then(|| segments.iter().map(|segment| segment.id()).collect::<Vec<_>>())
+        };
+        if let Some(ids) = ids {
+            writer.merge(&ids).wait().map_err(search_error)?;
+        }
+        // Searches move to the merged segment; files of the old ones that a
+        // search still reads are deleted by a later collection.
+        self.reload()?;
+        writer.garbage_collect_files().wait().map_err(search_error)?;
+        Ok(())
+    }
+
+    /// Moves searches onto the latest commit.
+    fn reload(&self) -> Result<(), SearchError> {
+        self.reader.reload().map_err(search_error)?;
+        self.columns.refresh(&self.reader.searcher()).map_err(search_error)
+    }
+
+    /// Runs `work` with the writer, opening one if there is none.
+    fn with_writer<T>(&self, work: impl FnOnce(&mut IndexWriter) -> Result<T, SearchError>) -> Result<T, SearchError> {
+        let mut slot = self.writer_slot();
+        let mut writer = match slot.take() {
+            Some(writer) => writer,
+            None => self.open_writer()?,
+        };
+        let outcome = work(&mut writer);
+        *slot = Some(writer);
+        outcome
+    }
+
+    fn writer_slot(&self) -> MutexGuard<'_, Option<IndexWriter>> {
+        // A panic while the lock was held dropped the writer that was out of
+        // the slot, and with it any half-made change.
         self.writer.lock().unwrap_or_else(|poisoned| {
-            // A panic mid-change may have left part of a batch queued.
-            let mut writer = poisoned.into_inner();
-            let _ = writer.rollback();
             self.writer.clear_poison();
-            writer
+            poisoned.into_inner()
         })
+    }
+
+    fn open_writer(&self) -> Result<IndexWriter, SearchError> {
+        self.index.writer(WRITER_HEAP).map_err(search_error)
     }
 
     fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
@@ -243,14 +326,18 @@ impl Inner {
         };
 
         let start = request.offset();
-        let top = TopDocs::for_doc_range(start..start.saturating_add(request.limit as usize)).order_by(HitOrder {
-            sort: request.sort,
-            by_text: !words.is_empty(),
-        });
-        let (top, counts) = searcher.search(&*query, &(top, FacetCounter)).map_err(search_error)?;
-        let hits = top
+        let matches = Matches {
+            columns: &self.columns,
+            order: HitOrder {
+                sort: request.sort,
+                by_text: !words.is_empty(),
+            },
+            page: start..start.saturating_add(request.limit as usize),
+        };
+        let (page, counts) = searcher.search(&*query, &matches).map_err(search_error)?;
+        let hits = page
             .into_iter()
-            .map(|(_, address)| {
+            .map(|address| {
                 let doc: TantivyDocument = searcher.doc(address).map_err(search_error)?;
                 self.fields
                     .search_doc(&doc)
@@ -316,6 +403,14 @@ impl Inner {
         }
         filters
     }
+}
+
+/// A new index's schema and settings.
+fn index_builder(schema: Schema) -> IndexBuilder {
+    Index::builder().schema(schema).settings(IndexSettings {
+        docstore_blocksize: DOC_STORE_BLOCK,
+        ..IndexSettings::default()
+    })
 }
 
 /// What a search that cannot match anything answers.
@@ -491,111 +586,425 @@ impl Columns {
     }
 }
 
-/// How a hit ranks: the greater, the earlier (fields compare in order).
-/// `Id` is the id's term ordinal within a segment (ordinals follow the
-/// dictionary's sort order) and the id itself once segments are merged.
-#[derive(Debug, Clone, PartialEq, PartialOrd)]
-struct Rank<Id> {
-    /// The relevance score; 0 for the other sorts.
-    score: f32,
-    /// The sort's fields, negated when ascending; 0 for relevance.
-    keys: [i64; 2],
-    id_key: Reverse<u64>,
-    id: Reverse<Id>,
+/// Each segment's columns, opened once rather than by every search: opening
+/// parses a column's header, thousands of blocks' worth for the columns of
+/// ids (their values grow with the documents, which suits tantivy's
+/// blockwise-linear encoding).
+#[derive(Default)]
+struct ColumnCache {
+    segments: RwLock<HashMap<SegmentId, Arc<Columns>>>,
 }
 
-/// Ranks hits for [`TopDocs`].
+impl ColumnCache {
+    /// Opens the columns of the searcher's new segments and forgets those of
+    /// segments it no longer has.
+    fn refresh(&self, searcher: &Searcher) -> tantivy::Result<()> {
+        let mut segments = self.segments.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut live = HashMap::new();
+        for segment in searcher.segment_readers() {
+            let id = segment.segment_id();
+            let columns = match segments.remove(&id) {
+                Some(columns) => columns,
+                None => Arc::new(Columns::open(segment)?),
+            };
+            live.insert(id, columns);
+        }
+        *segments = live;
+        Ok(())
+    }
+
+    /// A segment's columns; opened anew for a segment a reload has dropped
+    /// since the search began.
+    fn get(&self, segment: &SegmentReader) -> tantivy::Result<Arc<Columns>> {
+        let segments = self.segments.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match segments.get(&segment.segment_id()) {
+            Some(columns) => Ok(Arc::clone(columns)),
+            None => Ok(Arc::new(Columns::open(segment)?)),
+        }
+    }
+}
+
+/// How a search orders its hits.
+#[derive(Debug, Clone, Copy)]
 struct HitOrder {
     sort: SearchSort,
     /// Whether BM25 is part of the score (there is text).
     by_text: bool,
 }
 
-impl SortKeyComputer for HitOrder {
-    type SortKey = Rank<String>;
-    type Child = SegmentHitOrder;
-    type Comparator = NaturalComparator;
-
-    fn requires_scoring(&self) -> bool {
+impl HitOrder {
+    fn requires_scoring(self) -> bool {
         self.by_text && self.sort == SearchSort::Relevance
     }
+}
 
-    fn segment_sort_key_computer(&self, segment: &SegmentReader) -> tantivy::Result<SegmentHitOrder> {
-        Ok(SegmentHitOrder {
-            sort: self.sort,
-            by_text: self.by_text,
-            columns: Columns::open(segment)?,
+/// How a hit ranks within its segment: the greater, the earlier (fields
+/// compare in order).
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+struct Rank {
+    /// The relevance score; 0 for the other sorts.
+    score: f32,
+    /// The sort's fields, negated when ascending; 0 for relevance.
+    keys: [i64; 2],
+    id_key: Reverse<u64>,
+    /// The id's term ordinal, which follows the ids' order within a segment
+    /// only.
+    id: Reverse<u64>,
+}
+
+impl Rank {
+    /// What the sort decides, before the tie-breaks on the id.
+    fn sorted(&self) -> (f32, [i64; 2]) {
+        (self.score, self.keys)
+    }
+
+    /// All but the id's ordinal: what compares across segments.
+    fn global(&self) -> (f32, [i64; 2], Reverse<u64>) {
+        (self.score, self.keys, self.id_key)
+    }
+}
+
+/// Matches handed over in one go by tantivy (without scores), and so the
+/// size of the blocks scored matches are gathered into.
+const BLOCK: usize = COLLECT_BLOCK_BUFFER_LEN;
+
+/// One pass over the matches: the page's hits, in [`HitOrder`], and the
+/// facets over every match.
+struct Matches<'a> {
+    columns: &'a ColumnCache,
+    order: HitOrder,
+    /// The page's place in the whole order.
+    page: Range<usize>,
+}
+
+impl Collector for Matches<'_> {
+    /// The page's hits, and the facets.
+    type Fruit = (Vec<DocAddress>, FacetCounts);
+    type Child = SegmentMatches;
+
+    fn for_segment(&self, segment_ord: SegmentOrdinal, segment: &SegmentReader) -> tantivy::Result<SegmentMatches> {
+        let columns = self.columns.get(segment)?;
+        Ok(SegmentMatches {
+            segment_ord,
+            order: self.order,
+            top: TopNComputer::new_with_comparator(self.page.end, NaturalComparator),
+            categories: TermCounts::new(columns.categories.as_ref()),
+            brands: TermCounts::new(columns.brands.as_ref()),
+            prices: [0; 4],
+            rating_tenths: 0,
+            total: 0,
+            scored_docs: Vec::with_capacity(BLOCK),
+            scores: Vec::with_capacity(BLOCK),
+            block: Box::default(),
+            columns,
         })
     }
-}
 
-struct SegmentHitOrder {
-    sort: SearchSort,
-    by_text: bool,
-    columns: Columns,
-}
-
-impl SegmentSortKeyComputer for SegmentHitOrder {
-    type SortKey = Rank<String>;
-    type SegmentSortKey = Rank<u64>;
-    type SegmentComparator = NaturalComparator;
-
-    fn segment_sort_key(&mut self, doc: DocId, score: Score) -> Rank<u64> {
-        let c = &self.columns;
-        let (score, keys) = match self.sort {
-            SearchSort::Relevance => {
-                let in_stock = c.available.first(doc).unwrap_or(0) > 0;
-                let boost = boost(in_stock, rating(c.rating.first(doc).unwrap_or(0)));
-                (if self.by_text { score * boost } else { boost }, [0, 0])
-            }
-            SearchSort::PriceAsc => (0.0, [c.price.first(doc).unwrap_or(0).saturating_neg(), 0]),
-            SearchSort::PriceDesc => (0.0, [c.price.first(doc).unwrap_or(0), 0]),
-            SearchSort::Rating => {
-                let tenths = c.rating.first(doc).unwrap_or(0);
-                let reviews = c.reviews.first(doc).unwrap_or(0);
-                let key = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-                (0.0, [key(tenths), key(reviews)])
-            }
-            SearchSort::Newest => (0.0, [c.created_at.first(doc).unwrap_or(0), 0]),
-        };
-        Rank {
-            score,
-            keys,
-            id_key: Reverse(c.id_key.first(doc).unwrap_or(0)),
-            id: Reverse(c.ids.as_ref().and_then(|ids| ids.ords().first(doc)).unwrap_or(0)),
-        }
+    fn requires_scoring(&self) -> bool {
+        self.order.requires_scoring()
     }
 
-    /// Resolves the id's ordinal, for the few hits a segment keeps. Should
-    /// the dictionary be unreadable, only the last tie-break suffers: reading
-    /// the hit's stored fields reports the broken index.
-    fn convert_segment_sort_key(&self, rank: Rank<u64>) -> Rank<String> {
-        let mut id = String::new();
-        if let Some(ids) = &self.columns.ids {
-            let _ = ids.ord_to_str(rank.id.0, &mut id);
+    fn merge_fruits(&self, segments: Vec<SegmentMatches>) -> tantivy::Result<Self::Fruit> {
+        let mut counts = FacetCounts::default();
+        let mut hits = Vec::new();
+        let mut ids = Vec::with_capacity(segments.len());
+        for segment in segments {
+            counts.add(&segment)?;
+            let index = ids.len();
+            hits.extend(segment.top.into_vec().into_iter().map(|kept| Hit {
+                rank: kept.sort_key,
+                segment: index,
+                address: DocAddress::new(segment.segment_ord, kept.doc),
+                id: String::new(),
+            }));
+            ids.push(segment.columns);
         }
-        Rank {
-            score: rank.score,
-            keys: rank.keys,
-            id_key: rank.id_key,
-            id: Reverse(id),
-        }
+        order_hits(&mut hits, &ids)?;
+        let page = hits
+            .into_iter()
+            .skip(self.page.start)
+            .take(self.page.len())
+            .map(|hit| hit.address)
+            .collect();
+        Ok((page, counts))
     }
 }
 
-/// Counts the facets over every match, from fast fields.
-struct FacetCounter;
+/// A hit a segment kept, on its way to the page.
+struct Hit {
+    rank: Rank,
+    /// Which segment's id column names it.
+    segment: usize,
+    address: DocAddress,
+    /// The product id, looked up only to break a tie across segments.
+    id: String,
+}
 
-/// A segment's counts; categories and brands by term ordinal until merged.
-struct SegmentFacets {
-    columns: Columns,
-    categories: Vec<u64>,
-    brands: Vec<u64>,
+/// Puts hits of several segments in order: by everything but the id's
+/// ordinal, then hits of one segment by that ordinal and hits of different
+/// segments by their ids, read from `ids` (one column per segment).
+fn order_hits(hits: &mut [Hit], ids: &[Arc<Columns>]) -> tantivy::Result<()> {
+    let by_rank = |a: &Hit, b: &Hit| b.rank.global().partial_cmp(&a.rank.global()).unwrap_or(Ordering::Equal);
+    hits.sort_by(by_rank);
+    for tied in hits.chunk_by_mut(|a, b| by_rank(a, b) == Ordering::Equal) {
+        if tied.iter().all(|hit| hit.segment == tied[0].segment) {
+            tied.sort_by_key(|hit| hit.rank.id.0);
+            continue;
+        }
+        for hit in tied.iter_mut() {
+            if let Some(column) = &ids[hit.segment].ids {
+                column.ord_to_str(hit.rank.id.0, &mut hit.id)?;
+            }
+        }
+        tied.sort_by(|a, b| a.id.cmp(&b.id));
+    }
+    Ok(())
+}
+
+/// One segment's share of [`Matches`].
+struct SegmentMatches {
+    segment_ord: SegmentOrdinal,
+    order: HitOrder,
+    columns: Arc<Columns>,
+    /// The best hits so far (as many as the page and those before it).
+    top: TopNComputer<Rank, DocId, NaturalComparator>,
+    categories: TermCounts,
+    brands: TermCounts,
     prices: [u64; 4],
     rating_tenths: u64,
     total: u64,
+    /// Scored matches come one at a time; they wait here for a block.
+    scored_docs: Vec<DocId>,
+    scores: Vec<Score>,
+    /// Room for the column values of a block.
+    block: Box<BlockValues>,
 }
 
+/// The column values of a block of matches, read in bulk (`None` where a
+/// document has no value, as for a single read).
+struct BlockValues {
+    ratings: Values<u64>,
+    prices: Values<i64>,
+    categories: Values<u64>,
+    brands: Values<u64>,
+    /// The sort's own fields, read only for the sorts that need them.
+    available: Values<i64>,
+    reviews: Values<u64>,
+    created_at: Values<i64>,
+    /// The matches that may make the top hits, their score and sort
+    /// fields, and then their ids' columns.
+    candidates: [DocId; BLOCK],
+    sorted: [(f32, [i64; 2]); BLOCK],
+    id_keys: Values<u64>,
+    ids: Values<u64>,
+}
+
+/// One column's values for a block.
+type Values<T> = [Option<T>; BLOCK];
+
+impl Default for BlockValues {
+    fn default() -> Self {
+        Self {
+            ratings: [None; BLOCK],
+            prices: [None; BLOCK],
+            categories: [None; BLOCK],
+            brands: [None; BLOCK],
+            available: [None; BLOCK],
+            reviews: [None; BLOCK],
+            created_at: [None; BLOCK],
+            candidates: [0; BLOCK],
+            sorted: [(0.0, [0; 2]); BLOCK],
+            id_keys: [None; BLOCK],
+            ids: [None; BLOCK],
+        }
+    }
+}
+
+/// Reads a block's values of one column; the block holds at most [`BLOCK`]
+/// documents.
+fn read<T>(column: &Column<T>, docs: &[DocId], into: &mut Values<T>)
+where
+    T: PartialOrd + Copy + fmt::Debug + Send + Sync + 'static,
+{
+    let into = &mut into[..docs.len()];
+    // `first_vals` leaves the slots of documents without a value as they were.
+    into.fill(None);
+    column.first_vals(docs, into);
+}
+
+/// Reads a block's term ordinals of a string column (none if the segment has
+/// no such column).
+fn read_ords(column: Option<&StrColumn>, docs: &[DocId], into: &mut Values<u64>) {
+    match column {
+        Some(column) => read(column.ords(), docs, into),
+        None => into[..docs.len()].fill(None),
+    }
+}
+
+impl SegmentMatches {
+    /// Counts and ranks up to [`BLOCK`] matches, in document order; `scores`
+    /// is empty when the search does not score.
+    fn collect_matches(&mut self, docs: &[DocId], scores: &[Score]) {
+        let (c, values) = (&self.columns, &mut *self.block);
+        read(&c.rating, docs, &mut values.ratings);
+        read(&c.price, docs, &mut values.prices);
+        read_ords(c.categories.as_ref(), docs, &mut values.categories);
+        read_ords(c.brands.as_ref(), docs, &mut values.brands);
+        let n = docs.len();
+        self.categories.add(&values.categories[..n]);
+        self.brands.add(&values.brands[..n]);
+        count_prices(&mut self.prices, &values.prices[..n]);
+        self.rating_tenths += values.ratings[..n]
+            .iter()
+            .map(|tenths| tenths.unwrap_or(0))
+            .sum::<u64>();
+        self.total += n as u64;
+
+        match self.order.sort {
+            SearchSort::Relevance => read(&c.available, docs, &mut values.available),
+            SearchSort::Rating => read(&c.reviews, docs, &mut values.reviews),
+            SearchSort::Newest => read(&c.created_at, docs, &mut values.created_at),
+            SearchSort::PriceAsc | SearchSort::PriceDesc => {}
+        }
+        // Most matches lose to the hits kept already on the sort alone; only
+        // the others read the id's columns.
+        let mut kept = 0;
+        for (i, &doc) in docs.iter().enumerate() {
+            let sorted = sort_key(self.order, values, i, scores.get(i).copied().unwrap_or(0.0));
+            if self.top.threshold.as_ref().is_some_and(|t| sorted < t.sorted()) {
+                continue;
+            }
+            values.candidates[kept] = doc;
+            values.sorted[kept] = sorted;
+            kept += 1;
+        }
+        let candidates = &values.candidates[..kept];
+        read(&c.id_key, candidates, &mut values.id_keys);
+        read_ords(c.ids.as_ref(), candidates, &mut values.ids);
+        for (i, &doc) in candidates.iter().enumerate() {
+            let (score, keys) = values.sorted[i];
+            let rank = Rank {
+                score,
+                keys,
+                id_key: Reverse(values.id_keys[i].unwrap_or(0)),
+                id: Reverse(values.ids[i].unwrap_or(0)),
+            };
+            self.top.push(rank, doc);
+        }
+    }
+
+    fn collect_scored(&mut self) {
+        let (mut docs, mut scores) = (std::mem::take(&mut self.scored_docs), std::mem::take(&mut self.scores));
+        self.collect_matches(&docs, &scores);
+        docs.clear();
+        scores.clear();
+        (self.scored_docs, self.scores) = (docs, scores);
+    }
+}
+
+/// Counts prices into the [`PRICE_RANGES`] as [`super::price_range`] does,
+/// a range at a time: prices come in no order, so a branch on each would
+/// often mispredict.
+fn count_prices(counts: &mut [u64; 4], prices: &[Option<i64>]) {
+    let mut later = 0;
+    for (count, (_, from, to)) in counts.iter_mut().zip(PRICE_RANGES).skip(1) {
+        let within = prices
+            .iter()
+            .flatten()
+            .filter(|price| (from..to).contains(price))
+            .count() as u64;
+        *count += within;
+        later += within;
+    }
+    // The first range also takes prices outside every range.
+    counts[0] += prices.iter().flatten().count() as u64 - later;
+}
+
+/// The score and the sort's fields of the `i`th document of a block.
+fn sort_key(order: HitOrder, values: &BlockValues, i: usize, score: Score) -> (f32, [i64; 2]) {
+    match order.sort {
+        SearchSort::Relevance => {
+            let in_stock = values.available[i].unwrap_or(0) > 0;
+            let boost = boost(in_stock, rating(values.ratings[i].unwrap_or(0)));
+            (if order.by_text { score * boost } else { boost }, [0, 0])
+        }
+        SearchSort::PriceAsc => (0.0, [values.prices[i].unwrap_or(0).saturating_neg(), 0]),
+        SearchSort::PriceDesc => (0.0, [values.prices[i].unwrap_or(0), 0]),
+        SearchSort::Rating => {
+            let key = |n: Option<u64>| i64::try_from(n.unwrap_or(0)).unwrap_or(i64::MAX);
+            (0.0, [key(values.ratings[i]), key(values.reviews[i])])
+        }
+        SearchSort::Newest => (0.0, [values.created_at[i].unwrap_or(0), 0]),
+    }
+}
+
+impl SegmentCollector for SegmentMatches {
+    type Fruit = Self;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        self.scored_docs.push(doc);
+        self.scores.push(score);
+        if self.scored_docs.len() == BLOCK {
+            self.collect_scored();
+        }
+    }
+
+    fn collect_block(&mut self, docs: &[DocId]) {
+        for block in docs.chunks(BLOCK) {
+            self.collect_matches(block, &[]);
+        }
+    }
+
+    fn harvest(mut self) -> Self {
+        self.collect_scored();
+        self
+    }
+}
+
+/// A segment's matches per term of a string column, by term ordinal.
+struct TermCounts {
+    by_ord: Vec<u64>,
+}
+
+impl TermCounts {
+    fn new(column: Option<&StrColumn>) -> Self {
+        Self {
+            by_ord: vec![0; column.map_or(0, |column| column.num_terms())],
+        }
+    }
+
+    fn add(&mut self, ords: &[Option<u64>]) {
+        for ord in ords.iter().flatten() {
+            if let Some(count) = self.by_ord.get_mut(*ord as usize) {
+                *count += 1;
+            }
+        }
+    }
+
+    /// Adds the counts to `to`, by term, reading the terms from the column's
+    /// dictionary in one pass.
+    fn add_to(&self, column: Option<&StrColumn>, to: &mut HashMap<String, u64>) -> tantivy::Result<()> {
+        let Some(column) = column else {
+            return Ok(());
+        };
+        let ords: Vec<u64> = (0..self.by_ord.len() as u64)
+            .filter(|&ord| self.by_ord[ord as usize] > 0)
+            .collect();
+        let mut counts = ords.iter().map(|&ord| self.by_ord[ord as usize]);
+        let found = column.dictionary().sorted_ords_to_term_cb(&ords, |term| {
+            let count = counts.next().unwrap_or(0);
+            *to.entry(String::from_utf8_lossy(term).into_owned()).or_default() += count;
+        })?;
+        if !found {
+            return Err(TantivyError::InternalError(
+                "a facet's term ordinal is not in its dictionary".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The facet counts over every segment.
 #[derive(Debug, Default)]
 struct FacetCounts {
     categories: HashMap<String, u64>,
@@ -606,6 +1015,20 @@ struct FacetCounts {
 }
 
 impl FacetCounts {
+    fn add(&mut self, segment: &SegmentMatches) -> tantivy::Result<()> {
+        let columns = &segment.columns;
+        segment
+            .categories
+            .add_to(columns.categories.as_ref(), &mut self.categories)?;
+        segment.brands.add_to(columns.brands.as_ref(), &mut self.brands)?;
+        for (total, count) in self.prices.iter_mut().zip(segment.prices) {
+            *total += count;
+        }
+        self.rating_tenths += segment.rating_tenths;
+        self.total += segment.total;
+        Ok(())
+    }
+
     fn into_facets(self) -> Facets {
         Facets {
             categories: top_buckets(self.categories),
@@ -613,84 +1036,6 @@ impl FacetCounts {
             price_ranges: price_buckets(self.prices),
             avg_rating: (self.total > 0).then(|| self.rating_tenths as f64 / self.total as f64 / 10.0),
         }
-    }
-}
-
-impl Collector for FacetCounter {
-    type Fruit = FacetCounts;
-    type Child = SegmentFacets;
-
-    fn for_segment(&self, _segment_ord: u32, segment: &SegmentReader) -> tantivy::Result<SegmentFacets> {
-        let columns = Columns::open(segment)?;
-        let terms = |column: &Option<StrColumn>| vec![0; column.as_ref().map_or(0, |c| c.num_terms())];
-        Ok(SegmentFacets {
-            categories: terms(&columns.categories),
-            brands: terms(&columns.brands),
-            columns,
-            prices: [0; 4],
-            rating_tenths: 0,
-            total: 0,
-        })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, segments: Vec<SegmentFacets>) -> tantivy::Result<FacetCounts> {
-        let mut counts = FacetCounts::default();
-        for segment in segments {
-            add_terms(
-                &mut counts.categories,
-                segment.columns.categories.as_ref(),
-                &segment.categories,
-            )?;
-            add_terms(&mut counts.brands, segment.columns.brands.as_ref(), &segment.brands)?;
-            for (total, count) in counts.prices.iter_mut().zip(segment.prices) {
-                *total += count;
-            }
-            counts.rating_tenths += segment.rating_tenths;
-            counts.total += segment.total;
-        }
-        Ok(counts)
-    }
-}
-
-/// Adds counts by term ordinal to counts by term.
-fn add_terms(to: &mut HashMap<String, u64>, column: Option<&StrColumn>, by_ord: &[u64]) -> tantivy::Result<()> {
-    let Some(column) = column else {
-        return Ok(());
-    };
-    for (ord, &count) in by_ord.iter().enumerate().filter(|(_, count)| **count > 0) {
-        let mut term = String::new();
-        column.ord_to_str(ord as u64, &mut term)?;
-        *to.entry(term).or_default() += count;
-    }
-    Ok(())
-}
-
-impl SegmentCollector for SegmentFacets {
-    type Fruit = Self;
-
-    fn collect(&mut self, doc: DocId, _score: Score) {
-        let c = &self.columns;
-        let count = |column: &Option<StrColumn>, counts: &mut [u64]| {
-            let ord = column.as_ref().and_then(|column| column.ords().first(doc));
-            if let Some(n) = ord.and_then(|ord| counts.get_mut(ord as usize)) {
-                *n += 1;
-            }
-        };
-        count(&c.categories, &mut self.categories);
-        count(&c.brands, &mut self.brands);
-        if let Some(price) = c.price.first(doc) {
-            self.prices[price_range(price)] += 1;
-        }
-        self.rating_tenths += c.rating.first(doc).unwrap_or(0);
-        self.total += 1;
-    }
-
-    fn harvest(self) -> Self {
-        self
     }
 }
 
