@@ -11,10 +11,13 @@
 use crate::ids::ProductId;
 use crate::money::Money;
 use crate::order::{OrderId, OrderStatus};
+use crate::queue::batch_response;
 use crate::store::keys;
 use aws_lambda_events::dynamodb::EventRecord;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use serde::{Deserialize, Serialize};
 use serde_dynamo::AttributeValue;
+use std::collections::{BTreeSet, HashMap};
 
 /// The queue a message goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -109,6 +112,34 @@ struct OutboxItem {
     version: u32,
     payload: String,
     created_at: String,
+}
+
+/// Applies a batch of catalog-event messages (the search index updater's,
+/// push-stock's): `apply` gets every product the batch names, each once,
+/// and answers those it could not handle. A message fails when it is not a
+/// catalog event or names such a product; on FIFO queues the rest of its
+/// group fails with it (`queue::batch_response`).
+pub async fn apply_catalog_batch<F, Fut>(event: &SqsEvent, apply: F) -> SqsBatchResponse
+where
+    F: FnOnce(BTreeSet<ProductId>) -> Fut,
+    Fut: Future<Output = BTreeSet<ProductId>>,
+{
+    let mut named: HashMap<&str, ProductId> = HashMap::new();
+    for message in &event.records {
+        let id = message.message_id.as_deref().unwrap_or_default();
+        match serde_json::from_str::<CatalogEvent>(message.body.as_deref().unwrap_or_default()) {
+            Ok(catalog_event) => {
+                named.insert(id, catalog_event.product_id().clone());
+            }
+            Err(error) => tracing::error!(message_id = id, %error, "not a catalog event"),
+        }
+    }
+    let failed = apply(named.values().cloned().collect()).await;
+    batch_response(event, |message| {
+        named
+            .get(message.message_id.as_deref().unwrap_or_default())
+            .is_none_or(|id| failed.contains(id))
+    })
 }
 
 /// A stream record the relay cannot read: a bug, never skipped silently.

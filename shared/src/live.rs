@@ -10,15 +10,14 @@
 //! index (`docs/events.md`); it re-reads the product, so a late or repeated
 //! message pushes the current figure, never an old one.
 
-use crate::events::CatalogEvent;
+use crate::events::apply_catalog_batch;
 use crate::ids::ProductId;
-use crate::queue::batch_response;
 use crate::stock::StockLevel;
 use crate::store::DynamoStore;
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 
 /// Products one connection may watch at once.
 pub const MAX_SUBSCRIPTIONS: usize = 100;
@@ -152,31 +151,17 @@ pub async fn handle_socket(store: &DynamoStore, event: ApiGatewayWebsocketProxyR
 /// availability to every connection watching it; closed connections are
 /// forgotten. Messages that are not catalog events fail on their own.
 pub async fn push_batch<N: Notify>(store: &DynamoStore, notifier: &N, event: SqsEvent) -> SqsBatchResponse {
-    let mut products: BTreeSet<ProductId> = BTreeSet::new();
-    let mut unreadable: HashSet<String> = HashSet::new();
-    for message in &event.records {
-        match serde_json::from_str::<CatalogEvent>(message.body.as_deref().unwrap_or_default()) {
-            Ok(catalog_event) => {
-                products.insert(catalog_event.product_id().clone());
-            }
-            Err(_) => {
-                unreadable.insert(message.message_id.clone().unwrap_or_default());
+    apply_catalog_batch(&event, |products| async move {
+        let mut failed = BTreeSet::new();
+        for product in products {
+            if let Err(error) = push_product(store, notifier, &product).await {
+                tracing::warn!(%error, %product, "pushing stock failed");
+                failed.insert(product);
             }
         }
-    }
-    let mut failed: HashSet<ProductId> = HashSet::new();
-    for product in &products {
-        if let Err(error) = push_product(store, notifier, product).await {
-            tracing::warn!(%error, %product, "pushing stock failed");
-            failed.insert(product.clone());
-        }
-    }
-    batch_response(&event, |message| {
-        let id = message.message_id.as_deref().unwrap_or_default();
-        unreadable.contains(id)
-            || serde_json::from_str::<CatalogEvent>(message.body.as_deref().unwrap_or_default())
-                .is_ok_and(|e| failed.contains(e.product_id()))
+        failed
     })
+    .await
 }
 
 async fn push_product<N: Notify>(store: &DynamoStore, notifier: &N, product: &ProductId) -> Result<(), String> {

@@ -4,14 +4,13 @@
 
 use super::{SearchBackend, SearchDoc};
 use crate::catalog::category_path;
-use crate::events::CatalogEvent;
+use crate::events::apply_catalog_batch;
 use crate::ids::ProductId;
-use crate::queue::batch_response;
 use crate::stock::StockLevel;
 use crate::store::DynamoStore;
 use crate::store::catalog::CategoryReader;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 /// Re-reads these products (one query per product's partition) and upserts
 /// their documents, or removes those no longer in the table. Answers the
@@ -75,28 +74,5 @@ pub async fn refresh<B: SearchBackend>(
 /// event fails on its own (and goes to the dead-letter queue after the
 /// queue's receives); the rest of the batch is applied.
 pub async fn apply_batch<B: SearchBackend>(store: &DynamoStore, index: &B, event: SqsEvent) -> SqsBatchResponse {
-    let mut named: HashMap<String, ProductId> = HashMap::new();
-    for message in &event.records {
-        let parsed = message
-            .body
-            .as_deref()
-            .ok_or_else(|| "no body".to_owned())
-            .and_then(|body| serde_json::from_str::<CatalogEvent>(body).map_err(|e| e.to_string()));
-        match parsed {
-            Ok(catalog_event) => {
-                named.insert(
-                    message.message_id.clone().unwrap_or_default(),
-                    catalog_event.product_id().clone(),
-                );
-            }
-            Err(error) => tracing::error!(message_id = ?message.message_id, %error, "not a catalog event"),
-        }
-    }
-    let ids: BTreeSet<ProductId> = named.values().cloned().collect();
-    let failed = refresh(store, index, &ids).await;
-    batch_response(&event, |message| {
-        named
-            .get(message.message_id.as_deref().unwrap_or_default())
-            .is_none_or(|id| failed.contains(id))
-    })
+    apply_catalog_batch(&event, |ids| async move { refresh(store, index, &ids).await }).await
 }
