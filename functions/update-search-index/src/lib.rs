@@ -6,5 +6,7 @@ use shared::search::SearchBackend;
 use shared::store::DynamoStore;
 
 pub async fn handle<B: SearchBackend>(store: &DynamoStore, index: &B, event: SqsEvent) -> SqsBatchResponse {
-    shared::search::updater::apply_batch(store, index, event).await
+    // Boxed: the SDK calls' futures nest too deep for the compiler's layout
+    // computation inside the Lambda runtime's.
+    Box::pin(shared::search::updater::apply_batch(store, index, event)).await
 }
