@@ -48,16 +48,32 @@ pub fn store(config: &Config, dynamodb: &aws_sdk_dynamodb::Client, clock: &Clock
 }
 
 /// The scheduled job of `binary`, or `None` if the runner does not know it.
-pub fn scheduled_job(binary: &str, store: DynamoStore) -> Option<Job> {
-    let store = Arc::new(store);
+pub fn scheduled_job(binary: &str, store: DynamoStore, config: &Config) -> Option<Job> {
+    let deps = Arc::new((Payments::new(&config.payments, &store), store));
+    let job = |run: fn(Arc<(Payments, DynamoStore)>) -> BoxFuture<'static, ()>| {
+        let deps = Arc::clone(&deps);
+        Arc::new(move || run(Arc::clone(&deps))) as Job
+    };
     match binary {
-        "sweep-reservations" => Some(Arc::new(move || {
-            let store = Arc::clone(&store);
+        "sweep-reservations" => Some(job(|deps| {
             Box::pin(async move {
-                if let Err(error) = sweep_reservations::sweep(&*store, store.now()).await {
-                    tracing::warn!(%error, "the reservation sweeper failed; it runs again on its schedule");
+                sweep_reservations::sweep(&deps.1, deps.1.now()).await;
+            })
+        })),
+        "reconcile-payments" => Some(job(|deps| {
+            Box::pin(async move {
+                if let Err(error) = reconcile_payments::run(&deps.1, &deps.0, deps.1.now()).await {
+                    tracing::warn!(%error, "the payment reconciler failed; it runs again on its schedule");
                 }
-            }) as BoxFuture<'static, ()>
+            })
+        })),
+        "audit-ledger" => Some(job(|deps| {
+            Box::pin(async move {
+                let since = deps.1.now() - shared::ledger::PAYMENT_WINDOW;
+                if let Err(error) = audit_ledger::run(&deps.1, &deps.0, since).await {
+                    tracing::warn!(%error, "the ledger audit failed; it runs again on its schedule");
+                }
+            })
         })),
         _ => None,
     }

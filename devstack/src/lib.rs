@@ -140,6 +140,60 @@ fn start_worker(
     Ok(pipeline::run_stream(source, worker, shutdown))
 }
 
+/// Where a running local stack can be reached, written to its data folder
+/// by `devstack up` so that other commands (`devstack audit`) find it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunningStack {
+    pub api_url: String,
+    pub dynamodb_url: String,
+    pub table: String,
+}
+
+impl RunningStack {
+    const FILE: &'static str = "stack.json";
+
+    pub fn of(stack: &Stack) -> Self {
+        Self {
+            api_url: stack.api_url.clone(),
+            dynamodb_url: stack.dynamodb_url.clone(),
+            table: stack.table().to_owned(),
+        }
+    }
+
+    pub fn write(&self, state_dir: &Path) -> anyhow::Result<()> {
+        let path = state_dir.join(Self::FILE);
+        std::fs::write(&path, serde_json::to_string_pretty(self)?)
+            .with_context(|| format!("writing {}", path.display()))
+    }
+
+    pub fn remove(state_dir: &Path) {
+        let _ = std::fs::remove_file(state_dir.join(Self::FILE));
+    }
+
+    pub fn read(state_dir: &Path) -> anyhow::Result<Self> {
+        let path = state_dir.join(Self::FILE);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "no local stack is running from {} (start one with `cargo run --release -p devstack`)",
+                state_dir.display()
+            )
+        })?;
+        serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))
+    }
+
+    /// Audits the stack's ledger (`shared::ledger::audit`): every stock
+    /// shard and every payment of the simulated provider.
+    pub async fn audit(&self) -> anyhow::Result<shared::ledger::AuditReport> {
+        let sdk = shared::aws::local_sdk_config();
+        let store = shared::store::DynamoStore::new(shared::aws::dynamodb(&sdk, Some(&self.dynamodb_url)), &self.table);
+        let payments = shared::payments::simulated::SimulatedProvider::new(store.clone());
+        shared::ledger::audit(&store, &payments, time::OffsetDateTime::UNIX_EPOCH)
+            .await
+            .with_context(|| format!("auditing the stack at {} (is it still running?)", self.dynamodb_url))
+    }
+}
+
 /// What to start.
 #[derive(Debug, Clone)]
 pub struct StackOptions {
@@ -347,7 +401,7 @@ impl Stack {
                 continue;
             }
             if let Some(every) = function.schedule {
-                let job = functions::scheduled_job(&function.binary, store).ok_or_else(|| {
+                let job = functions::scheduled_job(&function.binary, store, &config).ok_or_else(|| {
                     anyhow!(
                         "template.yaml schedules {}, which the local runner does not run",
                         function.binary

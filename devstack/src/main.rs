@@ -28,6 +28,14 @@ enum Command {
     /// variables as the functions: TABLE_NAME, SEARCH_BACKEND,
     /// OPENSEARCH_ENDPOINT, OPENSEARCH_INDEX.
     Reindex,
+    /// Check that stock and money add up on the running local stack (every
+    /// stock shard, cart line, order and payment); exits non-zero if any
+    /// discrepancy is found.
+    Audit {
+        /// The running stack's data folder (as given to `up`).
+        #[arg(long, default_value_os_t = project_root().join(".devstack"))]
+        state_dir: PathBuf,
+    },
     /// Print a bearer token for local requests.
     Token {
         /// The user id (`sub` claim).
@@ -98,7 +106,25 @@ async fn main() -> anyhow::Result<()> {
         Command::Up(args) => up(args, cli.jwt_secret).await,
         Command::Bench(suite) => suite.run().await,
         Command::Reindex => reindex().await,
+        Command::Audit { state_dir } => audit(&state_dir).await,
     }
+}
+
+async fn audit(state_dir: &std::path::Path) -> anyhow::Result<()> {
+    shared::logging::init_as(shared::logging::LogFormat::Text);
+    let running = devstack::RunningStack::read(state_dir)?;
+    let started = Instant::now();
+    let report = running.audit().await?;
+    println!("{report}");
+    println!(
+        "audited {} in {:.1} s",
+        running.dynamodb_url,
+        started.elapsed().as_secs_f64()
+    );
+    if !report.is_clean() {
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 async fn reindex() -> anyhow::Result<()> {
@@ -190,8 +216,13 @@ async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
         "  curl -X PUT -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{{\"onHand\": 25}}' {api}/admin/products/P0000001/stock"
     );
     println!();
+    println!("  audit      cargo run -q --release -p devstack -- audit   (do stock and money add up?)");
+    println!();
     println!("Ctrl-C stops the stack (data is kept; --reset starts over).");
+    let running = devstack::RunningStack::of(&stack);
+    running.write(&args.state_dir)?;
     tokio::signal::ctrl_c().await?;
     eprintln!("stopping ...");
+    devstack::RunningStack::remove(&args.state_dir);
     stack.stop().await
 }

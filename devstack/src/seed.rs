@@ -3,7 +3,7 @@
 //! prices, ratings, review counts and stock. The same size always gives the
 //! same catalog.
 
-use anyhow::{Context, anyhow};
+use anyhow::{Context, anyhow, bail};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -493,7 +493,13 @@ async fn write_batch(client: &Client, table: &str, items: Vec<Item>) -> anyhow::
     Err(anyhow!("seeding: DynamoDB kept items unprocessed"))
 }
 
-/// How many products the table was seeded with, if it was.
+/// The shape of the items this version writes. Raised when a change makes
+/// older local data unreadable or unsafe (format 2: cart lines carry a write
+/// token instead of a version number), so the runner can say so plainly.
+pub const DATA_FORMAT: u32 = 2;
+
+/// How many products the table was seeded with, if it was; an error if the
+/// data was written by a version with another [`DATA_FORMAT`].
 pub async fn seeded_size(client: &Client, table: &str) -> anyhow::Result<Option<usize>> {
     let output = client
         .get_item()
@@ -504,10 +510,21 @@ pub async fn seeded_size(client: &Client, table: &str) -> anyhow::Result<Option<
         .send()
         .await
         .map_err(|e| anyhow!("reading the seed marker: {}", error_chain(&e)))?;
-    Ok(output.item().and_then(|i| match i.get("products") {
-        Some(AttributeValue::N(n)) => n.parse().ok(),
+    let Some(marker) = output.item() else {
+        return Ok(None);
+    };
+    let number = |name: &str| match marker.get(name) {
+        Some(AttributeValue::N(n)) => n.parse::<usize>().ok(),
         _ => None,
-    }))
+    };
+    let format = number("dataFormat").unwrap_or(1);
+    if format != DATA_FORMAT as usize {
+        bail!(
+            "the local data was written by another version of the shop (data format {format}, this one reads \
+             {DATA_FORMAT}); start again with `cargo run --release -p devstack -- up --reset`"
+        );
+    }
+    Ok(number("products"))
 }
 
 /// Writes `count` products with their stock, then the category tree with
@@ -566,6 +583,7 @@ pub async fn seed(
         (keys::PK.into(), AttributeValue::S(keys::CATALOG_PK.into())),
         (keys::SK.into(), AttributeValue::S(keys::SEED_SK.into())),
         ("products".into(), AttributeValue::N(count.to_string())),
+        ("dataFormat".into(), AttributeValue::N(DATA_FORMAT.to_string())),
     ]));
     for chunk in items.chunks(25) {
         write_batch(client, table, chunk.to_vec()).await?;

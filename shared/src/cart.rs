@@ -13,6 +13,14 @@ use serde::Serialize;
 
 /// How long an add or change keeps the stock reserved.
 pub const RESERVATION_TTL: time::Duration = time::Duration::minutes(30);
+/// The longest one shopper can hold one product, however often the line is
+/// changed, removed and added again: counted from the hold's first
+/// reservation. Without it, a script renewing every 29 minutes would keep
+/// a flash sale's stock off the shelf for good.
+pub const MAX_HOLD: time::Duration = time::Duration::minutes(60);
+/// After a hold reaches [`MAX_HOLD`], the units are on sale to everyone
+/// else for this long before the same shopper may hold that product again.
+pub const HOLD_COOLDOWN: time::Duration = time::Duration::minutes(15);
 /// The most lines a cart holds, so that checkout's single transaction
 /// (at most 100 actions) fits: per line a cart-line delete, an order line
 /// and its stock shards, plus the order's own items.
@@ -27,10 +35,36 @@ pub struct CartLine {
     pub unit_price: Money,
     pub quantity: i64,
     pub reserved_until: Timestamp,
+    /// When this shopper's hold on the product began (see [`MAX_HOLD`]).
+    pub held_since: Timestamp,
     /// Units held on each stock shard; they sum to `quantity`.
     pub taken: Allocation,
-    /// Incremented on every change; writes and releases are conditional on it.
-    pub version: u64,
+    /// A new random value on every write of the line (see [`LineToken`]);
+    /// every change, release and sale is conditional on it.
+    pub token: LineToken,
+}
+
+/// Names one write of a cart line. A counter would restart when a line is
+/// deleted and created again, so a writer that read the old line could
+/// change the new one; a ULID is never reused, so a condition on it holds
+/// only for the exact line that was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineToken(String);
+
+impl LineToken {
+    /// A token no line has had before.
+    pub fn fresh() -> Self {
+        Self(ulid::Ulid::new().to_string())
+    }
+
+    /// A token as stored.
+    pub fn from_stored(token: &str) -> Self {
+        Self(token.to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 impl CartLine {
@@ -40,9 +74,38 @@ impl CartLine {
     }
 }
 
-/// The deadline a change made at `now` gives its line.
-pub fn reservation_deadline(now: Timestamp) -> Timestamp {
-    now + RESERVATION_TTL
+/// The deadline a change made at `now` gives a line held since
+/// `held_since`: the usual 30 minutes, but never past the hold's cap.
+pub fn reservation_deadline(now: Timestamp, held_since: Timestamp) -> Timestamp {
+    (now + RESERVATION_TTL).min(held_since + MAX_HOLD)
+}
+
+/// Whether a shopper may reserve a product at `now`, given when their
+/// latest hold on it began (`None`: no hold in the last
+/// `MAX_HOLD + HOLD_COOLDOWN`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// Yes: the hold began (or begins) at this time.
+    Since(Timestamp),
+    /// No: the hold reached its cap; the shopper may hold the product
+    /// again from `until`.
+    Spent { until: Timestamp },
+}
+
+pub fn hold(latest: Option<Timestamp>, now: Timestamp) -> Hold {
+    match latest {
+        Some(since) if now < since + MAX_HOLD => Hold::Since(since),
+        Some(since) if now < since + MAX_HOLD + HOLD_COOLDOWN => Hold::Spent {
+            until: since + MAX_HOLD + HOLD_COOLDOWN,
+        },
+        _ => Hold::Since(now),
+    }
+}
+
+/// Whether a hold that began at `since` is over, cooldown included, at
+/// `now` (the cart header forgets it then).
+pub fn hold_forgotten(since: Timestamp, now: Timestamp) -> bool {
+    now >= since + MAX_HOLD + HOLD_COOLDOWN
 }
 
 /// A cart line as `GET /cart` shows it.
@@ -108,8 +171,9 @@ mod tests {
             unit_price: Money::new(price, Currency::USD),
             quantity,
             reserved_until,
+            held_since: reserved_until - RESERVATION_TTL,
             taken: Allocation::from([(0, quantity)]),
-            version: 1,
+            token: LineToken::fresh(),
         }
     }
 
@@ -118,7 +182,7 @@ mod tests {
         let now = crate::time::parse("2026-11-26T10:00:00Z").unwrap();
         let cart = CartView::new(
             &[
-                line("A", 2, 1000, reservation_deadline(now)),
+                line("A", 2, 1000, reservation_deadline(now, now)),
                 line("B", 1, 599, now - time::Duration::seconds(1)),
             ],
             now,
@@ -133,8 +197,33 @@ mod tests {
     #[test]
     fn a_line_expires_exactly_at_its_deadline() {
         let now = crate::time::parse("2026-11-26T10:00:00Z").unwrap();
-        let l = line("A", 1, 100, reservation_deadline(now));
+        let l = line("A", 1, 100, reservation_deadline(now, now));
         assert!(l.is_reserved(now + RESERVATION_TTL - time::Duration::milliseconds(1)));
         assert!(!l.is_reserved(now + RESERVATION_TTL));
+    }
+
+    #[test]
+    fn renewing_never_holds_a_product_past_the_cap() {
+        let start = crate::time::parse("2026-11-26T10:00:00Z").unwrap();
+        assert_eq!(reservation_deadline(start, start), start + RESERVATION_TTL);
+        let late = start + time::Duration::minutes(45);
+        assert_eq!(reservation_deadline(late, start), start + MAX_HOLD);
+    }
+
+    #[test]
+    fn a_hold_continues_until_its_cap_then_cools_down_then_starts_afresh() {
+        let start = crate::time::parse("2026-11-26T10:00:00Z").unwrap();
+        let at = |minutes| start + time::Duration::minutes(minutes);
+        assert_eq!(hold(None, start), Hold::Since(start));
+        assert_eq!(
+            hold(Some(start), at(59)),
+            Hold::Since(start),
+            "removing and adding again keeps the clock"
+        );
+        assert_eq!(hold(Some(start), at(60)), Hold::Spent { until: at(75) });
+        assert_eq!(hold(Some(start), at(74)), Hold::Spent { until: at(75) });
+        assert_eq!(hold(Some(start), at(75)), Hold::Since(at(75)));
+        assert!(!hold_forgotten(start, at(74)));
+        assert!(hold_forgotten(start, at(75)));
     }
 }

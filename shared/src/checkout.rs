@@ -1,39 +1,40 @@
 //! Checkout: turns the caller's cart into an order, once, however often the
-//! request is retried. The steps and what each failure does are drawn in
-//! `docs/checkout.md`:
+//! request is retried or whoever finishes it. The steps and what each
+//! failure does are drawn in `docs/checkout.md`:
 //!
 //! 1. claim the idempotency key (replay, 409 or 422 instead if it is taken);
 //! 2. read the cart and check every line is still reserved;
-//! 3. note the charge on the key's record, then charge the provider with a
-//!    key derived from the shopper's (a retry reuses the same charge);
-//! 4. one transaction creates the order, sells the reserved units, deletes
+//! 3. settle the payment an earlier attempt left on the key's record:
+//!    read it back from the provider and keep it, or refund or cancel it;
+//! 4. note a new payment on the record, create it at the provider, note its
+//!    id, then charge it (a payment is charged at most once);
+//! 5. one transaction creates the order, sells the reserved units, deletes
 //!    the cart lines, completes the key with the response and writes the
 //!    outbox event;
-//! 5. if that transaction cannot commit, refund the charge and say why.
+//! 6. if that transaction cannot commit, refund the payment and say why.
 //!
-//! A run that dies anywhere leaves the key locked for `idempotency::LOCK_TTL`;
-//! the retry then resumes, reusing or undoing the charge the dead run noted.
+//! A payment the record notes is never used again once its refund has
+//! started (`refunding`), so no order can be placed on refunded money.
+//! A run that dies anywhere leaves the key locked for
+//! `idempotency::LOCK_TTL`; then the shopper's retry resumes, or after
+//! `RECONCILE_AFTER` the reconciler does ([`reconcile_checkout`]), without
+//! ever charging a card itself.
 
 use crate::cart::CartLine;
 use crate::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::ids::UserId;
-use crate::order::{Order, OrderId, OrderLine, OrderPayment, OrderStatus, ShippingAddress};
-use crate::payments::{Charge, ChargeRequest, PaymentError, PaymentProvider};
+use crate::order::{Order, OrderId, OrderLine, OrderPayment, OrderStatus};
+use crate::payments::{PaymentError, PaymentProvider, PaymentRequest, PaymentState, PaymentTags};
 use crate::pricing;
 use crate::problem::ApiError;
 use crate::stock::MAX_QUANTITY_PER_LINE;
 use crate::store::cart::CartReader;
-use crate::store::orders::{Audit, CheckoutStore, Claim, Commit, PendingCharge, Ticket};
+use crate::store::orders::{Audit, CheckoutStore, Claim, Commit, NotedPayment, Ticket};
 use crate::time::{Now, Timestamp};
 use lambda_http::http::StatusCode;
 use serde_json::json;
 
-/// What the shopper sends (besides the `Idempotency-Key` header).
-#[derive(Debug, Clone)]
-pub struct PlaceOrder {
-    pub shipping_address: ShippingAddress,
-    pub payment_method_id: String,
-}
+pub use crate::order::PlaceOrder;
 
 /// The answer to a checkout request, as stored for replays.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +66,7 @@ where
     P: PaymentProvider,
 {
     let now = store.now();
-    let ticket = match store.claim(user, key, fingerprint, now).await? {
+    let ticket = match store.claim(user, key, fingerprint, request, now).await? {
         Claim::Claimed(ticket) => ticket,
         Claim::Replay(response) => {
             return Ok(Answer {
@@ -86,12 +87,13 @@ where
     let checkout = Checkout {
         store,
         payments,
-        ticket,
+        ticket: &ticket,
         request,
+        runner: Runner::Shopper,
     };
-    let answer = checkout.run(now).await;
+    let answer = checkout.run().await;
     match &answer {
-        Ok(_) => tracing::info!(user = %user, attempt = checkout.ticket.attempt, "checkout answered"),
+        Ok(_) => tracing::info!(user = %user, attempt = ticket.attempt, "checkout answered"),
         Err(e) => tracing::warn!(user = %user, code = e.code(), error = %e, "checkout failed"),
     }
     answer.map(|response| Answer {
@@ -100,12 +102,47 @@ where
     })
 }
 
+/// Finishes a checkout whose last attempt died (the reconciler holds its
+/// key in `ticket`): keeps a payment that was charged and places the order
+/// if the cart still matches it, refunds it otherwise, cancels a payment
+/// that was never charged, and completes the key with the answer the
+/// shopper's retry will get. It never charges a card.
+pub async fn reconcile_checkout<S, P>(
+    store: &S,
+    payments: &P,
+    ticket: &Ticket,
+    request: &PlaceOrder,
+) -> Result<StoredResponse, ApiError>
+where
+    S: CheckoutStore + CartReader + Now,
+    P: PaymentProvider,
+{
+    Checkout {
+        store,
+        payments,
+        ticket,
+        request,
+        runner: Runner::Reconciler,
+    }
+    .run()
+    .await
+}
+
+/// Who runs an attempt: the shopper's request may charge the card; the
+/// reconciler only finishes what a dead attempt started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Runner {
+    Shopper,
+    Reconciler,
+}
+
 /// One attempt at a checkout that holds its key.
 struct Checkout<'a, S, P> {
     store: &'a S,
     payments: &'a P,
-    ticket: Ticket,
+    ticket: &'a Ticket,
     request: &'a PlaceOrder,
+    runner: Runner,
 }
 
 /// Why a cart cannot be checked out as it is, if it cannot.
@@ -136,59 +173,104 @@ fn check_cart(lines: &[CartLine], now: Timestamp) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// What becomes of a payment an earlier attempt of the checkout noted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settle {
+    /// Carry on with it: charge it, or keep its charge or its decline.
+    Carry,
+    /// Cancel it first, so it can never be charged, then decide again.
+    Cancel,
+    /// It holds money this checkout will not keep.
+    Refund,
+    /// No money moved and none ever will: drop it from the record.
+    Forget,
+    /// The provider is still deciding: try again later.
+    Wait,
+}
+
+/// Decides, from the payment's state as the provider reports it now,
+/// whether it is `same` as the payment this attempt would make, whether
+/// this attempt may charge a card, and whether it was just cancelled.
+fn settle_payment(state: &PaymentState, same: bool, may_confirm: bool, cancelled: bool) -> Settle {
+    match state {
+        PaymentState::Unconfirmed if may_confirm && !cancelled => Settle::Carry,
+        PaymentState::Succeeded | PaymentState::Declined { .. } if same => Settle::Carry,
+        PaymentState::Unconfirmed | PaymentState::Declined { .. } if !cancelled => Settle::Cancel,
+        PaymentState::Succeeded => Settle::Refund,
+        PaymentState::Refunded | PaymentState::Cancelled => Settle::Forget,
+        PaymentState::Processing | PaymentState::Unconfirmed | PaymentState::Declined { .. } => Settle::Wait,
+    }
+}
+
+/// What this attempt would charge, when the cart can be checked out.
+#[derive(Debug, Clone, Copy)]
+struct Wanted<'a> {
+    amount: crate::money::Money,
+    payment_method: &'a str,
+}
+
+impl Wanted<'_> {
+    fn is(&self, noted: &NotedPayment) -> bool {
+        noted.amount == self.amount && noted.payment_method == self.payment_method
+    }
+}
+
 impl<S, P> Checkout<'_, S, P>
 where
     S: CheckoutStore + CartReader + Now,
     P: PaymentProvider,
 {
-    async fn run(&self, now: Timestamp) -> Result<StoredResponse, ApiError> {
+    async fn run(&self) -> Result<StoredResponse, ApiError> {
         fail::fail_point!("checkout-before-charge", |_| Err(ApiError::Internal(
             "crash injected".into()
         )));
-        let ticket = &self.ticket;
+        let ticket = self.ticket;
+        let now = self.store.now();
         let cart = self.store.cart(&ticket.user).await?;
         let verdict = check_cart(&cart, now);
         let totals = pricing::price(
             cart.iter().map(|l| (l.unit_price, l.quantity)),
             crate::catalog::SHOP_CURRENCY,
         );
-
-        // A charge an earlier attempt noted is reused only if it is exactly
-        // the charge this attempt would make; otherwise it is undone first.
-        let reusable = ticket.pending.as_ref().filter(|p| {
-            verdict.is_ok() && p.amount == totals.total && p.payment_method == self.request.payment_method_id
+        let wanted = verdict.is_ok().then_some(Wanted {
+            amount: totals.total,
+            payment_method: &self.request.payment_method_id,
         });
-        let charge = match (reusable, &ticket.pending) {
-            (Some(pending), _) => pending.clone(),
-            (None, pending) => {
-                if let Some(stale) = pending {
-                    self.undo(stale).await?;
-                    if !self.store.clear_pending_charge(ticket).await? {
-                        return Err(key_in_use());
-                    }
-                }
-                if let Err(problem) = verdict {
-                    return self.fail(problem, "cart not reservable").await;
-                }
-                let seq = ticket.charge_seq + 1;
-                let seed = self.seed();
-                let charge = PendingCharge {
-                    seq,
-                    key: idempotency::payment_key(&seed, seq),
+
+        // What an earlier attempt left: kept if it is exactly this
+        // checkout's payment, otherwise refunded or cancelled first.
+        let carried = match &ticket.payment {
+            Some(noted) => self.settle(noted, wanted).await?,
+            None => None,
+        };
+        if let Err(problem) = verdict {
+            return self.fail(problem, "cart not reservable").await;
+        }
+        let (noted, state) = match carried {
+            Some(carried) => carried,
+            None if self.runner == Runner::Reconciler => {
+                return self.fail(interrupted(), "checkout interrupted before a charge").await;
+            }
+            None => {
+                let noted = NotedPayment {
+                    seq: ticket.charge_seq + 1,
+                    key: idempotency::payment_key(&self.seed(), ticket.charge_seq + 1),
                     amount: totals.total,
                     payment_method: self.request.payment_method_id.clone(),
+                    id: None,
+                    refunding: false,
                 };
-                if !self.store.note_pending_charge(ticket, &charge).await? {
-                    return Err(key_in_use());
-                }
-                charge
+                self.note(Some(&noted)).await?;
+                (noted, PaymentState::Unconfirmed)
             }
         };
-
-        let order_id = OrderId::derive(&self.seed());
-        let charged = match self.charge(&charge, &order_id).await {
-            Ok(charged) => charged,
-            Err(PaymentError::Declined { code, message }) => {
+        let (noted, state) = match state {
+            PaymentState::Unconfirmed => self.charge(noted).await?,
+            settled => (noted, settled),
+        };
+        match state {
+            PaymentState::Succeeded => {}
+            PaymentState::Declined { code, message } => {
                 let problem = ApiError::refused(
                     StatusCode::PAYMENT_REQUIRED,
                     "PAYMENT_FAILED",
@@ -197,41 +279,17 @@ where
                 );
                 return self.fail(problem, "payment declined").await;
             }
-            Err(other) => return Err(self.give_up(other, "payment provider").await),
-        };
+            other => {
+                let error = PaymentError::Unavailable(format!("the payment is {other:?}"));
+                return Err(self.give_up(error, "payment provider").await);
+            }
+        }
         fail::fail_point!("checkout-after-charge", |_| Err(ApiError::Internal(
             "crash injected".into()
         )));
 
         let placed_at = self.store.now();
-        let order = Order {
-            id: order_id,
-            user_id: ticket.user.clone(),
-            status: OrderStatus::Confirmed,
-            lines: cart
-                .iter()
-                .map(|l| OrderLine {
-                    product_id: l.product_id.clone(),
-                    title: l.title.clone(),
-                    quantity: l.quantity,
-                    unit_price: l.unit_price,
-                    line_total: crate::money::Money::new(l.unit_price.amount * l.quantity, l.unit_price.currency),
-                    taken: l.taken.clone(),
-                })
-                .collect(),
-            totals,
-            shipping_address: self.request.shipping_address.clone(),
-            payment: OrderPayment {
-                charge_id: charged.id.clone(),
-                provider_key: charge.key.clone(),
-                refund_id: None,
-            },
-            estimated_delivery: pricing::estimated_delivery(placed_at.date()),
-            tracking_number: None,
-            created_at: placed_at,
-            updated_at: placed_at,
-            version: 1,
-        };
+        let order = self.order(&cart, totals, &noted, placed_at);
         let response = StoredResponse {
             status: StatusCode::CREATED.as_u16(),
             body: order.placed_view().to_string(),
@@ -248,16 +306,12 @@ where
                 tracing::info!(order = %order.id, total = order.totals.total.amount, "order placed");
                 Ok(response)
             }
-            // A later attempt owns the key and the charge now.
+            // A later attempt owns the key and the payment now.
             Commit::LostKey => Err(key_in_use()),
             Commit::CartChanged => {
-                self.refund(&charge, &charged).await?;
-                if !self.store.clear_pending_charge(ticket).await? {
-                    return Err(key_in_use());
-                }
-                let now = self.store.now();
+                self.refund(&noted).await?;
                 let cart = self.store.cart(&ticket.user).await?;
-                let problem = check_cart(&cart, now).err().unwrap_or_else(|| {
+                let problem = check_cart(&cart, self.store.now()).err().unwrap_or_else(|| {
                     ApiError::conflict(
                         "CART_CHANGED",
                         "the cart changed while the order was being placed; the payment was refunded, review the cart and try again",
@@ -274,52 +328,194 @@ where
         idempotency::checkout_seed(&self.ticket.user, &self.ticket.key, self.ticket.created_at)
     }
 
-    async fn charge(&self, charge: &PendingCharge, order: &OrderId) -> Result<Charge, PaymentError> {
-        self.payments
-            .charge(&ChargeRequest {
-                key: charge.key.clone(),
-                amount: charge.amount,
-                payment_method: charge.payment_method.clone(),
-                description: format!("storefront order {order}"),
-            })
-            .await
+    fn order_id(&self) -> OrderId {
+        OrderId::derive(&self.seed())
     }
 
-    async fn refund(&self, pending: &PendingCharge, charge: &Charge) -> Result<(), ApiError> {
-        match self.payments.refund(&format!("{}_refund", pending.key), charge).await {
-            Ok(refund) => {
-                tracing::info!(charge = %charge.id, refund = %refund.id, "charge refunded");
-                Ok(())
+    fn order(&self, cart: &[CartLine], totals: pricing::Totals, noted: &NotedPayment, at: Timestamp) -> Order {
+        Order {
+            id: self.order_id(),
+            user_id: self.ticket.user.clone(),
+            status: OrderStatus::Confirmed,
+            lines: cart
+                .iter()
+                .map(|l| OrderLine {
+                    product_id: l.product_id.clone(),
+                    title: l.title.clone(),
+                    quantity: l.quantity,
+                    unit_price: l.unit_price,
+                    line_total: crate::money::Money::new(l.unit_price.amount * l.quantity, l.unit_price.currency),
+                    taken: l.taken.clone(),
+                })
+                .collect(),
+            totals,
+            shipping_address: self.request.shipping_address.clone(),
+            payment: OrderPayment {
+                payment_id: noted.id.clone().expect("a charged payment has an id"),
+                provider_key: noted.key.clone(),
+                refund_id: None,
+            },
+            estimated_delivery: pricing::estimated_delivery(at.date()),
+            tracking_number: None,
+            created_at: at,
+            updated_at: at,
+            version: 1,
+        }
+    }
+
+    /// Writes what the record says about the payment (`None` forgets it);
+    /// only while this attempt holds the key.
+    async fn note(&self, payment: Option<&NotedPayment>) -> Result<(), ApiError> {
+        if self.store.note_payment(self.ticket, payment).await? {
+            Ok(())
+        } else {
+            Err(key_in_use())
+        }
+    }
+
+    /// Settles the payment an earlier attempt noted: `Some` to carry on
+    /// with it (it is exactly the payment this attempt would make), `None`
+    /// once it has been refunded or cancelled and forgotten.
+    async fn settle(
+        &self,
+        noted: &NotedPayment,
+        wanted: Option<Wanted<'_>>,
+    ) -> Result<Option<(NotedPayment, PaymentState)>, ApiError> {
+        let same = wanted.is_some_and(|w| w.is(noted));
+        let may_confirm = same && self.runner == Runner::Shopper;
+        if noted.refunding {
+            self.refund(noted).await?;
+            return Ok(None);
+        }
+        let Some(id) = &noted.id else {
+            // An id is noted before the card is charged, so none was: no
+            // money moved. The same key names the same payment again.
+            if may_confirm {
+                return Ok(Some((noted.clone(), PaymentState::Unconfirmed)));
             }
-            Err(error) => Err(self.give_up(error, "refund").await),
+            self.note(None).await?;
+            return Ok(None);
+        };
+        let mut state = match self.payments.retrieve(id).await {
+            Ok(payment) => payment.state,
+            Err(error) => return Err(self.give_up(error, "reading back an earlier payment").await),
+        };
+        let mut cancelled = false;
+        loop {
+            match settle_payment(&state, same, may_confirm, cancelled) {
+                Settle::Carry => return Ok(Some((noted.clone(), state))),
+                Settle::Cancel => {
+                    // So that no slow attempt can still charge it; if one
+                    // just did, the answer says so.
+                    state = match self.payments.cancel(id).await {
+                        Ok(state) => state,
+                        Err(error) => return Err(self.give_up(error, "cancelling an earlier payment").await),
+                    };
+                    cancelled = true;
+                }
+                Settle::Refund => {
+                    self.refund(noted).await?;
+                    return Ok(None);
+                }
+                Settle::Forget => {
+                    self.note(None).await?;
+                    return Ok(None);
+                }
+                Settle::Wait => {
+                    let error = PaymentError::Unavailable(format!("payment {id} is {state:?}"));
+                    return Err(self.give_up(error, "settling an earlier payment").await);
+                }
+            }
         }
     }
 
-    /// Undoes a charge an earlier attempt noted: asks for it again under its
-    /// key (which finds it, or makes it now) and refunds it.
-    async fn undo(&self, pending: &PendingCharge) -> Result<(), ApiError> {
-        let order = OrderId::derive(&self.seed());
-        match self.charge(pending, &order).await {
-            Ok(charge) => self.refund(pending, &charge).await,
-            // Declined: no money moved, nothing to undo.
-            Err(PaymentError::Declined { .. }) => Ok(()),
-            Err(other) => Err(self.give_up(other, "undoing an earlier charge").await),
+    /// Creates the noted payment at the provider if it has no id yet, notes
+    /// the id, then charges it. An answer that did not arrive is read back.
+    async fn charge(&self, noted: NotedPayment) -> Result<(NotedPayment, PaymentState), ApiError> {
+        let noted = match &noted.id {
+            Some(_) => noted,
+            None => {
+                let request = PaymentRequest {
+                    key: noted.key.clone(),
+                    amount: noted.amount,
+                    payment_method: noted.payment_method.clone(),
+                    description: format!("storefront order {}", self.order_id()),
+                    tags: PaymentTags {
+                        order_id: self.order_id().to_string(),
+                        user_id: self.ticket.user.to_string(),
+                        checkout_key: self.ticket.key.as_str().to_owned(),
+                    },
+                };
+                let id = match self.payments.create(&request).await {
+                    Ok(id) => id,
+                    Err(error) => {
+                        // Nothing was charged; a retry makes a new payment
+                        // under a new key (Stripe would replay this answer).
+                        self.note(None).await?;
+                        return Err(self.give_up(error, "creating the payment").await);
+                    }
+                };
+                let noted = NotedPayment { id: Some(id), ..noted };
+                self.note(Some(&noted)).await?;
+                noted
+            }
+        };
+        let id = noted.id.as_ref().expect("noted above");
+        let state = match self.payments.confirm(id).await {
+            Ok(state) => state,
+            Err(PaymentError::Unavailable(_)) => match self.payments.retrieve(id).await {
+                Ok(payment) => payment.state,
+                Err(error) => return Err(self.give_up(error, "reading back the payment").await),
+            },
+            Err(error) => return Err(self.give_up(error, "charging the payment").await),
+        };
+        Ok((noted, state))
+    }
+
+    /// Refunds the noted payment and forgets it. The record says
+    /// `refunding` before the provider is asked, so the payment is never
+    /// used for an order again, whatever happens to the answer.
+    async fn refund(&self, noted: &NotedPayment) -> Result<(), ApiError> {
+        let Some(id) = &noted.id else {
+            return self.note(None).await;
+        };
+        if !noted.refunding {
+            let refunding = NotedPayment {
+                refunding: true,
+                ..noted.clone()
+            };
+            self.note(Some(&refunding)).await?;
         }
+        match self.payments.refund(id).await {
+            Ok(refund) => tracing::info!(payment = %id, refund = %refund.id, "payment refunded"),
+            // Refused: nothing to refund if it was never charged.
+            Err(PaymentError::Rejected(why)) => match self.payments.retrieve(id).await {
+                Ok(payment) if payment.state != PaymentState::Succeeded => {
+                    tracing::info!(payment = %id, state = ?payment.state, "nothing to refund")
+                }
+                _ => return Err(self.give_up(PaymentError::Rejected(why), "refund").await),
+            },
+            Err(error) => return Err(self.give_up(error, "refund").await),
+        }
+        fail::fail_point!("checkout-after-refund", |_| Err(ApiError::Internal(
+            "crash injected".into()
+        )));
+        self.note(None).await
     }
 
     /// A transient failure: give the key up at once, so that a retry (which
-    /// will reuse or undo the noted charge) can run, and answer 503.
+    /// will settle the noted payment first) can run, and answer 503.
     async fn give_up(&self, error: PaymentError, step: &str) -> ApiError {
         let audit = Audit {
             reason: "PAYMENT_PROVIDER_UNAVAILABLE",
             detail: format!("{step}: {error}"),
         };
-        if let Err(e) = self.store.release(&self.ticket, &audit, self.store.now()).await {
+        if let Err(e) = self.store.release(self.ticket, &audit, self.store.now()).await {
             tracing::warn!(error = %e, "could not release the idempotency key; it expires by itself");
         }
         match error {
             PaymentError::Rejected(detail) => ApiError::Internal(format!("{step}: {detail}")),
-            _ => ApiError::Unavailable {
+            PaymentError::Unavailable(_) => ApiError::Unavailable {
                 detail: "the payment provider did not answer; retry with the same Idempotency-Key".into(),
                 retry_after_secs: 2,
             },
@@ -339,12 +535,109 @@ where
         };
         if self
             .store
-            .fail(&self.ticket, &response, &audit, self.store.now())
+            .fail(self.ticket, &response, &audit, self.store.now())
             .await?
         {
             Ok(response)
         } else {
             Err(key_in_use())
         }
+    }
+}
+
+/// The reconciler's answer for a checkout that died before its card was
+/// charged (or whose charge had to be refunded).
+fn interrupted() -> ApiError {
+    ApiError::conflict(
+        "CHECKOUT_INTERRUPTED",
+        "the checkout was interrupted and no order was placed; nothing was charged, or the charge was refunded. \
+         Review the cart and place the order again with a new Idempotency-Key",
+        json!({}),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn declined() -> PaymentState {
+        PaymentState::Declined {
+            code: "card_declined".into(),
+            message: "no".into(),
+        }
+    }
+
+    #[test]
+    fn a_payment_exactly_like_this_attempts_is_carried_on() {
+        assert_eq!(
+            settle_payment(&PaymentState::Succeeded, true, true, false),
+            Settle::Carry
+        );
+        assert_eq!(
+            settle_payment(&PaymentState::Unconfirmed, true, true, false),
+            Settle::Carry
+        );
+        assert_eq!(settle_payment(&declined(), true, true, false), Settle::Carry);
+        // The reconciler keeps a charge but never charges a card itself.
+        assert_eq!(
+            settle_payment(&PaymentState::Succeeded, true, false, false),
+            Settle::Carry
+        );
+        assert_eq!(
+            settle_payment(&PaymentState::Unconfirmed, true, false, false),
+            Settle::Cancel
+        );
+    }
+
+    #[test]
+    fn money_this_checkout_will_not_keep_is_refunded() {
+        assert_eq!(
+            settle_payment(&PaymentState::Succeeded, false, false, false),
+            Settle::Refund
+        );
+        assert_eq!(
+            settle_payment(&PaymentState::Succeeded, false, true, true),
+            Settle::Refund
+        );
+    }
+
+    #[test]
+    fn a_payment_not_charged_is_cancelled_before_it_is_forgotten() {
+        assert_eq!(
+            settle_payment(&PaymentState::Unconfirmed, false, false, false),
+            Settle::Cancel
+        );
+        assert_eq!(settle_payment(&declined(), false, false, false), Settle::Cancel);
+        assert_eq!(
+            settle_payment(&PaymentState::Cancelled, false, false, true),
+            Settle::Forget
+        );
+        // Charged by a slow attempt just before the cancel: kept or refunded.
+        assert_eq!(
+            settle_payment(&PaymentState::Succeeded, true, true, true),
+            Settle::Carry
+        );
+    }
+
+    #[test]
+    fn a_refunded_payment_is_never_used_again() {
+        for same in [true, false] {
+            assert_eq!(
+                settle_payment(&PaymentState::Refunded, same, same, false),
+                Settle::Forget
+            );
+        }
+    }
+
+    #[test]
+    fn a_payment_still_processing_or_not_cancellable_waits() {
+        assert_eq!(
+            settle_payment(&PaymentState::Processing, true, true, false),
+            Settle::Wait
+        );
+        assert_eq!(
+            settle_payment(&PaymentState::Unconfirmed, false, false, true),
+            Settle::Wait
+        );
     }
 }

@@ -9,7 +9,9 @@
 //!   told to retry (409). A run that died leaves the lock to expire after
 //!   [`LOCK_TTL`] (longer than the function's timeout); then a retry resumes.
 //! - A finished request's response is stored and replayed byte for byte for
-//!   [`RETENTION`]; after that the key starts afresh.
+//!   [`RETENTION`]; after that the key starts afresh. A record still in
+//!   progress never retires: it may hold a payment, and the reconciler
+//!   (`shared::reconcile`) settles it.
 
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
@@ -154,7 +156,10 @@ pub enum Decision {
 }
 
 pub fn decide(record: Option<&Record>, fingerprint: &str, now: Timestamp) -> Decision {
-    let Some(record) = record.filter(|r| r.created_at + RETENTION > now) else {
+    // Only a finished record retires: one still in progress may hold the
+    // shopper's money, whatever its age, until it is settled.
+    let retired = |r: &&Record| matches!(r.state, RecordState::Completed(_)) && r.created_at + RETENTION <= now;
+    let Some(record) = record.filter(|r| !retired(r)) else {
         return Decision::Start;
     };
     if record.fingerprint != fingerprint {
@@ -252,6 +257,23 @@ mod tests {
             body: "{}".into(),
         }));
         assert_eq!(decide(Some(&done), "other", at(24 * 3600)), Decision::Start);
+    }
+
+    #[test]
+    fn a_record_still_in_progress_never_retires() {
+        let running = record(RecordState::InProgress {
+            attempt: 1,
+            locked_until: at(60),
+        });
+        let two_days = at(48 * 3600);
+        assert_eq!(
+            decide(Some(&running), "f", two_days),
+            Decision::Resume {
+                attempt: 2,
+                created_at: at(0)
+            }
+        );
+        assert_eq!(decide(Some(&running), "other", two_days), Decision::Reused);
     }
 
     #[test]

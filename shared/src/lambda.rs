@@ -78,6 +78,23 @@ where
     .await
 }
 
+/// Runs a scheduled job that needs one more dependency besides the store
+/// (the payment provider), built once per cold start by `make`.
+pub async fn run_scheduled_with<D, M, F, Fut>(make: M, job: F) -> Result<(), Error>
+where
+    D: Send + Sync + 'static,
+    M: FnOnce(&Config, &DynamoStore) -> Result<D, Error>,
+    F: Fn(&'static DynamoStore, &'static D) -> Fut,
+    Fut: Future<Output = Result<(), Error>> + Send + 'static,
+{
+    let (store, config) = start().await?;
+    let dependency: &'static D = Box::leak(Box::new(make(&config, store)?));
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(
+        |_: lambda_http::LambdaEvent<serde_json::Value>| job(store, dependency),
+    ))
+    .await
+}
+
 /// Runs a worker in Lambda: one call per batch its event source mapping
 /// delivers (SQS messages, stream records), answering which items failed.
 /// `make` builds its dependency (a queue client, the search index) once per

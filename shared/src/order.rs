@@ -212,12 +212,22 @@ pub struct StatusChange {
 /// The payment behind an order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderPayment {
-    /// The provider's charge id.
-    pub charge_id: String,
-    /// The idempotency key the charge was made under.
+    /// The provider's payment id.
+    pub payment_id: crate::payments::PaymentId,
+    /// The idempotency key the payment was created under.
     pub provider_key: String,
-    /// Set once the charge has been refunded (after a cancel).
+    /// Set once the payment has been refunded (after a cancel).
     pub refund_id: Option<String>,
+}
+
+/// What a shopper sends to place an order (`POST /orders`, besides the
+/// `Idempotency-Key` header); kept on the key's record so that the
+/// reconciler can finish a checkout that died.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlaceOrder {
+    pub shipping_address: ShippingAddress,
+    pub payment_method_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 
 use crate::ids::UserId;
 use crate::order::{self, Order, OrderId, OrderStatus, StatusChange};
-use crate::payments::{Charge, PaymentProvider};
+use crate::payments::{PaymentId, PaymentProvider};
 use crate::problem::ApiError;
 use crate::store::MAX_ATTEMPTS;
 use crate::store::orders::{OrderReader, OrderWriter};
@@ -68,23 +68,39 @@ where
     S: OrderWriter,
     P: PaymentProvider,
 {
-    let charge = Charge {
-        id: order.payment.charge_id.clone(),
-        amount: order.totals.total,
-    };
-    let key = format!("{}_refund", order.payment.provider_key);
-    let refund = payments.refund(&key, &charge).await.map_err(|e| {
-        tracing::warn!(order = %order.id, error = %e, "refund failed; cancelling again retries it");
-        ApiError::Unavailable {
-            detail: "the order is cancelled but the refund did not go through yet; \
-                     repeat the cancel request to retry it"
-                .into(),
-            retry_after_secs: 5,
-        }
-    })?;
+    refund_owed(store, payments, &order.id, &order.payment.payment_id)
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            tracing::warn!(order = %order.id, error = %e, "refund failed; the reconciler retries it");
+            ApiError::Unavailable {
+                detail: "the order is cancelled but the refund did not go through yet; it is retried \
+                         automatically, or repeat the cancel request"
+                    .into(),
+                retry_after_secs: 5,
+            }
+        })
+}
+
+/// Refunds a cancelled order's payment and records it, so it is owed no
+/// longer. Safe to repeat: a refunded payment answers with its refund.
+pub async fn refund_owed<S, P>(
+    store: &S,
+    payments: &P,
+    order: &OrderId,
+    payment: &PaymentId,
+) -> Result<String, ApiError>
+where
+    S: OrderWriter,
+    P: PaymentProvider,
+{
+    let refund = payments
+        .refund(payment)
+        .await
+        .map_err(|e| ApiError::Internal(format!("refunding {payment}: {e}")))?;
     store.mark_refunded(order, &refund.id).await?;
-    tracing::info!(order = %order.id, refund = %refund.id, "order refunded");
-    Ok(())
+    tracing::info!(order = %order, refund = %refund.id, "order refunded");
+    Ok(refund.id)
 }
 
 /// Records a fulfilment step (`POST /admin/orders/{orderId}/status`).

@@ -28,6 +28,11 @@ pub struct StockShard {
     pub sold: i64,
     /// Incremented on every change to the shard's on-hand count.
     pub version: u64,
+    /// Incremented by every write of the shard (reservations, releases,
+    /// sales, returns and stock updates alike), so the ledger audit can
+    /// tell that nothing moved while it read the lines and orders behind
+    /// the shard's counts.
+    pub moves: u64,
 }
 
 impl StockShard {
@@ -39,6 +44,7 @@ impl StockShard {
             reserved: 0,
             sold: 0,
             version: 0,
+            moves: 0,
         }
     }
 
@@ -363,6 +369,7 @@ mod tests {
             reserved,
             sold,
             version: 3,
+            moves: 0,
         }
     }
 

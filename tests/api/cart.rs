@@ -7,7 +7,9 @@ use shared::time::Timestamp;
 /// Runs the reservation sweeper as if the time were `now`.
 async fn sweep_at(app: &TestApp, now: Timestamp) -> usize {
     let store = DynamoStore::new(app.stack.dynamodb.clone(), app.stack.table());
-    sweep_reservations::sweep(&store, now).await.expect("the sweeper runs")
+    let sweep = sweep_reservations::sweep(&store, now).await;
+    assert_eq!(sweep.failed, 0, "the sweeper failed on some lines");
+    sweep.released
 }
 
 /// Runs the reservation sweeper at the stack's time (as its timer does).
@@ -576,5 +578,115 @@ async fn renewing_a_line_keeps_it_from_the_sweeper() {
     let between = shared::time::parse(first.as_str().unwrap()).unwrap() + time::Duration::minutes(5);
     assert_eq!(sweep_at(&app, between).await, 0);
     assert_eq!(app.get("/products/FLASH").await.body["available"], 3);
+    app.stop().await;
+}
+
+/// Issue 11, finding 5: one line the sweeper cannot release (here, an item
+/// it cannot read) must not keep it from releasing the others.
+#[tokio::test]
+async fn the_sweeper_goes_on_past_a_line_it_cannot_release() {
+    let app = shop_with(5).await;
+    let alice = app.stack.token("alice", false);
+    assert_eq!(app.add_to_cart(&alice, "FLASH", 2).await.status, 201);
+    // A line listed as expired but unreadable, sorting before alice's.
+    let bucket = shared::store::keys::reservation_bucket_name(0);
+    let s = |v: &str| aws_sdk_dynamodb::types::AttributeValue::S(v.to_owned());
+    app.stack
+        .dynamodb
+        .put_item()
+        .table_name(app.stack.table())
+        .item("pk", s("CART#mallory"))
+        .item("sk", s("LINE#FLASH"))
+        .item("userId", s("mallory"))
+        .item("gsi1pk", s(&bucket))
+        .item("gsi1sk", s("2000-01-01T00:00:00.000Z#mallory#FLASH"))
+        .send()
+        .await
+        .unwrap();
+
+    let store = DynamoStore::new(app.stack.dynamodb.clone(), app.stack.table());
+    let swept = sweep_reservations::sweep(&store, minutes_from_now(&app, 31)).await;
+
+    assert_eq!((swept.released, swept.failed), (1, 1));
+    assert_eq!(app.get("/products/FLASH").await.body["available"], 5);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_cart_line_has_no_ttl_so_only_a_release_removes_its_units() {
+    let app = shop_with(5).await;
+    let alice = app.stack.token("alice", false);
+    app.add_to_cart(&alice, "FLASH", 2).await;
+    let lines: Vec<_> = app
+        .snapshot()
+        .await
+        .into_iter()
+        .filter(
+            |i| matches!(i.get("sk"), Some(aws_sdk_dynamodb::types::AttributeValue::S(sk)) if sk.starts_with("LINE#")),
+        )
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert!(!lines[0].contains_key("expiresAt"), "{:?}", lines[0]);
+    app.stop().await;
+}
+
+/// Issue 11, finding 6: renewing every 29 minutes, or removing the line and
+/// adding it again, holds a product for at most an hour; then the units are
+/// on sale to everyone else, and the same shopper waits out a cooldown.
+#[tokio::test]
+async fn a_shopper_who_keeps_renewing_loses_the_hold_at_the_cap_and_the_units_sell_again() {
+    let app = shop_with(5).await;
+    let alice = app.stack.token("alice", false);
+    let bob = app.stack.token("bob", false);
+    let renew = async |quantity: i64| {
+        let body = format!(r#"{{"quantity": {quantity}}}"#);
+        app.send(reqwest::Method::PATCH, "/cart/items/FLASH", Some(&alice), Some(&body))
+            .await
+    };
+    let reserved_until =
+        |reply: &crate::helpers::Reply| shared::time::parse(reply.body["reservedUntil"].as_str().unwrap()).unwrap();
+
+    let added = app.add_to_cart(&alice, "FLASH", 5).await;
+    assert_eq!(added.status, 201);
+    let start = reserved_until(&added) - shared::cart::RESERVATION_TTL;
+    app.stack.clock.advance(time::Duration::minutes(29));
+    let renewed = renew(5).await;
+    let renewed_until = reserved_until(&renewed) - start;
+    assert!(
+        renewed_until > time::Duration::minutes(59) && renewed_until < time::Duration::minutes(60),
+        "a renewal gives 30 more minutes: {renewed_until}"
+    );
+    // Removing the line and adding it again does not restart the clock.
+    app.stack.clock.advance(time::Duration::minutes(29));
+    app.send(reqwest::Method::DELETE, "/cart/items/FLASH", Some(&alice), None)
+        .await;
+    let again = app.add_to_cart(&alice, "FLASH", 5).await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(
+        reserved_until(&again),
+        start + shared::cart::MAX_HOLD,
+        "capped an hour after the first reservation"
+    );
+
+    app.stack.clock.advance(time::Duration::minutes(3));
+    let refused = renew(5).await;
+    assert_eq!(refused.problem(409, "HOLD_LIMIT_REACHED")["maxHoldMinutes"], 60);
+    assert_eq!(sweep(&app).await, 1, "the line expired at the cap");
+    assert_eq!(
+        app.add_to_cart(&bob, "FLASH", 5).await.status,
+        201,
+        "the units sell again"
+    );
+    app.add_to_cart(&alice, "FLASH", 1)
+        .await
+        .problem(409, "HOLD_LIMIT_REACHED");
+
+    // After the cooldown alice may hold it again (if there is any left).
+    app.stack.clock.advance(shared::cart::HOLD_COOLDOWN);
+    app.add_to_cart(&alice, "FLASH", 1)
+        .await
+        .problem(409, "INSUFFICIENT_INVENTORY");
+    app.assert_stock_invariant("FLASH").await;
+    app.assert_ledger_adds_up().await;
     app.stop().await;
 }

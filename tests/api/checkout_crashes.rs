@@ -5,7 +5,6 @@
 
 use crate::checkout::{checkout, order_body, shop, try_checkout};
 use crate::helpers::{TestApp, number};
-use aws_sdk_dynamodb::types::AttributeValue;
 use reqwest::Method;
 use shared::payments::test_methods;
 
@@ -23,14 +22,8 @@ async fn crash_at(app: &TestApp, token: &str, point: &str) {
 
 /// (charges kept, charges refunded)
 async fn charges(app: &TestApp) -> (usize, usize) {
-    let all: Vec<_> = app
-        .snapshot()
-        .await
-        .into_iter()
-        .filter(|i| matches!(i.get("pk"), Some(AttributeValue::S(pk)) if pk.starts_with("CHARGE#")))
-        .collect();
-    let refunded = all.iter().filter(|c| c.contains_key("refundId")).count();
-    (all.len() - refunded, refunded)
+    let (kept, refunded, _) = app.charges().await;
+    (kept, refunded)
 }
 
 async fn order_count(app: &TestApp, token: &str) -> usize {
@@ -135,7 +128,7 @@ async fn a_reservation_lost_after_a_crash_ends_with_no_order_and_the_charge_refu
 
     app.stack.clock.advance(time::Duration::minutes(31));
     let store = shared::store::DynamoStore::new(app.stack.dynamodb.clone(), app.stack.table());
-    let released = sweep_reservations::sweep(&store, app.stack.clock.now()).await.unwrap();
+    let released = sweep_reservations::sweep(&store, app.stack.clock.now()).await.released;
     assert_eq!(released, 1);
     let retried = checkout(&app, &alice, "crashy", &order_body(test_methods::VISA)).await;
 
@@ -143,5 +136,190 @@ async fn a_reservation_lost_after_a_crash_ends_with_no_order_and_the_charge_refu
     assert_eq!(order_count(&app, &alice).await, 0);
     assert_eq!(charges(&app).await, (0, 1));
     assert_eq!(sold(&app, "A").await, 0);
+    app.stop().await;
+}
+
+/// Runs the payment reconciler once the dead attempt's lock ran out and
+/// the shopper had time to retry.
+async fn reconcile_later(app: &TestApp) -> shared::reconcile::Reconciled {
+    app.stack
+        .clock
+        .advance(shared::idempotency::LOCK_TTL + shared::reconcile::RECONCILE_AFTER + time::Duration::seconds(1));
+    reconcile(app).await
+}
+
+async fn reconcile(app: &TestApp) -> shared::reconcile::Reconciled {
+    let store = app.store();
+    let payments = shared::payments::simulated::SimulatedProvider::new(store.clone());
+    reconcile_payments::run(&store, &payments, app.stack.clock.now())
+        .await
+        .expect("the reconciler runs")
+}
+
+/// Issue 11, finding 2: a retry whose refund was made but not yet
+/// forgotten (the run died between the two) must finish the refund and
+/// charge anew, never place the order on the refunded payment, even when
+/// the cart is back to the total that payment was for.
+#[tokio::test]
+async fn a_crash_between_a_refund_and_forgetting_it_never_leaves_an_order_on_refunded_money() {
+    let app = shop().await;
+    let alice = app.stack.token("alice", false);
+    app.add_to_cart(&alice, "A", 1).await;
+    app.add_to_cart(&alice, "B", 1).await;
+    crash_at(&app, &alice, "checkout-after-charge").await;
+    let removed = app.send(Method::DELETE, "/cart/items/B", Some(&alice), None).await;
+    assert_eq!(removed.status, 204);
+
+    // The retry refunds the stale payment, then dies before forgetting it.
+    after_the_lock(&app);
+    crash_at(&app, &alice, "checkout-after-refund").await;
+    assert_eq!(charges(&app).await, (0, 1), "the refund was made");
+
+    // The cart is back to the refunded payment's total.
+    assert_eq!(app.add_to_cart(&alice, "B", 1).await.status, 201);
+    after_the_lock(&app);
+    let retried = checkout(&app, &alice, "crashy", &order_body(test_methods::VISA)).await;
+
+    assert_eq!(retried.status, 201, "{}", retried.body);
+    assert_eq!(order_count(&app, &alice).await, 1);
+    assert_eq!(
+        charges(&app).await,
+        (1, 1),
+        "a new payment, the refunded one left alone"
+    );
+    assert_eq!(sold(&app, "A").await, 1);
+    assert_eq!(sold(&app, "B").await, 1);
+    app.assert_ledger_adds_up().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_reconciler_places_the_order_a_crash_after_the_charge_left_behind() {
+    let app = shop().await;
+    let alice = app.stack.token("alice", false);
+    app.add_to_cart(&alice, "A", 2).await;
+    crash_at(&app, &alice, "checkout-after-charge").await;
+    assert_eq!(charges(&app).await, (1, 0));
+
+    let run = reconcile_later(&app).await;
+
+    assert_eq!(run.checkouts_answered, [201]);
+    assert_eq!(order_count(&app, &alice).await, 1);
+    assert_eq!(charges(&app).await, (1, 0), "the charge made before the crash, kept");
+    assert_eq!(sold(&app, "A").await, 2);
+    let retried = checkout(&app, &alice, "crashy", &order_body(test_methods::VISA)).await;
+    assert_eq!(retried.status, 201);
+    assert_eq!(retried.headers["idempotent-replayed"], "true");
+    assert_eq!(
+        reconcile(&app).await,
+        shared::reconcile::Reconciled::default(),
+        "nothing left to do"
+    );
+    app.assert_ledger_adds_up().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_reconciler_refunds_a_charge_whose_cart_changed_and_charges_nothing() {
+    let app = shop().await;
+    let alice = app.stack.token("alice", false);
+    app.add_to_cart(&alice, "A", 1).await;
+    app.add_to_cart(&alice, "B", 1).await;
+    crash_at(&app, &alice, "checkout-after-charge").await;
+    app.send(Method::DELETE, "/cart/items/B", Some(&alice), None).await;
+
+    let run = reconcile_later(&app).await;
+
+    assert_eq!(run.checkouts_answered, [409]);
+    assert_eq!(order_count(&app, &alice).await, 0);
+    assert_eq!(charges(&app).await, (0, 1));
+    assert_eq!(sold(&app, "A").await, 0);
+    let retried = checkout(&app, &alice, "crashy", &order_body(test_methods::VISA)).await;
+    retried.problem(409, "CHECKOUT_INTERRUPTED");
+    assert_eq!(retried.headers["idempotent-replayed"], "true");
+    app.assert_ledger_adds_up().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_reconciler_cancels_a_payment_that_was_created_but_never_charged() {
+    let app = shop().await;
+    let alice = app.stack.token("alice", false);
+    app.add_to_cart(&alice, "A", 1).await;
+    let timed_out = checkout(&app, &alice, "slow", &order_body(test_methods::TIMEOUT)).await;
+    timed_out.problem(503, "SERVICE_UNAVAILABLE");
+
+    let run = reconcile_later(&app).await;
+
+    assert_eq!(run.checkouts_answered, [409]);
+    let payments = app.payments().await;
+    assert_eq!(payments.len(), 1);
+    assert_eq!(payments[0].state, shared::payments::PaymentState::Cancelled);
+    assert_eq!(order_count(&app, &alice).await, 0);
+    app.assert_ledger_adds_up().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_orders_refund_that_failed_is_made_by_the_reconciler() {
+    let app = shop().await;
+    let alice = app.stack.token("alice", false);
+    app.add_to_cart(&alice, "A", 1).await;
+    let placed = checkout(&app, &alice, "k1", &order_body(test_methods::VISA)).await;
+    let id = placed.body["orderId"].as_str().unwrap().to_owned();
+
+    fail::cfg("payments-refund-unavailable", "return").unwrap();
+    let cancelled = app
+        .send(Method::POST, &format!("/orders/{id}/cancel"), Some(&alice), None)
+        .await;
+    cancelled.problem(503, "SERVICE_UNAVAILABLE");
+    assert_eq!(charges(&app).await, (1, 0), "not refunded yet");
+    // Owed, so in flight: the books still add up.
+    assert_eq!(app.assert_ledger_adds_up().await.totals.refunds_owed, 1);
+
+    let run = reconcile_later(&app).await;
+    assert_eq!((run.refunds_made, run.failed), (0, 1), "still down");
+    fail::remove("payments-refund-unavailable");
+    let run = reconcile_later(&app).await;
+
+    assert_eq!(run.refunds_made, 1);
+    assert_eq!(charges(&app).await, (0, 1));
+    let order = app
+        .send(Method::GET, &format!("/orders/{id}"), Some(&alice), None)
+        .await;
+    assert_eq!(order.body["refunded"], true);
+    assert_eq!(app.assert_ledger_adds_up().await.totals.refunds_owed, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn what_the_reconciler_cannot_settle_after_five_tries_raises_the_alarm() {
+    let app = shop().await;
+    let alice = app.stack.token("alice", false);
+    app.add_to_cart(&alice, "A", 1).await;
+    app.add_to_cart(&alice, "B", 1).await;
+    crash_at(&app, &alice, "checkout-after-charge").await;
+    app.send(Method::DELETE, "/cart/items/B", Some(&alice), None).await;
+    fail::cfg("payments-refund-unavailable", "return").unwrap();
+
+    let mut stuck = Vec::new();
+    for _ in 0..shared::reconcile::ALARM_AFTER_TRIES {
+        let run = reconcile_later(&app).await;
+        assert_eq!(run.failed, 1);
+        stuck = run.stuck;
+    }
+    assert_eq!(stuck.len(), 1, "{stuck:?}");
+    assert!(stuck[0].contains("checkout alice/crashy"), "{stuck:?}");
+    // The payment is marked for refund, so nothing can ever use it.
+    assert_eq!(order_count(&app, &alice).await, 0);
+
+    fail::remove("payments-refund-unavailable");
+    let run = reconcile_later(&app).await;
+    assert_eq!(
+        (run.checkouts_answered.as_slice(), run.stuck.len()),
+        ([409].as_slice(), 0)
+    );
+    assert_eq!(charges(&app).await, (0, 1));
+    app.assert_ledger_adds_up().await;
     app.stop().await;
 }

@@ -211,6 +211,46 @@ impl TestApp {
         items
     }
 
+    /// The shop's table as the functions see it, on the stack's clock.
+    pub fn store(&self) -> shared::store::DynamoStore {
+        shared::store::DynamoStore::new(self.stack.dynamodb.clone(), self.stack.table())
+            .with_clock(self.stack.clock.clone())
+    }
+
+    /// Every payment the simulated provider holds.
+    pub async fn payments(&self) -> Vec<shared::payments::Payment> {
+        use shared::payments::PaymentProvider;
+        let epoch = time::OffsetDateTime::UNIX_EPOCH;
+        shared::payments::simulated::SimulatedProvider::new(self.store())
+            .list(epoch)
+            .await
+            .expect("the payments list")
+    }
+
+    /// (payments that kept the money, payments refunded, declined payments)
+    pub async fn charges(&self) -> (usize, usize, usize) {
+        use shared::payments::PaymentState;
+        let payments = self.payments().await;
+        let count = |f: fn(&PaymentState) -> bool| payments.iter().filter(|p| f(&p.state)).count();
+        (
+            count(|s| *s == PaymentState::Succeeded),
+            count(|s| *s == PaymentState::Refunded),
+            count(|s| matches!(s, PaymentState::Declined { .. })),
+        )
+    }
+
+    /// Audits the whole ledger as `devstack audit` does; asserts it adds up.
+    pub async fn assert_ledger_adds_up(&self) -> shared::ledger::AuditReport {
+        let report = devstack::RunningStack::of(&self.stack)
+            .audit()
+            .await
+            .expect("the audit runs");
+        let found: Vec<String> = report.discrepancies.iter().map(ToString::to_string).collect();
+        assert!(found.is_empty(), "the ledger does not add up:\n{}", found.join("\n"));
+        assert!(report.unsettled.is_empty(), "unsettled: {:?}", report.unsettled);
+        report
+    }
+
     /// Every stock shard of a product, straight from the table.
     pub async fn stock_shards(&self, product_id: &str) -> Vec<HashMap<String, AttributeValue>> {
         self.stack

@@ -14,6 +14,7 @@ mod checkout_crashes;
 mod contract;
 mod events;
 mod lambda_runtime;
+mod ledger;
 mod live;
 mod orders;
 mod product_detail;

@@ -14,6 +14,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 use shared::ids::ProductId;
+use shared::payments::PaymentProvider;
 use shared::stock::{StockLevel, StockShard};
 use shared::store::DynamoStore;
 use std::collections::{BTreeMap, HashMap};
@@ -355,28 +356,25 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
 
     // 4. What the table says: orders, charges kept, stock.
     let mut orders_of: HashMap<String, usize> = HashMap::new();
-    // A checkout's charge keys are `chk_<seed>_<n>`; its order names the one it kept.
-    let mut user_of_seed: HashMap<String, String> = HashMap::new();
     for order in scan(&stack, "ORDER#").await? {
         if text(&order, "sk") != Some("ORDER") {
             continue;
         }
         let user = text(&order, "userId").context("an order without userId")?.to_owned();
-        if let Some((seed, _)) = text(&order, "paymentKey").and_then(|k| k.rsplit_once('_')) {
-            user_of_seed.insert(seed.to_owned(), user.clone());
-        }
         *orders_of.entry(user).or_default() += 1;
         tally.orders += 1;
     }
     let mut charges_of: HashMap<String, usize> = HashMap::new();
-    for charge in scan(&stack, "CHARGE#").await? {
-        if charge.contains_key("refundId") || charge.contains_key("declineCode") {
+    let store = DynamoStore::new(stack.dynamodb.clone(), stack.table());
+    let provider = shared::payments::simulated::SimulatedProvider::new(store.clone());
+    for payment in provider.list(time::OffsetDateTime::UNIX_EPOCH).await? {
+        if payment.state != shared::payments::PaymentState::Succeeded {
             continue;
         }
         tally.charges_kept += 1;
-        let key = text(&charge, "pk").unwrap_or_default().trim_start_matches("CHARGE#");
-        match key.rsplit_once('_').and_then(|(seed, _)| user_of_seed.get(seed)) {
-            Some(user) => *charges_of.entry(user.clone()).or_default() += 1,
+        // Every payment names the shopper whose checkout made it.
+        match payment.tags {
+            Some(tags) => *charges_of.entry(tags.user_id).or_default() += 1,
             None => tally.orphan_charges += 1,
         }
     }
@@ -389,7 +387,6 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
         tally.double_charges += charges_of.get(&user).copied().unwrap_or(0).saturating_sub(1);
     }
     tally.double_charges += tally.orphan_charges;
-    let store = DynamoStore::new(stack.dynamodb.clone(), stack.table());
     for n in 1..=PRODUCTS {
         let id = ProductId::parse(product_id(n)).map_err(anyhow::Error::msg)?;
         let (_, shards) = store
@@ -402,6 +399,7 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
         tally.units_sold += level.sold;
         tally.units_reserved += level.reserved;
     }
+    let audit = crate::RunningStack::of(&stack).audit().await?;
     stack.stop().await?;
 
     // 5. The report.
@@ -473,6 +471,11 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
         2 * args.shoppers
     )?;
 
+    writeln!(
+        report,
+        "\nThe ledger audit (`devstack audit`, `docs/ledger.md`) over the whole table afterwards:\n\n```text\n{audit}\n```"
+    )?;
+
     super::save(&report, &args.out)?;
     let broken = [
         ("duplicate orders", tally.duplicate_orders),
@@ -481,6 +484,7 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
         ("differing answers", tally.differing),
         ("broken stock invariants", tally.broken_invariants()),
         ("shoppers without a 201", tally.unanswered),
+        ("ledger discrepancies", audit.discrepancies.len()),
     ];
     let failures: Vec<_> = broken.iter().filter(|(_, n)| *n > 0).collect();
     ensure!(failures.is_empty(), "checkout broke its guarantees: {failures:?}");

@@ -69,6 +69,8 @@ struct Tally {
     mismatched_rounds: usize,
     conflicts: u64,
     transactions: u64,
+    /// The ledger audit over the whole table after the rounds.
+    audit: Option<shared::ledger::AuditReport>,
 }
 
 pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
@@ -93,13 +95,15 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
     )?;
     writeln!(
         report,
-        "| shards | injected conflicts | rounds | requests/s | p50 ms | p99 ms | max ms | successes per round | 409s | other | oversold | broken shards | reserved ≠ successes |"
+        "| shards | injected conflicts | rounds | requests/s | p50 ms | p99 ms | max ms | successes per round | 409s | other | oversold | broken shards | reserved ≠ successes | audit discrepancies |"
     )?;
-    writeln!(report, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")?;
+    writeln!(report, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")?;
+    let mut audits = Vec::new();
 
     let mut failures = Vec::new();
     for setup in &SETUPS {
-        let tally = run_setup(&args, setup).await?;
+        let mut tally = run_setup(&args, setup).await?;
+        let audit = tally.audit.take().context("the audit ran")?;
         let latencies = Latencies::new(tally.latencies.clone(), tally.wall);
         let conflicts = if setup.conflicts > 0.0 {
             format!(
@@ -113,7 +117,7 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
         };
         writeln!(
             report,
-            "| {} | {conflicts} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:?} | {} | {} | {} | {} | {} |",
+            "| {} | {conflicts} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:?} | {} | {} | {} | {} | {} | {} |",
             setup.shards,
             args.rounds,
             latencies.per_sec(),
@@ -126,10 +130,29 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
             tally.oversold,
             tally.broken_shards,
             tally.mismatched_rounds,
+            audit.discrepancies.len(),
         )?;
         if tally.oversold > 0 || tally.broken_shards > 0 || tally.mismatched_rounds > 0 {
             failures.push(format!("{} shards: oversold or broken stock", setup.shards));
         }
+        if !audit.is_clean() {
+            failures.push(format!("{} shards: the ledger audit found discrepancies", setup.shards));
+        }
+        audits.push((setup, audit));
+    }
+    writeln!(
+        report,
+        "\nAfter each configuration's rounds, the ledger audit (`devstack audit`, `docs/ledger.md`) read the \
+         whole table: every shard's counts, reserved against the cart lines, sold against the orders.\n"
+    )?;
+    for (setup, audit) in &audits {
+        writeln!(
+            report,
+            "{} shard(s), {:.0}% injected conflicts:\n",
+            setup.shards,
+            setup.conflicts * 100.0
+        )?;
+        writeln!(report, "```text\n{audit}\n```\n")?;
     }
     writeln!(
         report,
@@ -231,6 +254,7 @@ async fn run_setup(args: &FlashSaleArgs, setup: &Setup) -> anyhow::Result<Tally>
     }
     tally.conflicts = stack.faults.conflicts();
     tally.transactions = stack.faults.transactions();
+    tally.audit = Some(crate::RunningStack::of(&stack).audit().await?);
     stack.stop().await?;
     Ok(tally)
 }

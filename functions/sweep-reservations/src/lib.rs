@@ -1,17 +1,21 @@
 //! The reservation sweeper (scheduled; a timer in the local runner): releases
-//! cart lines whose 30 minutes have passed, returning their units to stock.
-//! Expiry is decided from the stored `reservedUntil`; DynamoDB's TTL only
-//! collects the garbage days later.
+//! cart lines whose reservation has passed, returning their units to stock.
+//! Expiry is decided from the stored `reservedUntil`; cart lines have no TTL,
+//! so a line that still holds units is only ever removed by a release.
 
-use shared::store::StoreError;
-use shared::store::cart::ReservationSweeper;
+use shared::store::cart::{ReservationSweeper, Sweep};
 use shared::time::Timestamp;
 
-/// Releases everything that expired before `now`; returns how many lines.
-pub async fn sweep(store: &impl ReservationSweeper, now: Timestamp) -> Result<usize, StoreError> {
-    let released = store.release_expired(now).await?;
-    if released > 0 {
-        tracing::info!(released, "released expired reservations");
+/// Releases everything that expired before `now`, going on past lines that
+/// fail; says how many were released and how many failed.
+pub async fn sweep(store: &impl ReservationSweeper, now: Timestamp) -> Sweep {
+    let sweep = store.release_expired(now).await;
+    if sweep.released > 0 || sweep.failed > 0 {
+        tracing::info!(
+            released = sweep.released,
+            failed = sweep.failed,
+            "swept expired reservations"
+        );
     }
-    Ok(released)
+    sweep
 }

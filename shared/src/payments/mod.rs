@@ -1,19 +1,24 @@
 //! Payments: the provider that moves the money, behind one narrow trait.
 //!
 //! - [`stripe`]: Stripe's HTTP API (PaymentIntents and Refunds), for AWS.
-//! - [`simulated`]: a provider that keeps its charges in the shop's table and
+//! - [`simulated`]: a provider that keeps its payments in the shop's table and
 //!   reacts to test payment method ids; the local default.
 //!
-//! Every call carries an idempotency key chosen by the caller: the same key
-//! with the same request returns the first answer and never moves money
-//! twice. Checkout derives the key from the shopper's `Idempotency-Key`, so a
-//! retried checkout reuses its charge.
+//! A payment is made in two steps, as Stripe's PaymentIntents are: `create`
+//! names it (no money moves; the same key returns the same payment), then
+//! `confirm` charges the card. A payment is charged at most once however
+//! often it is confirmed, so its id, noted before the card is charged, is
+//! what a retry or the reconciler uses to learn what happened: they read the
+//! payment back (`retrieve`) instead of sending the charge again, because
+//! Stripe answers a repeated idempotency key with the first answer it gave,
+//! even a 5xx, for 24 hours.
 
 pub mod simulated;
 pub mod stripe;
 
 use crate::money::Money;
 use crate::store::DynamoStore;
+use crate::time::Timestamp;
 use std::future::Future;
 
 /// Test payment method ids both providers understand (they are Stripe's own
@@ -25,31 +30,92 @@ pub mod test_methods {
     pub const DECLINED: &str = "pm_card_chargeDeclined";
     /// Declined for insufficient funds.
     pub const INSUFFICIENT_FUNDS: &str = "pm_card_chargeDeclinedInsufficientFunds";
-    /// Simulated provider only: the provider does not answer in time (nothing is charged).
+    /// Simulated provider only: confirming gets no answer in time (nothing is charged).
     pub const TIMEOUT: &str = "pm_card_simulatedTimeout";
 }
 
-/// What to charge.
+/// The provider's id of a payment (a PaymentIntent id for Stripe).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PaymentId(String);
+
+impl PaymentId {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for PaymentId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a payment is for, kept with it at the provider (Stripe `metadata`),
+/// so that the audit and the reconciler can find the order and the checkout
+/// behind any payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChargeRequest {
-    /// The provider-side idempotency key.
+pub struct PaymentTags {
+    pub order_id: String,
+    pub user_id: String,
+    /// The shopper's `Idempotency-Key` of the checkout.
+    pub checkout_key: String,
+}
+
+/// A payment to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentRequest {
+    /// The provider-side idempotency key of the creation: the same key with
+    /// the same request names the same payment.
     pub key: String,
     pub amount: Money,
     /// The provider's payment method id (e.g. `pm_card_visa`).
     pub payment_method: String,
-    /// Shown on the provider's dashboard, e.g. the order id.
+    /// Shown on the provider's dashboard.
     pub description: String,
+    pub tags: PaymentTags,
 }
 
-/// A successful charge.
+/// Where a payment stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Charge {
-    /// The provider's id (a PaymentIntent id for Stripe).
-    pub id: String,
-    pub amount: Money,
+pub enum PaymentState {
+    /// Created, never charged: no money has moved.
+    Unconfirmed,
+    /// The provider is still deciding (Stripe's `processing`): money may move.
+    Processing,
+    /// The card was charged and nothing was refunded.
+    Succeeded,
+    /// Charged, then refunded in full (or the refund is under way).
+    Refunded,
+    /// The card was refused; nothing was charged. `code` is the provider's
+    /// reason (`card_declined`, `insufficient_funds`, ...).
+    Declined { code: String, message: String },
+    /// Cancelled before it was charged: it can never be charged now.
+    Cancelled,
 }
 
-/// A refund of a whole charge.
+impl PaymentState {
+    /// Whether the shop holds the shopper's money through this payment.
+    pub fn is_captured(&self) -> bool {
+        matches!(self, Self::Succeeded)
+    }
+}
+
+/// A payment as the provider reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub id: PaymentId,
+    pub amount: Money,
+    pub state: PaymentState,
+    /// `None` for a payment the shop did not create (e.g. made by hand in
+    /// Stripe's dashboard).
+    pub tags: Option<PaymentTags>,
+}
+
+/// A refund of a whole payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refund {
     pub id: String,
@@ -57,29 +123,42 @@ pub struct Refund {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PaymentError {
-    /// The card was refused; nothing was charged. `code` is the provider's
-    /// reason (`card_declined`, `insufficient_funds`, ...).
-    #[error("the payment was declined: {message}")]
-    Declined { code: String, message: String },
-    /// The provider did not answer, or answered that it is busy: the money
-    /// may or may not have moved. Retrying with the same key finds out.
+    /// The provider did not answer, or answered that it is busy: whatever
+    /// was asked may or may not have happened. Reading the payment back
+    /// tells.
     #[error("the payment provider is unavailable: {0}")]
     Unavailable(String),
     /// The provider refused the request itself (bad key, bad configuration,
-    /// an idempotency key reused with other parameters): a bug, not the card.
+    /// an idempotency key reused with other parameters, a refund of a
+    /// payment never charged): a bug, not the card.
     #[error("the payment provider refused the request: {0}")]
     Rejected(String),
 }
 
 /// A payment provider.
 pub trait PaymentProvider {
-    /// Charges `request.amount`; the same `request.key` with the same request
-    /// returns the same charge without charging again.
-    fn charge(&self, request: &ChargeRequest) -> impl Future<Output = Result<Charge, PaymentError>> + Send;
+    /// Creates a payment without charging it; the same `request.key` with
+    /// the same request returns the same payment.
+    fn create(&self, request: &PaymentRequest) -> impl Future<Output = Result<PaymentId, PaymentError>> + Send;
 
-    /// Refunds all of `charge`; the same `key` never refunds twice, and a
-    /// charge already refunded counts as refunded.
-    fn refund(&self, key: &str, charge: &Charge) -> impl Future<Output = Result<Refund, PaymentError>> + Send;
+    /// Charges the payment's card and says where the payment stands after.
+    /// Confirming again never charges twice: a payment that succeeded (or
+    /// was refunded, or cancelled) answers with that state.
+    fn confirm(&self, payment: &PaymentId) -> impl Future<Output = Result<PaymentState, PaymentError>> + Send;
+
+    /// Reads the payment back, as it is now (never a replayed answer).
+    fn retrieve(&self, payment: &PaymentId) -> impl Future<Output = Result<Payment, PaymentError>> + Send;
+
+    /// Makes a payment that was not charged impossible to charge later. A
+    /// payment that was charged meanwhile answers with its state instead.
+    fn cancel(&self, payment: &PaymentId) -> impl Future<Output = Result<PaymentState, PaymentError>> + Send;
+
+    /// Refunds all of a charged payment. Refunding again is harmless: a
+    /// refunded payment answers with its refund.
+    fn refund(&self, payment: &PaymentId) -> impl Future<Output = Result<Refund, PaymentError>> + Send;
+
+    /// Every payment created at or after `since`, for the ledger audit.
+    fn list(&self, since: Timestamp) -> impl Future<Output = Result<Vec<Payment>, PaymentError>> + Send;
 }
 
 /// Which provider a function uses (from `Config`).
@@ -106,7 +185,7 @@ pub enum Payments {
 }
 
 impl Payments {
-    /// The provider `settings` name; the simulated one keeps its charges in `store`'s table.
+    /// The provider `settings` name; the simulated one keeps its payments in `store`'s table.
     pub fn new(settings: &PaymentSettings, store: &DynamoStore) -> Self {
         match settings {
             PaymentSettings::Simulated => Self::Simulated(simulated::SimulatedProvider::new(store.clone())),
@@ -117,18 +196,38 @@ impl Payments {
     }
 }
 
-impl PaymentProvider for Payments {
-    async fn charge(&self, request: &ChargeRequest) -> Result<Charge, PaymentError> {
-        match self {
-            Self::Simulated(p) => p.charge(request).await,
-            Self::Stripe(p) => p.charge(request).await,
+/// Calls the same method on whichever provider is configured.
+macro_rules! delegate {
+    ($self:ident, $p:ident => $call:expr) => {
+        match $self {
+            Self::Simulated($p) => $call.await,
+            Self::Stripe($p) => $call.await,
         }
+    };
+}
+
+impl PaymentProvider for Payments {
+    async fn create(&self, request: &PaymentRequest) -> Result<PaymentId, PaymentError> {
+        delegate!(self, p => p.create(request))
     }
 
-    async fn refund(&self, key: &str, charge: &Charge) -> Result<Refund, PaymentError> {
-        match self {
-            Self::Simulated(p) => p.refund(key, charge).await,
-            Self::Stripe(p) => p.refund(key, charge).await,
-        }
+    async fn confirm(&self, payment: &PaymentId) -> Result<PaymentState, PaymentError> {
+        delegate!(self, p => p.confirm(payment))
+    }
+
+    async fn retrieve(&self, payment: &PaymentId) -> Result<Payment, PaymentError> {
+        delegate!(self, p => p.retrieve(payment))
+    }
+
+    async fn cancel(&self, payment: &PaymentId) -> Result<PaymentState, PaymentError> {
+        delegate!(self, p => p.cancel(payment))
+    }
+
+    async fn refund(&self, payment: &PaymentId) -> Result<Refund, PaymentError> {
+        delegate!(self, p => p.refund(payment))
+    }
+
+    async fn list(&self, since: Timestamp) -> Result<Vec<Payment>, PaymentError> {
+        delegate!(self, p => p.list(since))
     }
 }

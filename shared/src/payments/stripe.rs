@@ -1,16 +1,26 @@
-//! Stripe's HTTP API: a charge is a PaymentIntent created and confirmed in one
-//! call, a refund is a Refund of that PaymentIntent.
+//! Stripe's HTTP API: a payment is a PaymentIntent, created (under the
+//! caller's idempotency key, so a retried creation names the same intent)
+//! and then confirmed; a refund is a Refund of that PaymentIntent.
 //!
 //! Stripe keeps the first answer to each `Idempotency-Key` for 24 hours and
-//! replays it, so passing the caller's key through is what makes a retried
-//! checkout safe. The answers are sorted into [`PaymentError`] by who is at
-//! fault: the card ([`PaymentError::Declined`]), Stripe or the network, where
-//! the money may have moved ([`PaymentError::Unavailable`]), or our own
-//! request ([`PaymentError::Rejected`]).
+//! replays it, a 5xx included, so sending the same request again never
+//! tells what happened. After an answer that did not arrive, or that says
+//! the intent is in another state than expected, this adapter reads the
+//! PaymentIntent back (`GET /v1/payment_intents/{id}`, with its latest
+//! charge, which says whether it was refunded). Confirming, cancelling and
+//! refunding are safe to send again with a fresh key: an intent is charged
+//! at most once, a cancelled one never, and a refund beyond the amount
+//! charged is refused (`charge_already_refunded`). Errors are sorted by who
+//! is at fault: Stripe or the network, where something may have happened
+//! ([`PaymentError::Unavailable`]), or our own request
+//! ([`PaymentError::Rejected`]); a refused card is a
+//! [`PaymentState::Declined`] answer, not an error.
 
-use super::{Charge, ChargeRequest, PaymentError, PaymentProvider, Refund};
+use super::{Payment, PaymentError, PaymentId, PaymentProvider, PaymentRequest, PaymentState, PaymentTags, Refund};
+use crate::money::{Currency, Money};
 use crate::store::error_chain;
-use reqwest::StatusCode;
+use crate::time::Timestamp;
+use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use std::fmt;
 use std::time::Duration;
@@ -77,17 +87,38 @@ impl StripeProvider {
     /// Posts `form` to `path` under the idempotency key `key` and returns the
     /// status and body, or `Unavailable` when no answer arrived in time.
     async fn post(&self, path: &str, key: &str, form: &[(&str, String)]) -> Result<Answer, PaymentError> {
+        self.send(Method::POST, path, Some(key), form).await
+    }
+
+    /// `GET path?query`.
+    async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Answer, PaymentError> {
+        self.send(Method::GET, path, None, query).await
+    }
+
+    /// Sends one request: `params` as the form body of a POST, as the query
+    /// of a GET.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        params: &[(&str, String)],
+    ) -> Result<Answer, PaymentError> {
         let client = self.client.as_ref().map_err(|e| PaymentError::Rejected(e.clone()))?;
-        let response = client
-            .post(format!("{}{path}", self.base_url))
+        let mut request = client
+            .request(method.clone(), format!("{}{path}", self.base_url))
             .timeout(self.timeout)
             .bearer_auth(&self.api_key)
-            .header("Idempotency-Key", key)
-            .header("Stripe-Version", STRIPE_VERSION)
-            .form(form)
-            .send()
-            .await
-            .map_err(|e| self.unreachable(&e))?;
+            .header("Stripe-Version", STRIPE_VERSION);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        request = if method == Method::GET {
+            request.query(params)
+        } else {
+            request.form(params)
+        };
+        let response = request.send().await.map_err(|e| self.unreachable(&e))?;
         let status = response.status();
         // The timeout also covers reading the body, so a stalled body ends here too.
         let body = response.bytes().await.map_err(|e| self.unreachable(&e))?;
@@ -97,8 +128,8 @@ impl StripeProvider {
         })
     }
 
-    /// No answer means the money may or may not have moved: only a retry
-    /// with the same key can tell, so this is `Unavailable`. The exception is
+    /// No answer means the money may or may not have moved: only reading the
+    /// PaymentIntent back can tell, so this is `Unavailable`. The exception is
     /// a request we could not even build (a key that is not a valid header
     /// value): nothing was sent, and a retry would fail the same way.
     fn unreachable(&self, error: &reqwest::Error) -> PaymentError {
@@ -123,68 +154,176 @@ impl fmt::Debug for StripeProvider {
     }
 }
 
+/// A fresh idempotency key for a request that is safe to send again with
+/// another key (confirming, cancelling, refunding): Stripe would replay a
+/// lost answer to the same key, so every try gets its own.
+fn fresh_key(what: &str, payment: &PaymentId) -> String {
+    format!("{what}_{payment}_{}", ulid::Ulid::new())
+}
+
+fn intent_path(payment: &PaymentId) -> Result<String, PaymentError> {
+    // An id goes into the path: refuse anything that could leave it.
+    let id = payment.as_str();
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(PaymentError::Rejected(format!("{id:?} is not a PaymentIntent id")));
+    }
+    Ok(format!("/v1/payment_intents/{id}"))
+}
+
+impl StripeProvider {
+    /// Reads an intent back, with its latest charge (which says whether it
+    /// was refunded).
+    async fn intent(&self, payment: &PaymentId) -> Result<PaymentIntent, PaymentError> {
+        let answer = self
+            .get(&intent_path(payment)?, &[("expand[]", "latest_charge".to_owned())])
+            .await?;
+        if !answer.status.is_success() {
+            return Err(answer.error());
+        }
+        answer.parse("a PaymentIntent")
+    }
+
+    /// The state an answer to a confirm or a cancel reports; an answer that
+    /// says the intent is in another state, or no answer, is read back.
+    async fn state_after(
+        &self,
+        payment: &PaymentId,
+        answer: Result<Answer, PaymentError>,
+    ) -> Result<PaymentState, PaymentError> {
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(PaymentError::Unavailable(_)) => return Ok(self.intent(payment).await?.state()),
+            Err(error) => return Err(error),
+        };
+        if answer.status.is_success() {
+            let intent: PaymentIntent = answer.parse("a PaymentIntent")?;
+            // The answer to a confirm or cancel does not expand the charge:
+            // a succeeded intent is read back to learn about refunds.
+            if intent.status == "succeeded" {
+                return Ok(self.intent(payment).await?.state());
+            }
+            return Ok(intent.state());
+        }
+        let error = answer.stripe_error();
+        if answer.status == StatusCode::PAYMENT_REQUIRED {
+            // A card error: the intent now waits for another payment method.
+            return Ok(PaymentState::Declined {
+                code: error
+                    .decline_code
+                    .or(error.code)
+                    .unwrap_or_else(|| "card_declined".to_owned()),
+                message: error.message.unwrap_or_else(|| answer.excerpt()),
+            });
+        }
+        let unexpected = error.code.as_deref() == Some("payment_intent_unexpected_state");
+        if unexpected
+            || answer.status.is_server_error()
+            || matches!(answer.status, StatusCode::CONFLICT | StatusCode::TOO_MANY_REQUESTS)
+        {
+            return Ok(self.intent(payment).await?.state());
+        }
+        Err(answer.error())
+    }
+}
+
 impl PaymentProvider for StripeProvider {
-    async fn charge(&self, request: &ChargeRequest) -> Result<Charge, PaymentError> {
+    async fn create(&self, request: &PaymentRequest) -> Result<PaymentId, PaymentError> {
         let form = [
             ("amount", request.amount.amount.to_string()),
             ("currency", request.amount.currency.as_str().to_ascii_lowercase()),
             ("payment_method", request.payment_method.clone()),
-            // Create and confirm in one call: the shopper is waiting for the answer.
-            ("confirm", "true".to_owned()),
             // The checkout cannot follow a redirect (3-D Secure, bank pages), so
             // Stripe must not offer methods that need one.
             ("automatic_payment_methods[enabled]", "true".to_owned()),
             ("automatic_payment_methods[allow_redirects]", "never".to_owned()),
             ("description", request.description.clone()),
+            ("metadata[order_id]", request.tags.order_id.clone()),
+            ("metadata[user_id]", request.tags.user_id.clone()),
+            ("metadata[checkout_key]", request.tags.checkout_key.clone()),
         ];
         let answer = self.post("/v1/payment_intents", &request.key, &form).await?;
         if !answer.status.is_success() {
             return Err(answer.error());
         }
         let intent: PaymentIntent = answer.parse("a PaymentIntent")?;
-        if intent.status == "succeeded" {
-            return Ok(Charge {
-                id: intent.id,
-                amount: request.amount,
-            });
-        }
-        // `processing` may still end in a charge: the retry (same key) finds out.
-        if intent.status == "processing" {
-            return Err(PaymentError::Unavailable(format!(
-                "payment {} is still processing",
-                intent.id
-            )));
-        }
-        // Anything else (`requires_action`, `requires_payment_method`, ...)
-        // means the card was not charged without the shopper's help, which
-        // this checkout cannot ask for.
-        let message = intent
-            .last_payment_error
-            .and_then(|e| e.message)
-            .unwrap_or_else(|| format!("the payment was not completed (status {})", intent.status));
-        Err(PaymentError::Declined {
-            code: intent.status,
-            message,
-        })
+        Ok(PaymentId::new(intent.id))
     }
 
-    async fn refund(&self, key: &str, charge: &Charge) -> Result<Refund, PaymentError> {
-        let form = [("payment_intent", charge.id.clone())];
-        let answer = self.post("/v1/refunds", key, &form).await?;
-        if answer.status.is_success() {
-            let refund: StripeRefund = answer.parse("a Refund")?;
-            return Ok(Refund { id: refund.id });
+    async fn confirm(&self, payment: &PaymentId) -> Result<PaymentState, PaymentError> {
+        let path = format!("{}/confirm", intent_path(payment)?);
+        let answer = self.post(&path, &fresh_key("confirm", payment), &[]).await;
+        self.state_after(payment, answer).await
+    }
+
+    async fn retrieve(&self, payment: &PaymentId) -> Result<Payment, PaymentError> {
+        self.intent(payment).await?.payment()
+    }
+
+    async fn cancel(&self, payment: &PaymentId) -> Result<PaymentState, PaymentError> {
+        let path = format!("{}/cancel", intent_path(payment)?);
+        let answer = self.post(&path, &fresh_key("cancel", payment), &[]).await;
+        self.state_after(payment, answer).await
+    }
+
+    async fn refund(&self, payment: &PaymentId) -> Result<Refund, PaymentError> {
+        intent_path(payment)?;
+        let form = [("payment_intent", payment.as_str().to_owned())];
+        let error = match self.post("/v1/refunds", &fresh_key("refund", payment), &form).await {
+            Ok(answer) if answer.status.is_success() => {
+                let refund: StripeRefund = answer.parse("a Refund")?;
+                return Ok(Refund { id: refund.id });
+            }
+            // Refunded earlier, e.g. by an earlier try or from the dashboard:
+            // the money is back with the shopper, which is all the caller wants.
+            Ok(answer)
+                if answer.status == StatusCode::BAD_REQUEST
+                    && answer.stripe_error().code.as_deref() == Some("charge_already_refunded") =>
+            {
+                return Ok(Refund {
+                    id: format!("already-refunded:{payment}"),
+                });
+            }
+            Ok(answer) => answer.error(),
+            Err(error) => error,
+        };
+        // No answer, or a busy one: read the intent back; refunded means
+        // the refund went through.
+        match error {
+            PaymentError::Unavailable(why) => match self.intent(payment).await?.state() {
+                PaymentState::Refunded => Ok(Refund {
+                    id: format!("already-refunded:{payment}"),
+                }),
+                _ => Err(PaymentError::Unavailable(why)),
+            },
+            rejected => Err(rejected),
         }
-        // Refunded earlier, e.g. under another key or from the dashboard: the
-        // money is back with the shopper, which is all the caller wants.
-        if answer.status == StatusCode::BAD_REQUEST
-            && answer.stripe_error().code.as_deref() == Some("charge_already_refunded")
-        {
-            return Ok(Refund {
-                id: format!("already-refunded:{}", charge.id),
-            });
+    }
+
+    async fn list(&self, since: Timestamp) -> Result<Vec<Payment>, PaymentError> {
+        let mut payments = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut query = vec![
+                ("created[gte]", since.unix_timestamp().to_string()),
+                ("limit", "100".to_owned()),
+                ("expand[]", "data.latest_charge".to_owned()),
+            ];
+            if let Some(last) = &after {
+                query.push(("starting_after", last.clone()));
+            }
+            let answer = self.get("/v1/payment_intents", &query).await?;
+            if !answer.status.is_success() {
+                return Err(answer.error());
+            }
+            let page: IntentList = answer.parse("a list of PaymentIntents")?;
+            after = page.data.last().map(|intent| intent.id.clone());
+            for intent in page.data {
+                payments.push(intent.payment()?);
+            }
+            if !page.has_more || after.is_none() {
+                return Ok(payments);
+            }
         }
-        Err(answer.error())
     }
 }
 
@@ -221,21 +360,13 @@ impl Answer {
         let message = error.message.clone().unwrap_or_else(|| self.excerpt());
         let described = format!("Stripe answered {}: {message}", self.status);
         match self.status {
-            // Card errors: the issuer's reason is the most precise code.
-            StatusCode::PAYMENT_REQUIRED => PaymentError::Declined {
-                code: error
-                    .decline_code
-                    .or(error.code)
-                    .unwrap_or_else(|| "card_declined".to_owned()),
-                message,
-            },
             // 409: a request with the same key is still running; 429: rate
-            // limited. Both are worth a retry with the same key.
+            // limited. Both may have done something: read it back.
             StatusCode::CONFLICT | StatusCode::TOO_MANY_REQUESTS => PaymentError::Unavailable(described),
             s if s.is_server_error() => PaymentError::Unavailable(described),
             // 400 (including `idempotency_error`: a key reused with other
-            // parameters), 401, 403, 404, ...: our request is wrong and a
-            // retry would get the same answer.
+            // parameters), 401, 403, 404, 402 outside a confirmation, ...:
+            // our request is wrong and a retry would get the same answer.
             s if s.is_client_error() => PaymentError::Rejected(described),
             // 1xx and 3xx: Stripe never sends them, so the base URL is wrong.
             _ => PaymentError::Rejected(format!("unexpected answer from Stripe: {described}")),
@@ -273,13 +404,95 @@ struct StripeError {
     message: Option<String>,
 }
 
-/// The part of a PaymentIntent the charge needs.
+/// The part of a PaymentIntent the shop reads.
 #[derive(Debug, Deserialize)]
 struct PaymentIntent {
     id: String,
     status: String,
     #[serde(default)]
+    amount: i64,
+    #[serde(default)]
+    currency: String,
+    #[serde(default)]
     last_payment_error: Option<StripeError>,
+    /// An id, or the charge itself when expanded.
+    #[serde(default)]
+    latest_charge: Option<LatestCharge>,
+    #[serde(default)]
+    metadata: std::collections::HashMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum LatestCharge {
+    Expanded {
+        #[serde(default)]
+        refunded: bool,
+        #[serde(default)]
+        amount_refunded: i64,
+    },
+    Id(serde::de::IgnoredAny),
+}
+
+impl PaymentIntent {
+    /// What Stripe's status means for the shop. A refund shows on the
+    /// intent's charge, not on its status (which stays `succeeded`).
+    fn state(&self) -> PaymentState {
+        match self.status.as_str() {
+            "succeeded" => match &self.latest_charge {
+                Some(LatestCharge::Expanded {
+                    refunded,
+                    amount_refunded,
+                }) if *refunded || *amount_refunded >= self.amount => PaymentState::Refunded,
+                _ => PaymentState::Succeeded,
+            },
+            "processing" | "requires_capture" => PaymentState::Processing,
+            "canceled" => PaymentState::Cancelled,
+            "requires_confirmation" => PaymentState::Unconfirmed,
+            "requires_payment_method" if self.last_payment_error.is_none() => PaymentState::Unconfirmed,
+            // A refused card, or an intent that needs the shopper's help
+            // (`requires_action`), which this checkout cannot ask for.
+            other => {
+                let error = self.last_payment_error.as_ref();
+                PaymentState::Declined {
+                    code: error
+                        .and_then(|e| e.decline_code.clone().or_else(|| e.code.clone()))
+                        .unwrap_or_else(|| other.to_owned()),
+                    message: error
+                        .and_then(|e| e.message.clone())
+                        .unwrap_or_else(|| format!("the payment was not completed (status {other})")),
+                }
+            }
+        }
+    }
+
+    fn payment(&self) -> Result<Payment, PaymentError> {
+        let currency = Currency::parse(&self.currency.to_ascii_uppercase())
+            .map_err(|e| PaymentError::Rejected(format!("PaymentIntent {}: {e}", self.id)))?;
+        let tag = |name: &str| self.metadata.get(name).cloned();
+        let tags = match (tag("order_id"), tag("user_id"), tag("checkout_key")) {
+            (Some(order_id), Some(user_id), Some(checkout_key)) => Some(PaymentTags {
+                order_id,
+                user_id,
+                checkout_key,
+            }),
+            _ => None,
+        };
+        Ok(Payment {
+            id: PaymentId::new(&self.id),
+            amount: Money::new(self.amount, currency),
+            state: self.state(),
+            tags,
+        })
+    }
+}
+
+/// A page of `GET /v1/payment_intents`.
+#[derive(Debug, Deserialize)]
+struct IntentList {
+    data: Vec<PaymentIntent>,
+    #[serde(default)]
+    has_more: bool,
 }
 
 /// The part of a Refund the refund needs.
@@ -291,7 +504,6 @@ struct StripeRefund {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::money::{Currency, Money};
     use axum::Router;
     use axum::body::Bytes;
     use axum::extract::State;
@@ -311,6 +523,8 @@ mod tests {
         headers: HeaderMap,
         /// The form body's fields, in the order sent.
         form: Vec<(String, String)>,
+        /// The query string's fields.
+        query: Vec<(String, String)>,
     }
 
     impl Recorded {
@@ -320,6 +534,10 @@ mod tests {
 
         fn form(&self) -> Vec<(&str, &str)> {
             self.form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+        }
+
+        fn query(&self) -> Vec<(&str, &str)> {
+            self.query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
         }
     }
 
@@ -408,6 +626,7 @@ mod tests {
             path: uri.path().to_owned(),
             headers,
             form: serde_urlencoded::from_bytes(&body).unwrap(),
+            query: serde_urlencoded::from_str(uri.query().unwrap_or("")).unwrap(),
         };
         let canned = (state.answer)(&recorded);
         state.requests.lock().unwrap().push(recorded);
@@ -416,97 +635,146 @@ mod tests {
         (status, [("content-type", "application/json")], canned.body).into_response()
     }
 
-    fn request(key: &str) -> ChargeRequest {
-        ChargeRequest {
+    fn request(key: &str) -> PaymentRequest {
+        PaymentRequest {
             key: key.to_owned(),
             amount: Money::new(1999, Currency::USD),
             payment_method: "pm_card_visa".to_owned(),
-            description: "order 01JORDER".to_owned(),
+            description: "storefront order ord_1".to_owned(),
+            tags: PaymentTags {
+                order_id: "ord_1".to_owned(),
+                user_id: "alice".to_owned(),
+                checkout_key: "key-1".to_owned(),
+            },
         }
     }
 
-    fn succeeded(id: &str) -> Value {
-        json!({ "id": id, "object": "payment_intent", "status": "succeeded", "amount": 1999, "currency": "usd" })
+    fn pi() -> PaymentId {
+        PaymentId::new("pi_123")
     }
 
-    fn charge() -> Charge {
-        Charge {
-            id: "pi_123".to_owned(),
-            amount: Money::new(1999, Currency::USD),
-        }
+    /// A PaymentIntent as Stripe answers it.
+    fn intent(status: &str) -> Value {
+        json!({
+            "id": "pi_123", "object": "payment_intent", "status": status, "amount": 1999, "currency": "usd",
+            "metadata": { "order_id": "ord_1", "user_id": "alice", "checkout_key": "key-1" },
+        })
     }
 
-    fn assert_stripe_headers(request: &Recorded, key: &str) {
+    /// A succeeded intent with its latest charge expanded.
+    fn charged(refunded: bool) -> Value {
+        let mut intent = intent("succeeded");
+        intent["latest_charge"] = json!({
+            "id": "ch_1", "object": "charge", "refunded": refunded, "amount_refunded": if refunded { 1999 } else { 0 },
+        });
+        intent
+    }
+
+    fn assert_stripe_headers(request: &Recorded) {
         assert_eq!(request.header("authorization"), Some("Bearer sk_test_secret123"));
-        assert_eq!(request.header("idempotency-key"), Some(key));
         assert_eq!(request.header("stripe-version"), Some("2024-06-20"));
-        assert_eq!(
-            request.header("content-type"),
-            Some("application/x-www-form-urlencoded")
-        );
     }
 
     #[tokio::test]
-    async fn charge_creates_and_confirms_a_payment_intent() {
-        let stub = Stub::answering(200, succeeded("pi_123")).await;
+    async fn create_makes_an_intent_under_the_key_without_charging_it() {
+        let stub = Stub::answering(200, intent("requires_confirmation")).await;
 
-        let charge = stub.provider().charge(&request("key-1")).await;
+        let id = stub.provider().create(&request("key-1")).await;
 
-        assert_eq!(
-            charge,
-            Ok(Charge {
-                id: "pi_123".to_owned(),
-                amount: Money::new(1999, Currency::USD)
-            })
-        );
+        assert_eq!(id, Ok(pi()));
         let sent = stub.only_request();
         assert_eq!(sent.method, Method::POST);
         assert_eq!(sent.path, "/v1/payment_intents");
-        assert_stripe_headers(&sent, "key-1");
+        assert_stripe_headers(&sent);
+        assert_eq!(sent.header("idempotency-key"), Some("key-1"));
+        assert_eq!(sent.header("content-type"), Some("application/x-www-form-urlencoded"));
         assert_eq!(
             sent.form(),
             [
                 ("amount", "1999"),
                 ("currency", "usd"),
                 ("payment_method", "pm_card_visa"),
-                ("confirm", "true"),
                 ("automatic_payment_methods[enabled]", "true"),
                 ("automatic_payment_methods[allow_redirects]", "never"),
-                ("description", "order 01JORDER"),
-            ]
+                ("description", "storefront order ord_1"),
+                ("metadata[order_id]", "ord_1"),
+                ("metadata[user_id]", "alice"),
+                ("metadata[checkout_key]", "key-1"),
+            ],
+            "no confirm: creating moves no money"
         );
     }
 
     #[tokio::test]
     async fn a_base_url_with_a_trailing_slash_still_reaches_the_api() {
-        let stub = Stub::answering(200, succeeded("pi_123")).await;
+        let stub = Stub::answering(200, intent("requires_confirmation")).await;
         let provider = StripeProvider::new(API_KEY, format!("{}/", stub.url));
 
-        assert!(provider.charge(&request("key-1")).await.is_ok());
+        assert!(provider.create(&request("key-1")).await.is_ok());
         assert_eq!(stub.only_request().path, "/v1/payment_intents");
     }
 
     #[tokio::test]
-    async fn charges_with_the_same_key_send_the_same_key_and_body() {
-        let stub = Stub::answering(200, succeeded("pi_123")).await;
+    async fn creating_again_with_the_same_key_sends_the_same_key_and_body() {
+        let stub = Stub::answering(200, intent("requires_confirmation")).await;
         let provider = stub.provider();
 
-        let first = provider.charge(&request("key-1")).await;
-        let second = provider.charge(&request("key-1")).await;
-        let other = provider.charge(&request("key-2")).await;
+        let first = provider.create(&request("key-1")).await;
+        let second = provider.create(&request("key-1")).await;
 
         assert_eq!(first, second);
-        assert!(other.is_ok());
         let sent = stub.requests();
-        assert_eq!(sent.len(), 3);
-        assert_stripe_headers(&sent[0], "key-1");
-        assert_stripe_headers(&sent[1], "key-1");
-        assert_stripe_headers(&sent[2], "key-2");
+        assert_eq!(sent[0].header("idempotency-key"), sent[1].header("idempotency-key"));
         assert_eq!(sent[0].form, sent[1].form);
     }
 
     #[tokio::test]
-    async fn a_card_error_is_declined_with_the_issuers_reason() {
+    async fn confirm_charges_the_intent_and_reads_back_whether_it_was_refunded() {
+        let stub = Stub::start(|req| match (req.method.as_str(), req.path.as_str()) {
+            ("POST", "/v1/payment_intents/pi_123/confirm") => json_answer(200, intent("succeeded")),
+            ("GET", "/v1/payment_intents/pi_123") => json_answer(200, charged(false)),
+            _ => json_answer(404, json!({})),
+        })
+        .await;
+
+        let state = stub.provider().confirm(&pi()).await;
+
+        assert_eq!(state, Ok(PaymentState::Succeeded));
+        let sent = stub.requests();
+        assert_eq!(sent.len(), 2, "{sent:#?}");
+        assert_stripe_headers(&sent[0]);
+        assert!(
+            sent[0]
+                .header("idempotency-key")
+                .is_some_and(|k| k.starts_with("confirm_pi_123_"))
+        );
+        assert_eq!(sent[1].query(), [("expand[]", "latest_charge")]);
+    }
+
+    #[tokio::test]
+    async fn every_confirm_has_its_own_key_so_a_replayed_5xx_never_hides_the_outcome() {
+        let stub = Stub::start(|req| match req.method.as_str() {
+            "POST" => stripe_error(500, json!({ "type": "api_error", "message": "try later" })),
+            _ => json_answer(200, charged(false)),
+        })
+        .await;
+        let provider = stub.provider();
+
+        assert_eq!(provider.confirm(&pi()).await, Ok(PaymentState::Succeeded));
+        assert_eq!(provider.confirm(&pi()).await, Ok(PaymentState::Succeeded));
+
+        let keys: Vec<_> = stub
+            .requests()
+            .iter()
+            .filter(|r| r.method == Method::POST)
+            .map(|r| r.header("idempotency-key").unwrap().to_owned())
+            .collect();
+        assert_eq!(keys.len(), 2);
+        assert_ne!(keys[0], keys[1]);
+    }
+
+    #[tokio::test]
+    async fn a_card_error_on_confirm_is_a_decline_with_the_issuers_reason() {
         let stub = Stub::start(|_| {
             stripe_error(
                 402,
@@ -515,98 +783,261 @@ mod tests {
                     "code": "card_declined",
                     "decline_code": "insufficient_funds",
                     "message": "Your card has insufficient funds.",
+                    "payment_intent": intent("requires_payment_method"),
                 }),
             )
         })
         .await;
 
-        let mut request = request("key-1");
-        request.payment_method = "pm_card_chargeDeclinedInsufficientFunds".to_owned();
-        let result = stub.provider().charge(&request).await;
+        let state = stub.provider().confirm(&pi()).await;
 
         assert_eq!(
-            result,
-            Err(PaymentError::Declined {
+            state,
+            Ok(PaymentState::Declined {
                 code: "insufficient_funds".to_owned(),
                 message: "Your card has insufficient funds.".to_owned(),
             })
         );
-        let sent = stub.only_request();
-        assert!(
-            sent.form()
-                .contains(&("payment_method", "pm_card_chargeDeclinedInsufficientFunds"))
-        );
+        assert_eq!(stub.requests().len(), 1);
     }
 
     #[tokio::test]
-    async fn a_card_error_without_a_decline_code_uses_the_error_code_or_card_declined() {
-        let stub = Stub::answering(
-            402,
-            json!({ "error": { "type": "card_error", "code": "expired_card" } }),
-        )
-        .await;
-        let result = stub.provider().charge(&request("key-1")).await;
-        assert!(
-            matches!(&result, Err(PaymentError::Declined { code, .. }) if code == "expired_card"),
-            "{result:?}"
-        );
-
-        let stub = Stub::start(|_| Canned {
-            status: 402,
-            body: "Payment Required".to_owned(),
-            delay: Duration::ZERO,
+    async fn confirming_an_intent_that_already_succeeded_and_was_refunded_is_refunded_not_paid() {
+        let stub = Stub::start(|req| match req.method.as_str() {
+            "POST" => stripe_error(
+                400,
+                json!({ "type": "invalid_request_error", "code": "payment_intent_unexpected_state",
+                        "message": "This PaymentIntent's status is succeeded." }),
+            ),
+            _ => json_answer(200, charged(true)),
         })
         .await;
-        let result = stub.provider().charge(&request("key-1")).await;
-        assert_eq!(
-            result,
-            Err(PaymentError::Declined {
-                code: "card_declined".to_owned(),
-                message: "Payment Required".to_owned()
-            })
-        );
+
+        assert_eq!(stub.provider().confirm(&pi()).await, Ok(PaymentState::Refunded));
     }
 
     #[tokio::test]
-    async fn a_payment_intent_that_needs_more_than_the_card_is_declined() {
-        let processing = Stub::answering(200, json!({ "id": "pi_9", "status": "processing" })).await;
-        let result = processing.provider().charge(&request("k")).await;
-        assert!(matches!(result, Err(PaymentError::Unavailable(_))), "{result:?}");
-        let stub = Stub::answering(200, json!({ "id": "pi_123", "status": "requires_action" })).await;
-        let result = stub.provider().charge(&request("key-1")).await;
+    async fn a_confirm_that_gets_no_answer_reads_the_intent_back() {
+        let stub = Stub::start(|req| match req.method.as_str() {
+            "POST" => Canned {
+                status: 200,
+                body: intent("succeeded").to_string(),
+                delay: Duration::from_secs(5),
+            },
+            _ => json_answer(200, intent("processing")),
+        })
+        .await;
+
+        let state = stub
+            .provider()
+            .with_timeout(Duration::from_millis(200))
+            .confirm(&pi())
+            .await;
+
+        assert_eq!(state, Ok(PaymentState::Processing));
+    }
+
+    #[tokio::test]
+    async fn when_neither_the_confirm_nor_the_read_back_is_answered_it_is_unavailable() {
+        let stub = Stub::answering(503, json!({ "error": { "type": "api_error" } })).await;
+        let state = stub.provider().confirm(&pi()).await;
+        assert!(matches!(state, Err(PaymentError::Unavailable(_))), "{state:?}");
+    }
+
+    #[tokio::test]
+    async fn retrieve_maps_every_status_to_where_the_money_is() {
+        let cases = [
+            (intent("requires_confirmation"), PaymentState::Unconfirmed),
+            (intent("requires_payment_method"), PaymentState::Unconfirmed),
+            (intent("processing"), PaymentState::Processing),
+            (intent("canceled"), PaymentState::Cancelled),
+            (charged(false), PaymentState::Succeeded),
+            (charged(true), PaymentState::Refunded),
+            (
+                {
+                    let mut i = intent("requires_payment_method");
+                    i["last_payment_error"] =
+                        json!({ "code": "card_declined", "decline_code": "stolen_card", "message": "Declined." });
+                    i
+                },
+                PaymentState::Declined {
+                    code: "stolen_card".into(),
+                    message: "Declined.".into(),
+                },
+            ),
+            (
+                intent("requires_action"),
+                PaymentState::Declined {
+                    code: "requires_action".into(),
+                    message: "the payment was not completed (status requires_action)".into(),
+                },
+            ),
+        ];
+        for (body, state) in cases {
+            let stub = Stub::answering(200, body.clone()).await;
+            let payment = stub.provider().retrieve(&pi()).await.unwrap();
+            assert_eq!(payment.state, state, "{body}");
+            assert_eq!(payment.amount, Money::new(1999, Currency::USD));
+            assert_eq!(payment.tags.unwrap().order_id, "ord_1");
+            let sent = stub.only_request();
+            assert_eq!(
+                (sent.method, sent.path.as_str()),
+                (Method::GET, "/v1/payment_intents/pi_123")
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_id_that_could_leave_the_path_is_rejected_without_sending() {
+        let stub = Stub::answering(200, intent("canceled")).await;
+        let result = stub.provider().retrieve(&PaymentId::new("pi_1/../../v1/refunds")).await;
+        assert!(matches!(result, Err(PaymentError::Rejected(_))), "{result:?}");
+        assert!(stub.requests().is_empty());
+    }
+
+    #[tokio::test]
+    async fn cancel_cancels_an_uncharged_intent_and_reports_one_that_was_charged_meanwhile() {
+        let stub = Stub::answering(200, intent("canceled")).await;
+        assert_eq!(stub.provider().cancel(&pi()).await, Ok(PaymentState::Cancelled));
+        let sent = stub.only_request();
+        assert_eq!(sent.path, "/v1/payment_intents/pi_123/cancel");
         assert!(
-            matches!(&result, Err(PaymentError::Declined { code, .. }) if code == "requires_action"),
-            "{result:?}"
+            sent.header("idempotency-key")
+                .is_some_and(|k| k.starts_with("cancel_pi_123_"))
         );
 
+        let stub = Stub::start(|req| match req.method.as_str() {
+            "POST" => stripe_error(
+                400,
+                json!({ "type": "invalid_request_error", "code": "payment_intent_unexpected_state" }),
+            ),
+            _ => json_answer(200, charged(false)),
+        })
+        .await;
+        assert_eq!(stub.provider().cancel(&pi()).await, Ok(PaymentState::Succeeded));
+    }
+
+    #[tokio::test]
+    async fn refund_refunds_the_intent_with_a_key_of_its_own() {
         let stub = Stub::answering(
             200,
-            json!({
-                "id": "pi_123",
-                "status": "requires_payment_method",
-                "last_payment_error": { "code": "card_declined", "message": "Your card was declined." },
-            }),
+            json!({ "id": "re_123", "object": "refund", "status": "succeeded" }),
         )
         .await;
-        let result = stub.provider().charge(&request("key-1")).await;
+
+        let refund = stub.provider().refund(&pi()).await;
+
         assert_eq!(
-            result,
-            Err(PaymentError::Declined {
-                code: "requires_payment_method".to_owned(),
-                message: "Your card was declined.".to_owned(),
+            refund,
+            Ok(Refund {
+                id: "re_123".to_owned()
+            })
+        );
+        let sent = stub.only_request();
+        assert_eq!(sent.method, Method::POST);
+        assert_eq!(sent.path, "/v1/refunds");
+        assert_stripe_headers(&sent);
+        assert!(
+            sent.header("idempotency-key")
+                .is_some_and(|k| k.starts_with("refund_pi_123_"))
+        );
+        assert_eq!(sent.form(), [("payment_intent", "pi_123")]);
+    }
+
+    #[tokio::test]
+    async fn a_payment_already_refunded_counts_as_refunded() {
+        let stub = Stub::answering(
+            400,
+            json!({ "error": {
+                "type": "invalid_request_error",
+                "code": "charge_already_refunded",
+                "message": "Charge ch_123 has already been refunded.",
+            } }),
+        )
+        .await;
+
+        let refund = stub.provider().refund(&pi()).await;
+
+        assert_eq!(
+            refund,
+            Ok(Refund {
+                id: "already-refunded:pi_123".to_owned()
             })
         );
     }
 
     #[tokio::test]
-    async fn server_errors_rate_limits_and_concurrent_keys_are_unavailable() {
+    async fn a_refund_whose_answer_is_lost_is_read_back() {
+        for (refunded, ok) in [(true, true), (false, false)] {
+            let stub = Stub::start(move |req| match req.method.as_str() {
+                "POST" => stripe_error(500, json!({ "type": "api_error" })),
+                _ => json_answer(200, charged(refunded)),
+            })
+            .await;
+            let refund = stub.provider().refund(&pi()).await;
+            assert_eq!(refund.is_ok(), ok, "{refund:?}");
+            if !ok {
+                assert!(matches!(refund, Err(PaymentError::Unavailable(_))));
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn refund_errors_that_are_our_fault_are_rejected() {
+        let stub = Stub::answering(
+            400,
+            json!({ "error": { "type": "invalid_request_error", "code": "resource_missing" } }),
+        )
+        .await;
+        let result = stub.provider().refund(&pi()).await;
+        assert!(matches!(result, Err(PaymentError::Rejected(_))), "{result:?}");
+    }
+
+    #[tokio::test]
+    async fn list_pages_through_every_intent_created_since_a_time() {
+        let stub = Stub::start(|req| {
+            let after = req
+                .query
+                .iter()
+                .find(|(k, _)| k == "starting_after")
+                .map(|(_, v)| v.clone());
+            let mut first = charged(false);
+            first["id"] = json!("pi_1");
+            let mut second = intent("canceled");
+            second["id"] = json!("pi_2");
+            second["metadata"] = json!({});
+            match after.as_deref() {
+                None => json_answer(200, json!({ "object": "list", "data": [first], "has_more": true })),
+                Some("pi_1") => json_answer(200, json!({ "object": "list", "data": [second], "has_more": false })),
+                Some(other) => json_answer(400, json!({ "error": { "message": other } })),
+            }
+        })
+        .await;
+        let since = crate::time::parse("2026-12-01T00:00:00Z").unwrap();
+
+        let payments = stub.provider().list(since).await.unwrap();
+
+        assert_eq!(payments.len(), 2);
+        assert_eq!(payments[0].state, PaymentState::Succeeded);
+        assert_eq!(payments[1].state, PaymentState::Cancelled);
+        assert_eq!(payments[1].tags, None, "made outside the shop");
+        let sent = stub.requests();
+        assert_eq!(sent.len(), 2);
+        assert_eq!(sent[0].path, "/v1/payment_intents");
+        assert!(sent[0].query().contains(&("created[gte]", "1796083200")));
+        assert!(sent[0].query().contains(&("expand[]", "data.latest_charge")));
+        assert!(sent[1].query().contains(&("starting_after", "pi_1")));
+    }
+
+    #[tokio::test]
+    async fn server_errors_rate_limits_and_concurrent_keys_on_create_are_unavailable() {
         for status in [500, 502, 503, 429, 409] {
             let stub = Stub::answering(
                 status,
                 json!({ "error": { "type": "api_error", "message": "try later" } }),
             )
             .await;
-            let result = stub.provider().charge(&request("key-1")).await;
+            let result = stub.provider().create(&request("key-1")).await;
             assert!(
                 matches!(&result, Err(PaymentError::Unavailable(m)) if m.contains(&status.to_string()) && m.contains("try later")),
                 "{status}: {result:?}"
@@ -622,7 +1053,7 @@ mod tests {
             delay: Duration::ZERO,
         })
         .await;
-        let result = stub.provider().charge(&request("key-1")).await;
+        let result = stub.provider().create(&request("key-1")).await;
         assert!(
             matches!(&result, Err(PaymentError::Unavailable(m)) if m.contains("Bad Gateway")),
             "{result:?}"
@@ -637,7 +1068,7 @@ mod tests {
             delay: Duration::ZERO,
         })
         .await;
-        let result = stub.provider().charge(&request("key-1")).await;
+        let result = stub.provider().create(&request("key-1")).await;
         assert!(matches!(result, Err(PaymentError::Unavailable(_))), "{result:?}");
     }
 
@@ -651,7 +1082,7 @@ mod tests {
             } }),
         )
         .await;
-        let result = stub.provider().charge(&request("key-1")).await;
+        let result = stub.provider().create(&request("key-1")).await;
         assert!(
             matches!(&result, Err(PaymentError::Rejected(m)) if m.contains("same parameters")),
             "{result:?}"
@@ -666,7 +1097,7 @@ mod tests {
                 json!({ "error": { "type": "invalid_request_error", "message": "Invalid API Key provided: sk_test_****" } }),
             )
             .await;
-            let result = stub.provider().charge(&request("key-1")).await;
+            let result = stub.provider().create(&request("key-1")).await;
             assert!(matches!(result, Err(PaymentError::Rejected(_))), "{status}: {result:?}");
         }
     }
@@ -675,14 +1106,14 @@ mod tests {
     async fn a_stripe_that_does_not_answer_in_time_is_unavailable() {
         let stub = Stub::start(|_| Canned {
             status: 200,
-            body: succeeded("pi_123").to_string(),
+            body: intent("requires_confirmation").to_string(),
             delay: Duration::from_secs(5),
         })
         .await;
         let provider = stub.provider().with_timeout(Duration::from_millis(200));
 
         let started = Instant::now();
-        let result = provider.charge(&request("key-1")).await;
+        let result = provider.create(&request("key-1")).await;
 
         assert!(
             matches!(&result, Err(PaymentError::Unavailable(m)) if m.contains("did not answer")),
@@ -693,7 +1124,6 @@ mod tests {
             "took {:?}",
             started.elapsed()
         );
-        assert_stripe_headers(&stub.only_request(), "key-1");
     }
 
     #[tokio::test]
@@ -703,7 +1133,7 @@ mod tests {
         let url = format!("http://{}", listener.local_addr().unwrap());
         drop(listener);
 
-        let result = StripeProvider::new(API_KEY, url).charge(&request("key-1")).await;
+        let result = StripeProvider::new(API_KEY, url).create(&request("key-1")).await;
         assert!(
             matches!(&result, Err(PaymentError::Unavailable(m)) if m.contains("could not reach Stripe")),
             "{result:?}"
@@ -712,75 +1142,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_key_that_cannot_be_a_header_is_rejected_without_sending() {
-        let stub = Stub::answering(200, succeeded("pi_123")).await;
-        let result = stub.provider().charge(&request("key\n1")).await;
+        let stub = Stub::answering(200, intent("requires_confirmation")).await;
+        let result = stub.provider().create(&request("key\n1")).await;
         assert!(matches!(result, Err(PaymentError::Rejected(_))), "{result:?}");
         assert!(stub.requests().is_empty());
-    }
-
-    #[tokio::test]
-    async fn refund_refunds_the_payment_intent_under_the_key() {
-        let stub = Stub::answering(
-            200,
-            json!({ "id": "re_123", "object": "refund", "status": "succeeded" }),
-        )
-        .await;
-
-        let refund = stub.provider().refund("refund-key-1", &charge()).await;
-
-        assert_eq!(
-            refund,
-            Ok(Refund {
-                id: "re_123".to_owned()
-            })
-        );
-        let sent = stub.only_request();
-        assert_eq!(sent.method, Method::POST);
-        assert_eq!(sent.path, "/v1/refunds");
-        assert_stripe_headers(&sent, "refund-key-1");
-        assert_eq!(sent.form(), [("payment_intent", "pi_123")]);
-    }
-
-    #[tokio::test]
-    async fn a_charge_already_refunded_counts_as_refunded() {
-        let stub = Stub::answering(
-            400,
-            json!({ "error": {
-                "type": "invalid_request_error",
-                "code": "charge_already_refunded",
-                "message": "Charge ch_123 has already been refunded.",
-            } }),
-        )
-        .await;
-
-        let refund = stub.provider().refund("refund-key-1", &charge()).await;
-
-        assert_eq!(
-            refund,
-            Ok(Refund {
-                id: "already-refunded:pi_123".to_owned()
-            })
-        );
-        assert_stripe_headers(&stub.only_request(), "refund-key-1");
-    }
-
-    #[tokio::test]
-    async fn refund_errors_are_mapped_like_charge_errors() {
-        let stub = Stub::answering(
-            400,
-            json!({ "error": { "type": "invalid_request_error", "code": "resource_missing" } }),
-        )
-        .await;
-        let result = stub.provider().refund("refund-key-1", &charge()).await;
-        assert!(matches!(result, Err(PaymentError::Rejected(_))), "{result:?}");
-
-        let stub = Stub::answering(500, json!({ "error": { "type": "api_error" } })).await;
-        let result = stub.provider().refund("refund-key-1", &charge()).await;
-        assert!(matches!(result, Err(PaymentError::Unavailable(_))), "{result:?}");
-
-        let stub = Stub::answering(429, json!({ "error": { "type": "rate_limit_error" } })).await;
-        let result = stub.provider().refund("refund-key-1", &charge()).await;
-        assert!(matches!(result, Err(PaymentError::Unavailable(_))), "{result:?}");
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! transaction that takes the units from the product's stock shards.
 
 use super::keys::{self, PK, SK};
+use super::keys::{HOLD_PREFIX, hold_attribute};
 use super::{Attrs, DynamoStore, Item, StoreError, Transacted, n, retry_lost_races, s};
-use crate::cart::{CartLine, MAX_LINES_PER_CART, reservation_deadline};
+use crate::cart::{self, CartLine, Hold, LineToken, MAX_LINES_PER_CART, reservation_deadline};
 use crate::ids::{ProductId, UserId};
 use crate::money::{Currency, Money};
 use crate::problem::ApiError;
@@ -11,11 +12,8 @@ use crate::stock::{self, Allocation, InsufficientStock, MAX_QUANTITY_PER_LINE, Q
 use crate::time::{self as clock, Timestamp};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::future::Future;
-
-/// TTL collects a line this long after its reservation ended (the sweeper
-/// has long released it by then).
-const LINE_GARBAGE_AFTER: time::Duration = time::Duration::days(2);
 
 /// Reads a shopper's cart (`GET /cart`).
 pub trait CartReader {
@@ -57,6 +55,12 @@ pub enum CartError {
     LineLimit { in_cart: i64 },
     #[error("a cart holds at most {MAX_LINES_PER_CART} different products")]
     CartFull,
+    #[error(
+        "you have held {product} for the longest time a shopper may ({} minutes); it is on sale to others until {}",
+        cart::MAX_HOLD.whole_minutes(),
+        clock::format(*until)
+    )]
+    HoldSpent { product: ProductId, until: Timestamp },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -78,6 +82,10 @@ impl From<CartError> for ApiError {
                 json!({ "maxPerLine": MAX_QUANTITY_PER_LINE, "inCart": in_cart }),
             ),
             CartError::CartFull => conflict("CART_FULL", json!({ "maxLines": MAX_LINES_PER_CART })),
+            CartError::HoldSpent { until, .. } => conflict(
+                "HOLD_LIMIT_REACHED",
+                json!({ "maxHoldMinutes": cart::MAX_HOLD.whole_minutes(), "retryAfter": clock::format(until) }),
+            ),
             CartError::Store(e) => e.into(),
         }
     }
@@ -85,7 +93,6 @@ impl From<CartError> for ApiError {
 
 fn line_item(user: &UserId, line: &CartLine) -> Item {
     let until = clock::format(line.reserved_until);
-    let expires = (line.reserved_until + LINE_GARBAGE_AFTER).unix_timestamp();
     let taken = line
         .taken
         .iter()
@@ -102,8 +109,9 @@ fn line_item(user: &UserId, line: &CartLine) -> Item {
         ("currency".into(), s(line.unit_price.currency.as_str())),
         ("quantity".into(), n(line.quantity)),
         ("reservedUntil".into(), s(&until)),
+        ("heldSince".into(), s(clock::format(line.held_since))),
         ("taken".into(), AttributeValue::M(taken)),
-        ("version".into(), n(line.version)),
+        ("token".into(), s(line.token.as_str())),
         (
             keys::GSI1_PK.into(),
             s(keys::reservation_bucket_pk(user, &line.product_id)),
@@ -112,11 +120,12 @@ fn line_item(user: &UserId, line: &CartLine) -> Item {
             keys::GSI1_SK.into(),
             s(keys::reservation_sk(&until, user, &line.product_id)),
         ),
-        (keys::EXPIRES_AT.into(), n(expires)),
+        // No TTL: a line holds units, and only a release may delete it
+        // (TTL would drop the line and leave its units reserved for good).
     ])
 }
 
-fn line_from_item(item: &Item) -> Result<CartLine, StoreError> {
+pub(crate) fn line_from_item(item: &Item) -> Result<CartLine, StoreError> {
     let a = Attrs::new(item);
     let taken = match item.get("taken") {
         Some(AttributeValue::M(map)) => map
@@ -135,8 +144,9 @@ fn line_from_item(item: &Item) -> Result<CartLine, StoreError> {
         unit_price: Money::new(a.n("unitAmount")?, a.parsed("currency", Currency::parse)?),
         quantity: a.n("quantity")?,
         reserved_until: a.parsed("reservedUntil", clock::parse)?,
+        held_since: a.parsed("heldSince", clock::parse)?,
         taken,
-        version: a.n("version")?,
+        token: LineToken::from_stored(a.s("token")?),
     })
 }
 
@@ -153,7 +163,8 @@ fn shift_reserved(table: &str, product: &ProductId, shard: u8, units: i64) -> Tr
         .table_name(table)
         .key(PK, s(keys::product_pk(product)))
         .key(SK, s(keys::stock_sk(shard)))
-        .update_expression("SET available = available - :units, reserved = reserved + :units")
+        .update_expression("SET available = available - :units, reserved = reserved + :units ADD moves :one")
+        .expression_attribute_values(":one", n(1))
         .condition_expression(condition)
         .expression_attribute_values(":units", n(units))
         .expression_attribute_values(":guard", n(units.abs()))
@@ -162,25 +173,102 @@ fn shift_reserved(table: &str, product: &ProductId, shard: u8, units: i64) -> Tr
     TransactWriteItem::builder().update(update).build()
 }
 
-/// Counts a line into or out of the cart header; adding is refused once the
-/// cart holds `MAX_LINES_PER_CART` lines.
-fn count_line(table: &str, user: &UserId, delta: i64) -> TransactWriteItem {
+/// The cart header (`CART#<user>` / `CART`): how many lines the cart has,
+/// and when the shopper's latest hold on each product began, kept after
+/// the line goes (removed or expired) until the hold's cooldown is over.
+#[derive(Debug, Default)]
+struct CartHeader {
+    lines: i64,
+    holds: BTreeMap<ProductId, Timestamp>,
+}
+
+fn header_from_item(item: &Item) -> Result<CartHeader, StoreError> {
+    let a = Attrs::new(item);
+    let mut holds = BTreeMap::new();
+    for (name, value) in item {
+        let (Some(product), AttributeValue::S(since)) = (name.strip_prefix(HOLD_PREFIX), value) else {
+            continue;
+        };
+        let product = ProductId::parse(product).map_err(|e| a.corrupt(format!("{name}: {e}")))?;
+        holds.insert(
+            product,
+            clock::parse(since).map_err(|e| a.corrupt(format!("{name}: {e}")))?,
+        );
+    }
+    Ok(CartHeader {
+        lines: a.n("lines").unwrap_or(0),
+        holds,
+    })
+}
+
+/// Counts a line out of the cart header.
+fn uncount_line(table: &str, user: &UserId) -> TransactWriteItem {
+    let update = Update::builder()
+        .table_name(table)
+        .key(PK, s(keys::cart_pk(user)))
+        .key(SK, s(keys::CART_HEADER_SK))
+        .update_expression("SET #lines = #lines - :one")
+        .expression_attribute_names("#lines", "lines")
+        .expression_attribute_values(":one", n(1))
+        .build()
+        .expect("key and expression are set");
+    TransactWriteItem::builder().update(update).build()
+}
+
+/// Counts a new line into the cart header and records when the hold on its
+/// product began, conditional on the header being as read (so a concurrent
+/// add cannot overfill the cart or restart a hold); forgets holds whose
+/// cooldown is over.
+fn count_new_line(
+    table: &str,
+    user: &UserId,
+    header: &CartHeader,
+    product: &ProductId,
+    held_since: Timestamp,
+    now: Timestamp,
+) -> TransactWriteItem {
+    let mut expression = String::from("SET #lines = if_not_exists(#lines, :zero) + :one, #hold = :since");
     let mut update = Update::builder()
         .table_name(table)
         .key(PK, s(keys::cart_pk(user)))
         .key(SK, s(keys::CART_HEADER_SK))
-        .update_expression("SET #lines = if_not_exists(#lines, :zero) + :delta")
         .expression_attribute_names("#lines", "lines")
+        .expression_attribute_names("#hold", hold_attribute(product))
         .expression_attribute_values(":zero", n(0))
-        .expression_attribute_values(":delta", n(delta));
-    if delta > 0 {
-        update = update
-            .condition_expression("attribute_not_exists(#lines) OR #lines < :max")
-            .expression_attribute_values(":max", n(MAX_LINES_PER_CART));
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":since", s(clock::format(held_since)))
+        .expression_attribute_values(":seenLines", n(header.lines));
+    let lines_as_read = if header.lines == 0 {
+        "(attribute_not_exists(#lines) OR #lines = :seenLines)"
+    } else {
+        "#lines = :seenLines"
+    };
+    let condition = match header.holds.get(product) {
+        Some(seen) => {
+            update = update.expression_attribute_values(":seenHold", s(clock::format(*seen)));
+            format!("{lines_as_read} AND #hold = :seenHold")
+        }
+        None => format!("{lines_as_read} AND attribute_not_exists(#hold)"),
+    };
+    let forgotten: Vec<&ProductId> = header
+        .holds
+        .iter()
+        .filter(|(p, since)| *p != product && cart::hold_forgotten(**since, now))
+        .map(|(p, _)| p)
+        .collect();
+    if !forgotten.is_empty() {
+        let names: Vec<String> = (0..forgotten.len()).map(|i| format!("#old{i}")).collect();
+        expression.push_str(&format!(" REMOVE {}", names.join(", ")));
+        for (name, old) in names.iter().zip(forgotten) {
+            update = update.expression_attribute_names(name, hold_attribute(old));
+        }
     }
-    TransactWriteItem::builder()
-        .update(update.build().expect("key and expression are set"))
+    let update = update
+        .update_expression(expression)
+        .condition_expression(condition)
         .build()
+        .expect("key and expression are set");
+    TransactWriteItem::builder().update(update).build()
 }
 
 impl DynamoStore {
@@ -196,6 +284,13 @@ impl DynamoStore {
             .await
             .map_err(StoreError::from_sdk)?;
         output.item().map(line_from_item).transpose()
+    }
+
+    async fn cart_header(&self, user: &UserId) -> Result<CartHeader, StoreError> {
+        match self.get(keys::cart_pk(user), keys::CART_HEADER_SK).await? {
+            Some(item) => header_from_item(&item),
+            None => Ok(CartHeader::default()),
+        }
     }
 
     /// One attempt; `Ok(None)` when a concurrent change got there first.
@@ -217,6 +312,31 @@ impl DynamoStore {
         if wanted > MAX_QUANTITY_PER_LINE {
             return Err(CartError::LineLimit { in_cart });
         }
+        // A new line needs the header: the line count, and the hold the
+        // shopper may still have on the product from a line now gone.
+        let header = match existing {
+            Some(_) => None,
+            None => Some(self.cart_header(user).await?),
+        };
+        if header.as_ref().is_some_and(|h| h.lines >= MAX_LINES_PER_CART as i64) {
+            return Err(CartError::CartFull);
+        }
+        let latest_hold = match (&existing, &header) {
+            (Some(line), _) => Some(line.held_since),
+            (None, Some(header)) => header.holds.get(product_id).copied(),
+            (None, None) => None,
+        };
+        let held_since = match cart::hold(latest_hold, now) {
+            Hold::Since(since) => since,
+            // Removing is always allowed; holding more, or longer, is not.
+            Hold::Spent { .. } if wanted == 0 => now,
+            Hold::Spent { until } => {
+                return Err(CartError::HoldSpent {
+                    product: product_id.clone(),
+                    until,
+                });
+            }
+        };
         let (product, shards) = self
             .product_partition(product_id)
             .await?
@@ -232,20 +352,19 @@ impl DynamoStore {
             (Allocation::new(), stock::plan_release(&held, in_cart - wanted))
         };
 
-        // The header comes first when a line is added, so that its index
-        // tells "cart full" apart from a lost race.
         let mut actions = Vec::new();
-        if existing.is_none() {
-            actions.push(count_line(&self.table, user, 1));
+        if let Some(header) = &header {
+            actions.push(count_new_line(&self.table, user, header, product_id, held_since, now));
         }
         let line = (wanted > 0).then(|| CartLine {
             product_id: product_id.clone(),
             title: product.title.clone(),
             unit_price: product.price,
             quantity: wanted,
-            reserved_until: reservation_deadline(now),
+            reserved_until: reservation_deadline(now, held_since),
+            held_since,
             taken: stock::merge_allocation(&held, &take, &give),
-            version: existing.as_ref().map_or(1, |l| l.version + 1),
+            token: LineToken::fresh(),
         });
         let line_key = [(PK, keys::cart_pk(user)), (SK, keys::cart_line_sk(product_id))];
         match (&line, &existing) {
@@ -255,8 +374,9 @@ impl DynamoStore {
                     .set_item(Some(line_item(user, line)));
                 let put = match old {
                     Some(old) => put
-                        .condition_expression("version = :v")
-                        .expression_attribute_values(":v", n(old.version)),
+                        .condition_expression("#token = :token")
+                        .expression_attribute_names("#token", "token")
+                        .expression_attribute_values(":token", s(old.token.as_str())),
                     None => put.condition_expression("attribute_not_exists(pk)"),
                 };
                 actions.push(
@@ -268,8 +388,9 @@ impl DynamoStore {
             (None, Some(old)) => {
                 let mut delete = Delete::builder()
                     .table_name(&self.table)
-                    .condition_expression("version = :v")
-                    .expression_attribute_values(":v", n(old.version));
+                    .condition_expression("#token = :token")
+                    .expression_attribute_names("#token", "token")
+                    .expression_attribute_values(":token", s(old.token.as_str()));
                 for (name, value) in line_key {
                     delete = delete.key(name, s(value));
                 }
@@ -278,7 +399,7 @@ impl DynamoStore {
                         .delete(delete.build().expect("key is set"))
                         .build(),
                 );
-                actions.push(count_line(&self.table, user, -1));
+                actions.push(uncount_line(&self.table, user));
             }
             (None, None) => unreachable!("a missing line is refused above"),
         }
@@ -291,65 +412,75 @@ impl DynamoStore {
 
         match self.transact(actions).await? {
             Transacted::Committed => Ok(Some(line)),
-            Transacted::Cancelled(failed) if existing.is_none() && failed.first() == Some(&true) => {
-                Err(CartError::CartFull)
-            }
-            // A shard ran short, the line changed, or the transaction
-            // conflicted: read again and decide again.
+            // A shard ran short, the line or the header changed, or the
+            // transaction conflicted: read again and decide again.
             Transacted::Cancelled(_) => Ok(None),
         }
     }
 }
 
+/// What one sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sweep {
+    /// Lines released.
+    pub released: usize,
+    /// Lines (or whole buckets) that could not be read or released this
+    /// time; the next sweep tries them again.
+    pub failed: usize,
+}
+
 /// Releases reservations whose time has passed (the reservation sweeper).
 pub trait ReservationSweeper {
-    /// Releases every line that expired before `now`; returns how many.
-    fn release_expired(&self, now: Timestamp) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// Releases every line that expired before `now`. A line or a bucket
+    /// that fails is logged and counted, and the sweep goes on: one bad
+    /// item never keeps every other reservation from being released.
+    fn release_expired(&self, now: Timestamp) -> impl Future<Output = Sweep> + Send;
 }
 
 impl ReservationSweeper for DynamoStore {
     /// Each bucket of GSI1 lists lines by `reservedUntil`. A release is one
-    /// transaction conditional on the line being exactly as read (its
-    /// version and deadline): a shopper who renewed the line, or a checkout
-    /// that consumed it, wins, and the line is simply skipped.
-    async fn release_expired(&self, now: Timestamp) -> Result<usize, StoreError> {
+    /// transaction conditional on the line's write token as read: a shopper
+    /// who renewed the line, or a checkout that consumed it, wins, and the
+    /// line is simply skipped.
+    async fn release_expired(&self, now: Timestamp) -> Sweep {
         let cutoff = clock::format(now);
-        let mut released = 0;
+        let mut sweep = Sweep::default();
         for bucket in 0..keys::RESERVATION_BUCKETS {
-            let mut start = None;
-            loop {
-                let page = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(keys::GSI1)
-                    .key_condition_expression("#pk = :bucket AND #sk < :cutoff")
-                    .expression_attribute_names("#pk", keys::GSI1_PK)
-                    .expression_attribute_names("#sk", keys::GSI1_SK)
-                    .expression_attribute_values(":bucket", s(format!("RESERVATIONS#{bucket:02}")))
-                    .expression_attribute_values(":cutoff", s(&cutoff))
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .map_err(StoreError::from_sdk)?;
-                for item in page.items() {
-                    let user = Attrs::new(item).parsed("userId", |v| UserId::parse(v))?;
-                    let line = line_from_item(item)?;
-                    if !line.is_reserved(now) && self.release_line(&user, &line).await? {
-                        released += 1;
-                    }
+            let partition = keys::reservation_bucket_name(bucket);
+            let items = match self.gsi1_before(&partition, &cutoff).await {
+                Ok(items) => items,
+                Err(error) => {
+                    tracing::error!(%partition, %error, "could not list expired reservations");
+                    sweep.failed += 1;
+                    continue;
                 }
-                start = page.last_evaluated_key;
-                if start.is_none() {
-                    break;
+            };
+            for item in &items {
+                match self.release_listed(item, now).await {
+                    Ok(true) => sweep.released += 1,
+                    Ok(false) => {}
+                    Err(error) => {
+                        tracing::error!(%partition, %error, "could not release an expired reservation");
+                        sweep.failed += 1;
+                    }
                 }
             }
         }
-        Ok(released)
+        sweep
     }
 }
 
 impl DynamoStore {
+    /// Releases a line the reservation listing shows, if it has expired.
+    async fn release_listed(&self, item: &Item, now: Timestamp) -> Result<bool, StoreError> {
+        let user = Attrs::new(item).parsed("userId", |v| UserId::parse(v))?;
+        let line = line_from_item(item)?;
+        if line.is_reserved(now) {
+            return Ok(false);
+        }
+        self.release_line(&user, &line).await
+    }
+
     /// Deletes an expired line and returns its units; `false` if the line
     /// changed since it was read.
     async fn release_line(&self, user: &UserId, line: &CartLine) -> Result<bool, StoreError> {
@@ -357,14 +488,14 @@ impl DynamoStore {
             .table_name(&self.table)
             .key(PK, s(keys::cart_pk(user)))
             .key(SK, s(keys::cart_line_sk(&line.product_id)))
-            .condition_expression("version = :v AND reservedUntil = :until")
-            .expression_attribute_values(":v", n(line.version))
-            .expression_attribute_values(":until", s(clock::format(line.reserved_until)))
+            .condition_expression("#token = :token")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":token", s(line.token.as_str()))
             .build()
             .expect("key is set");
         let mut actions = vec![
             TransactWriteItem::builder().delete(delete).build(),
-            count_line(&self.table, user, -1),
+            uncount_line(&self.table, user),
         ];
         for (shard, units) in &line.taken {
             actions.push(shift_reserved(&self.table, &line.product_id, *shard, -units));

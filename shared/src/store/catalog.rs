@@ -188,6 +188,7 @@ pub fn stock_item(id: &ProductId, shard: &StockShard) -> Item {
         ("reserved".into(), n(shard.reserved)),
         ("sold".into(), n(shard.sold)),
         ("version".into(), n(shard.version)),
+        ("moves".into(), n(shard.moves)),
     ])
 }
 
@@ -200,6 +201,7 @@ pub fn stock_from_item(item: &Item) -> Result<StockShard, StoreError> {
         reserved: a.n("reserved")?,
         sold: a.n("sold")?,
         version: a.n("version")?,
+        moves: a.n("moves")?,
     })
 }
 
@@ -401,13 +403,15 @@ impl DynamoStore {
                     let mut update = Update::builder()
                         .table_name(&self.table)
                         .update_expression(
-                            "SET onHand = :onHand, available = :available, sold = :newSold, version = :next",
+                            "SET onHand = :onHand, available = :available, sold = :newSold, version = :next \
+                             ADD moves :one",
                         )
                         .condition_expression(unchanged)
                         .expression_attribute_values(":onHand", n(new.on_hand))
                         .expression_attribute_values(":available", n(new.available))
                         .expression_attribute_values(":newSold", n(new.sold))
                         .expression_attribute_values(":next", n(new.version))
+                        .expression_attribute_values(":one", n(1))
                         .expression_attribute_values(":version", n(old.version))
                         .expression_attribute_values(":reserved", n(old.reserved))
                         .expression_attribute_values(":sold", n(old.sold));

@@ -60,6 +60,14 @@ pub fn cart_line_sk(product: &ProductId) -> String {
     format!("{CART_LINE_SK_PREFIX}{product}")
 }
 
+/// The cart header's attribute that records when the shopper's latest hold
+/// on a product began: `hold:<productId>`.
+pub const HOLD_PREFIX: &str = "hold:";
+
+pub fn hold_attribute(product: &ProductId) -> String {
+    format!("{HOLD_PREFIX}{product}")
+}
+
 /// A stable small hash (FNV-1a), for spreading keys over buckets and shards.
 pub fn spread(parts: &[&str]) -> u32 {
     let mut hash: u32 = 0x811c_9dc5;
@@ -73,10 +81,11 @@ pub fn spread(parts: &[&str]) -> u32 {
 
 /// The GSI1 partition that lists a cart line by its expiry.
 pub fn reservation_bucket_pk(user: &UserId, product: &ProductId) -> String {
-    format!(
-        "RESERVATIONS#{:02}",
-        spread(&[user.as_str(), product.as_str()]) % RESERVATION_BUCKETS
-    )
+    reservation_bucket_name(spread(&[user.as_str(), product.as_str()]) % RESERVATION_BUCKETS)
+}
+
+pub fn reservation_bucket_name(bucket: u32) -> String {
+    format!("RESERVATIONS#{bucket:02}")
 }
 
 pub fn reservation_sk(reserved_until: &str, user: &UserId, product: &ProductId) -> String {
@@ -139,6 +148,43 @@ pub fn idempotency_pk(user: &UserId, key: &IdempotencyKey) -> String {
     format!("IDEMPOTENCY#{user}#{}", key.as_str())
 }
 pub const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
+
+/// Checkouts in progress are spread over this many GSI1 partitions, listed
+/// by when their lock runs out, for the reconciler.
+pub const CHECKOUT_BUCKETS: u32 = 16;
+
+/// The GSI1 partition that lists a checkout in progress.
+pub fn checkouts_bucket_pk(user: &UserId, key: &IdempotencyKey) -> String {
+    checkouts_bucket_name(spread(&[user.as_str(), key.as_str()]) % CHECKOUT_BUCKETS)
+}
+
+pub fn checkouts_bucket_name(bucket: u32) -> String {
+    format!("CHECKOUTS#{bucket:02}")
+}
+
+pub fn checkout_sk(locked_until: &str, user: &UserId, key: &IdempotencyKey) -> String {
+    format!("{locked_until}#{user}#{}", key.as_str())
+}
+
+/// A refund a cancelled order still owes: `REFUND#<orderId>` / `REFUND`,
+/// listed on GSI1 by when it became due, in [`REFUND_BUCKETS`] partitions.
+pub fn refund_owed_pk(order: &OrderId) -> String {
+    format!("REFUND#{order}")
+}
+pub const REFUND_OWED_SK: &str = "REFUND";
+pub const REFUND_BUCKETS: u32 = 4;
+
+pub fn refunds_bucket_pk(order: &OrderId) -> String {
+    refunds_bucket_name(spread(&[order.as_str()]) % REFUND_BUCKETS)
+}
+
+pub fn refunds_bucket_name(bucket: u32) -> String {
+    format!("REFUNDS#{bucket:02}")
+}
+
+pub fn refund_owed_sk(due_since: &str, order: &OrderId) -> String {
+    format!("{due_since}#{order}")
+}
 
 /// Failed checkouts, per user, by time.
 pub fn audit_pk(user: &UserId) -> String {

@@ -4,6 +4,7 @@
 pub mod cart;
 pub mod catalog;
 pub mod keys;
+pub mod ledger;
 pub mod live;
 pub mod orders;
 pub mod recommendations;
@@ -137,6 +138,38 @@ impl DynamoStore {
             .await
             .map_err(StoreError::from_sdk)?;
         Ok(output.items.unwrap_or_default())
+    }
+}
+
+impl DynamoStore {
+    /// Every item of one GSI1 partition whose sort key sorts before
+    /// `cutoff`, read page by page: the due work the sweeper and the
+    /// reconciler list by time (expired reservations, stale checkouts,
+    /// refunds owed).
+    pub(crate) async fn gsi1_before(&self, partition: &str, cutoff: &str) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(keys::GSI1)
+                .key_condition_expression("#pk = :partition AND #sk < :cutoff")
+                .expression_attribute_names("#pk", keys::GSI1_PK)
+                .expression_attribute_names("#sk", keys::GSI1_SK)
+                .expression_attribute_values(":partition", s(partition))
+                .expression_attribute_values(":cutoff", s(cutoff))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            items.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
     }
 }
 

@@ -8,7 +8,8 @@ use crate::cart::CartLine;
 use crate::idempotency::{self, Decision, IdempotencyKey, Record, RecordState, StoredResponse};
 use crate::ids::{ProductId, UserId};
 use crate::money::{Currency, Money};
-use crate::order::{Order, OrderId, OrderLine, OrderPayment, OrderStatus, ShippingAddress, StatusChange};
+use crate::order::{Order, OrderId, OrderLine, OrderPayment, OrderStatus, PlaceOrder, ShippingAddress, StatusChange};
+use crate::payments::PaymentId;
 use crate::pricing::Totals;
 use crate::stock;
 use crate::time::{self as clock, Timestamp};
@@ -23,16 +24,23 @@ const AUDIT_RETENTION: time::Duration = time::Duration::days(90);
 /// forwards them within seconds).
 const OUTBOX_RETENTION: time::Duration = time::Duration::days(7);
 
-/// A charge a checkout attempt is about to make (or made before it died),
-/// noted on the idempotency record before the provider is called.
+/// The payment a checkout attempt is making (or made before it died), as
+/// its idempotency record notes it: before the provider is asked to create
+/// it, again with the provider's id before the card is charged, and as
+/// `refunding` before a refund is asked for, so that a payment whose refund
+/// has started is never used for an order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingCharge {
-    /// Which charge of this checkout (a later one only after an earlier one was undone).
+pub struct NotedPayment {
+    /// Which payment of this checkout (a later one only after an earlier one was undone).
     pub seq: u32,
-    /// The provider's idempotency key.
+    /// The provider's idempotency key for creating it.
     pub key: String,
     pub amount: Money,
     pub payment_method: String,
+    /// The provider's id, once created.
+    pub id: Option<PaymentId>,
+    /// Its refund has been asked for: finish it, never charge it again.
+    pub refunding: bool,
 }
 
 /// A checkout attempt that holds its idempotency key.
@@ -43,10 +51,21 @@ pub struct Ticket {
     pub attempt: u32,
     /// When the key was first used (names the checkout, see `idempotency::checkout_seed`).
     pub created_at: Timestamp,
-    /// A charge an earlier attempt of this checkout may have made.
-    pub pending: Option<PendingCharge>,
-    /// The highest charge number used so far.
+    /// The payment an earlier attempt of this checkout noted.
+    pub payment: Option<NotedPayment>,
+    /// The highest payment number used so far.
     pub charge_seq: u32,
+    /// How often the reconciler has taken this checkout over.
+    pub reconcile_tries: u32,
+}
+
+/// A checkout whose attempt stopped holding its key a while ago without
+/// finishing, as the reconciler finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleCheckout {
+    pub user: UserId,
+    pub key: IdempotencyKey,
+    pub attempt: u32,
 }
 
 /// What claiming a key found.
@@ -79,23 +98,24 @@ pub struct Audit {
 
 /// The checkout's storage: its idempotency record and the order transaction.
 pub trait CheckoutStore {
+    /// Claims `key` for a request with `fingerprint`; a new record keeps
+    /// `request`, so that the reconciler can finish the checkout.
     fn claim(
         &self,
         user: &UserId,
         key: &IdempotencyKey,
         fingerprint: &str,
+        request: &PlaceOrder,
         now: Timestamp,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
 
-    /// Notes the charge about to be made; `false` if the key was lost.
-    fn note_pending_charge(
+    /// Notes what the record says about the payment (`None` forgets it);
+    /// `false` if the ticket lost the key.
+    fn note_payment(
         &self,
         ticket: &Ticket,
-        charge: &PendingCharge,
+        payment: Option<&NotedPayment>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// Forgets an earlier attempt's charge once it has been undone.
-    fn clear_pending_charge(&self, ticket: &Ticket) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Gives the key up at once (after a transient failure, so a retry runs
     /// now) and writes the audit record.
@@ -126,6 +146,21 @@ pub trait CheckoutStore {
         response: &StoredResponse,
         now: Timestamp,
     ) -> impl Future<Output = Result<Commit, StoreError>> + Send;
+}
+
+/// What the reconciler needs of checkouts that stopped half-way.
+pub trait StaleCheckouts {
+    /// Checkouts still in progress whose lock ran out before `before`.
+    fn stale_checkouts(&self, before: Timestamp)
+    -> impl Future<Output = Result<Vec<StaleCheckout>, StoreError>> + Send;
+
+    /// Takes a stale checkout over as its next attempt (counting the
+    /// reconciler's tries); `None` if it moved on meanwhile.
+    fn take_over(
+        &self,
+        stale: &StaleCheckout,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Option<(Ticket, PlaceOrder)>, StoreError>> + Send;
 }
 
 /// Reads the caller's orders.
@@ -159,8 +194,26 @@ pub trait OrderWriter {
         now: Timestamp,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Records the refund of a cancelled order.
-    fn mark_refunded(&self, order: &Order, refund_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records the refund of a cancelled order; it is owed no longer.
+    fn mark_refunded(&self, order: &OrderId, refund_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A refund a cancelled order still owes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundOwed {
+    pub order: OrderId,
+    pub payment: PaymentId,
+    /// How often the reconciler has tried it.
+    pub tries: u32,
+}
+
+/// The refunds cancelled orders still owe, for the reconciler.
+pub trait RefundsOwed {
+    /// Refunds owed since before `before`.
+    fn refunds_owed(&self, before: Timestamp) -> impl Future<Output = Result<Vec<RefundOwed>, StoreError>> + Send;
+
+    /// Counts one more try of the reconciler at `owed`.
+    fn count_refund_try(&self, owed: &RefundOwed) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 // ---------------------------------------------------------------------------
@@ -224,7 +277,7 @@ fn order_item(order: &Order) -> Item {
         ("tax".into(), money_map(order.totals.tax)),
         ("shipping".into(), money_map(order.totals.shipping)),
         ("total".into(), money_map(order.totals.total)),
-        ("chargeId".into(), s(&order.payment.charge_id)),
+        ("paymentId".into(), s(order.payment.payment_id.as_str())),
         ("paymentKey".into(), s(&order.payment.provider_key)),
         (
             "estimatedDelivery".into(),
@@ -245,7 +298,7 @@ fn order_item(order: &Order) -> Item {
     item
 }
 
-fn order_from_item(item: &Item) -> Result<Order, StoreError> {
+pub(crate) fn order_from_item(item: &Item) -> Result<Order, StoreError> {
     let a = Attrs::new(item);
     let lines: Vec<StoredLine> = serde_json::from_str(a.s("lines")?).map_err(|e| a.corrupt(format!("lines: {e}")))?;
     let shipping_address: ShippingAddress =
@@ -274,7 +327,7 @@ fn order_from_item(item: &Item) -> Result<Order, StoreError> {
         },
         shipping_address,
         payment: OrderPayment {
-            charge_id: a.s("chargeId")?.to_owned(),
+            payment_id: PaymentId::new(a.s("paymentId")?),
             provider_key: a.s("paymentKey")?.to_owned(),
             refund_id: a.opt_s("refundId").map(str::to_owned),
         },
@@ -342,10 +395,38 @@ fn outbox_item(event_type: &str, order: &Order, now: Timestamp) -> Item {
     ])
 }
 
+/// The item that says a cancelled order's refund is owed, from the cancel
+/// until the refund is recorded.
+fn refund_owed_item(order: &Order, now: Timestamp) -> Item {
+    let since = clock::format(now);
+    Item::from([
+        (PK.into(), s(keys::refund_owed_pk(&order.id))),
+        (SK.into(), s(keys::REFUND_OWED_SK)),
+        ("entity".into(), s("RefundOwed")),
+        ("orderId".into(), s(order.id.as_str())),
+        ("paymentId".into(), s(order.payment.payment_id.as_str())),
+        ("amount".into(), money_map(order.totals.total)),
+        ("tries".into(), n(0)),
+        ("dueSince".into(), s(&since)),
+        (keys::GSI1_PK.into(), s(keys::refunds_bucket_pk(&order.id))),
+        (keys::GSI1_SK.into(), s(keys::refund_owed_sk(&since, &order.id))),
+    ])
+}
+
 const IN_PROGRESS: &str = "in_progress";
 const COMPLETED: &str = "completed";
 
-fn record_from_item(item: &Item) -> Result<(Record, u32, Option<PendingCharge>), StoreError> {
+/// A record as read: the pure part, and what the store keeps beside it.
+struct StoredRecord {
+    record: Record,
+    attempt: u32,
+    charge_seq: u32,
+    payment: Option<NotedPayment>,
+    request: Option<PlaceOrder>,
+    reconcile_tries: u32,
+}
+
+fn record_from_item(item: &Item) -> Result<StoredRecord, StoreError> {
     let a = Attrs::new(item);
     let state = match a.s("state")? {
         COMPLETED => RecordState::Completed(StoredResponse {
@@ -357,45 +438,78 @@ fn record_from_item(item: &Item) -> Result<(Record, u32, Option<PendingCharge>),
             locked_until: a.parsed("lockedUntil", clock::parse)?,
         },
     };
-    let pending = match item.get("pendingCharge") {
+    let payment = match item.get("payment") {
         Some(AttributeValue::M(map)) => {
             let p = Attrs::new(map);
-            Some(PendingCharge {
+            Some(NotedPayment {
                 seq: p.n("seq")?,
                 key: p.s("key")?.to_owned(),
                 amount: Money::new(p.n("amount")?, p.parsed("currency", Currency::parse)?),
                 payment_method: p.s("paymentMethod")?.to_owned(),
+                id: p.opt_s("id").map(PaymentId::new),
+                refunding: matches!(map.get("refunding"), Some(AttributeValue::Bool(true))),
             })
         }
         _ => None,
     };
-    let record = Record {
-        fingerprint: a.s("fingerprint")?.to_owned(),
-        created_at: a.parsed("createdAt", clock::parse)?,
-        state,
-    };
-    Ok((record, a.n("chargeSeq").unwrap_or(0), pending))
+    let request = a
+        .opt_s("request")
+        .map(|json| serde_json::from_str(json).map_err(|e| a.corrupt(format!("request: {e}"))))
+        .transpose()?;
+    Ok(StoredRecord {
+        record: Record {
+            fingerprint: a.s("fingerprint")?.to_owned(),
+            created_at: a.parsed("createdAt", clock::parse)?,
+            state,
+        },
+        attempt: a.n("attempt")?,
+        charge_seq: a.n("chargeSeq")?,
+        payment,
+        request,
+        reconcile_tries: a.n("reconcileTries").unwrap_or(0),
+    })
 }
 
-fn pending_map(charge: &PendingCharge) -> AttributeValue {
-    AttributeValue::M(Item::from([
-        ("seq".into(), n(charge.seq)),
-        ("key".into(), s(&charge.key)),
-        ("amount".into(), n(charge.amount.amount)),
-        ("currency".into(), s(charge.amount.currency.as_str())),
-        ("paymentMethod".into(), s(&charge.payment_method)),
-    ]))
+/// The payment an idempotency record in progress notes (for the audit:
+/// money a checkout still holds is in flight, not lost).
+pub(crate) fn record_payment(item: &Item) -> Result<Option<PaymentId>, StoreError> {
+    let stored = record_from_item(item)?;
+    Ok(match stored.record.state {
+        RecordState::InProgress { .. } => stored.payment.and_then(|p| p.id),
+        RecordState::Completed(_) => None,
+    })
+}
+
+fn payment_map(payment: &NotedPayment) -> AttributeValue {
+    let mut map = Item::from([
+        ("seq".into(), n(payment.seq)),
+        ("key".into(), s(&payment.key)),
+        ("amount".into(), n(payment.amount.amount)),
+        ("currency".into(), s(payment.amount.currency.as_str())),
+        ("paymentMethod".into(), s(&payment.payment_method)),
+        ("refunding".into(), AttributeValue::Bool(payment.refunding)),
+    ]);
+    if let Some(id) = &payment.id {
+        map.insert("id".into(), s(id.as_str()));
+    }
+    AttributeValue::M(map)
+}
+
+/// While a checkout runs, its record is listed on GSI1 by when its lock
+/// runs out, so the reconciler finds the ones nobody finished.
+fn stale_listing(user: &UserId, key: &IdempotencyKey, locked_until: &str) -> (String, String) {
+    (
+        keys::checkouts_bucket_pk(user, key),
+        keys::checkout_sk(locked_until, user, key),
+    )
 }
 
 // ---------------------------------------------------------------------------
 // The store
 
 impl DynamoStore {
-    fn record_key(&self, ticket: &Ticket) -> [(&'static str, AttributeValue); 2] {
-        [
-            (PK, s(keys::idempotency_pk(&ticket.user, &ticket.key))),
-            (SK, s(keys::IDEMPOTENCY_SK)),
-        ]
+    fn record_key(&self, user: &UserId, key: &IdempotencyKey) -> [(&'static str, AttributeValue); 2] {
+        [(PK, s(keys::idempotency_pk(user, key))), (SK, s(keys::IDEMPOTENCY_SK))]
     }
 
     /// An update of the record that only applies while `ticket` holds it.
@@ -407,7 +521,7 @@ impl DynamoStore {
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":inProgress", s(IN_PROGRESS))
             .expression_attribute_values(":attempt", n(ticket.attempt));
-        for (name, value) in self.record_key(ticket) {
+        for (name, value) in self.record_key(&ticket.user, &ticket.key) {
             update = update.key(name, value);
         }
         update
@@ -431,102 +545,140 @@ impl DynamoStore {
         }
     }
 
+    async fn read_record(&self, user: &UserId, key: &IdempotencyKey) -> Result<Option<StoredRecord>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(
+                self.record_key(user, key)
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect(),
+            ))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        output.item.as_ref().map(record_from_item).transpose()
+    }
+
+    /// Takes over a record whose lock ran out, as attempt `previous + 1`,
+    /// locked until `now + LOCK_TTL`; `false` if another attempt got there
+    /// first or it finished meanwhile. The reconciler counts its tries.
+    async fn resume(
+        &self,
+        user: &UserId,
+        key: &IdempotencyKey,
+        previous: u32,
+        now: Timestamp,
+        by_reconciler: bool,
+    ) -> Result<bool, StoreError> {
+        let locked_until = clock::format(now + idempotency::LOCK_TTL);
+        let (listing_pk, listing_sk) = stale_listing(user, key, &locked_until);
+        let mut expression = String::from("SET attempt = :attempt, lockedUntil = :until, #gpk = :gpk, #gsk = :gsk");
+        if by_reconciler {
+            expression.push_str(" ADD reconcileTries :one");
+        }
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(
+                self.record_key(user, key)
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect(),
+            ))
+            .update_expression(expression)
+            .condition_expression("#state = :inProgress AND attempt = :previous AND lockedUntil <= :now")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#gpk", keys::GSI1_PK)
+            .expression_attribute_names("#gsk", keys::GSI1_SK)
+            .expression_attribute_values(":inProgress", s(IN_PROGRESS))
+            .expression_attribute_values(":attempt", n(previous + 1))
+            .expression_attribute_values(":previous", n(previous))
+            .expression_attribute_values(":until", s(&locked_until))
+            .expression_attribute_values(":gpk", s(listing_pk))
+            .expression_attribute_values(":gsk", s(listing_sk))
+            .expression_attribute_values(":now", s(clock::format(now)));
+        if by_reconciler {
+            update = update.expression_attribute_values(":one", n(1));
+        }
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+
     async fn try_claim(
         &self,
         user: &UserId,
         key: &IdempotencyKey,
         fingerprint: &str,
+        request: &PlaceOrder,
         now: Timestamp,
     ) -> Result<Option<Claim>, StoreError> {
-        let pk = keys::idempotency_pk(user, key);
-        let existing = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(&pk))
-            .key(SK, s(keys::IDEMPOTENCY_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?
-            .item;
-        let parsed = existing.as_ref().map(record_from_item).transpose()?;
-        let locked_until = clock::format(now + idempotency::LOCK_TTL);
-        match idempotency::decide(parsed.as_ref().map(|(r, _, _)| r), fingerprint, now) {
+        let existing = self.read_record(user, key).await?;
+        let ticket = |attempt, created_at, stored: Option<StoredRecord>| {
+            let stored = stored.as_ref();
+            Ticket {
+                user: user.clone(),
+                key: key.clone(),
+                attempt,
+                created_at,
+                payment: stored.and_then(|r| r.payment.clone()),
+                charge_seq: stored.map_or(0, |r| r.charge_seq),
+                reconcile_tries: stored.map_or(0, |r| r.reconcile_tries),
+            }
+        };
+        match idempotency::decide(existing.as_ref().map(|r| &r.record), fingerprint, now) {
             Decision::Replay(response) => Ok(Some(Claim::Replay(response))),
             Decision::InUse => Ok(Some(Claim::InUse)),
             Decision::Reused => Ok(Some(Claim::Reused)),
             Decision::Start => {
-                let item = Item::from([
-                    (PK.into(), s(&pk)),
-                    (SK.into(), s(keys::IDEMPOTENCY_SK)),
+                let locked_until = clock::format(now + idempotency::LOCK_TTL);
+                let (listing_pk, listing_sk) = stale_listing(user, key, &locked_until);
+                let request = serde_json::to_string(request).map_err(|e| StoreError::Rejected(e.to_string()))?;
+                let mut item = Item::from([
                     ("entity".into(), s("IdempotencyRecord")),
                     ("userId".into(), s(user.as_str())),
                     ("idempotencyKey".into(), s(key.as_str())),
                     ("fingerprint".into(), s(fingerprint)),
+                    ("request".into(), s(request)),
                     ("createdAt".into(), s(clock::format(now))),
                     ("state".into(), s(IN_PROGRESS)),
                     ("attempt".into(), n(1)),
                     ("chargeSeq".into(), n(0)),
                     ("lockedUntil".into(), s(&locked_until)),
-                    (
-                        keys::EXPIRES_AT.into(),
-                        n((now + idempotency::RETENTION).unix_timestamp()),
-                    ),
+                    (keys::GSI1_PK.into(), s(listing_pk)),
+                    (keys::GSI1_SK.into(), s(listing_sk)),
                 ]);
-                // A record older than the retention counts as absent.
+                item.extend(self.record_key(user, key).map(|(k, v)| (k.to_owned(), v)));
+                // A completed record older than the retention counts as
+                // absent; one still in progress may hold money and is
+                // never replaced (the reconciler finishes it).
                 let put = self
                     .client
                     .put_item()
                     .table_name(&self.table)
                     .set_item(Some(item))
-                    .condition_expression("attribute_not_exists(pk) OR createdAt <= :retired")
+                    .condition_expression("attribute_not_exists(pk) OR (createdAt <= :retired AND #state = :completed)")
+                    .expression_attribute_names("#state", "state")
                     .expression_attribute_values(":retired", s(clock::format(now - idempotency::RETENTION)))
+                    .expression_attribute_values(":completed", s(COMPLETED))
                     .send()
                     .await;
                 match put {
-                    Ok(_) => Ok(Some(Claim::Claimed(Ticket {
-                        user: user.clone(),
-                        key: key.clone(),
-                        attempt: 1,
-                        created_at: now,
-                        pending: None,
-                        charge_seq: 0,
-                    }))),
+                    Ok(_) => Ok(Some(Claim::Claimed(ticket(1, now, None)))),
                     Err(e) if condition_failed(&e) => Ok(None),
                     Err(e) => Err(StoreError::from_sdk(e)),
                 }
             }
             Decision::Resume { attempt, created_at } => {
-                let (_, charge_seq, pending) = parsed.expect("resume is decided from a record");
-                let update = self
-                    .client
-                    .update_item()
-                    .table_name(&self.table)
-                    .key(PK, s(&pk))
-                    .key(SK, s(keys::IDEMPOTENCY_SK))
-                    .update_expression("SET attempt = :attempt, lockedUntil = :until")
-                    .condition_expression("#state = :inProgress AND attempt = :previous AND lockedUntil <= :now")
-                    .expression_attribute_names("#state", "state")
-                    .expression_attribute_values(":inProgress", s(IN_PROGRESS))
-                    .expression_attribute_values(":attempt", n(attempt))
-                    .expression_attribute_values(":previous", n(attempt - 1))
-                    .expression_attribute_values(":until", s(&locked_until))
-                    .expression_attribute_values(":now", s(clock::format(now)))
-                    .send()
-                    .await;
-                match update {
-                    Ok(_) => Ok(Some(Claim::Claimed(Ticket {
-                        user: user.clone(),
-                        key: key.clone(),
-                        attempt,
-                        created_at,
-                        pending,
-                        charge_seq,
-                    }))),
-                    Err(e) if condition_failed(&e) => Ok(None),
-                    Err(e) => Err(StoreError::from_sdk(e)),
-                }
+                let claimed = self.resume(user, key, attempt - 1, now, false).await?;
+                Ok(claimed.then(|| Claim::Claimed(ticket(attempt, created_at, existing))))
             }
         }
     }
@@ -548,28 +700,34 @@ impl DynamoStore {
         self.put_action(item, None)
     }
 
+    /// Completes the record with `response`: it leaves the reconciler's
+    /// listing, and TTL collects it once the retention has passed.
     fn complete_record(
         &self,
         ticket: &Ticket,
         response: &StoredResponse,
         order: Option<&OrderId>,
+        now: Timestamp,
     ) -> TransactWriteItem {
+        let mut expression = String::from(
+            "SET #state = :completed, responseStatus = :status, responseBody = :body, completedAttempt = :attempt, \
+             #expires = :expires",
+        );
+        if order.is_some() {
+            expression.push_str(", orderId = :order");
+        }
+        expression.push_str(" REMOVE lockedUntil, payment, #gpk, #gsk");
         let mut update = self
-            .record_update(
-                ticket,
-                "SET #state = :completed, responseStatus = :status, responseBody = :body, completedAttempt = :attempt \
-                 REMOVE lockedUntil, pendingCharge",
-            )
+            .record_update(ticket, &expression)
+            .expression_attribute_names("#expires", keys::EXPIRES_AT)
+            .expression_attribute_names("#gpk", keys::GSI1_PK)
+            .expression_attribute_names("#gsk", keys::GSI1_SK)
             .expression_attribute_values(":completed", s(COMPLETED))
             .expression_attribute_values(":status", n(response.status))
-            .expression_attribute_values(":body", s(&response.body));
+            .expression_attribute_values(":body", s(&response.body))
+            .expression_attribute_values(":expires", n((now + idempotency::RETENTION).unix_timestamp()));
         if let Some(order) = order {
-            update = update
-                .update_expression(
-                    "SET #state = :completed, responseStatus = :status, responseBody = :body, \
-                     completedAttempt = :attempt, orderId = :order REMOVE lockedUntil, pendingCharge",
-                )
-                .expression_attribute_values(":order", s(order.as_str()));
+            update = update.expression_attribute_values(":order", s(order.as_str()));
         }
         TransactWriteItem::builder()
             .update(update.build().expect("key and expression are set"))
@@ -588,18 +746,26 @@ impl DynamoStore {
         // The record comes first and the order second: their indexes tell
         // "lost the key" apart from "the cart changed".
         let mut actions = vec![
-            self.complete_record(ticket, response, Some(&order.id)),
+            self.complete_record(ticket, response, Some(&order.id), now),
             put(order_item(order), Some("attribute_not_exists(pk)")),
             put(status_item(&order.id, order.status, now, None), None),
             put(outbox_item("OrderPlaced", order, now), None),
         ];
-        let header = Update::builder()
+        // The bought products' holds end with the sale: buying again
+        // later starts a fresh hold.
+        let mut header = Update::builder()
             .table_name(&self.table)
             .key(PK, s(keys::cart_pk(&ticket.user)))
             .key(SK, s(keys::CART_HEADER_SK))
-            .update_expression("SET #lines = #lines - :n")
             .expression_attribute_names("#lines", "lines")
-            .expression_attribute_values(":n", n(cart.len()))
+            .expression_attribute_values(":n", n(cart.len()));
+        let mut holds = Vec::new();
+        for (i, line) in cart.iter().enumerate() {
+            holds.push(format!("#hold{i}"));
+            header = header.expression_attribute_names(format!("#hold{i}"), keys::hold_attribute(&line.product_id));
+        }
+        let header = header
+            .update_expression(format!("SET #lines = #lines - :n REMOVE {}", holds.join(", ")))
             .build()
             .expect("key and expression are set");
         actions.push(TransactWriteItem::builder().update(header).build());
@@ -608,8 +774,9 @@ impl DynamoStore {
                 .table_name(&self.table)
                 .key(PK, s(keys::cart_pk(&ticket.user)))
                 .key(SK, s(keys::cart_line_sk(&line.product_id)))
-                .condition_expression("version = :v AND reservedUntil > :now")
-                .expression_attribute_values(":v", n(line.version))
+                .condition_expression("#token = :token AND reservedUntil > :now")
+                .expression_attribute_names("#token", "token")
+                .expression_attribute_values(":token", s(line.token.as_str()))
                 .expression_attribute_values(":now", s(clock::format(now)))
                 .build()
                 .expect("key is set");
@@ -631,8 +798,14 @@ impl DynamoStore {
     /// Moves units between a shard's counts; refused if the source holds fewer.
     fn move_stock(&self, product: &ProductId, shard: u8, units: i64, how: StockMove) -> TransactWriteItem {
         let (expression, condition) = match how {
-            StockMove::Sell => ("SET reserved = reserved - :u, sold = sold + :u", "reserved >= :u"),
-            StockMove::Return => ("SET sold = sold - :u, available = available + :u", "sold >= :u"),
+            StockMove::Sell => (
+                "SET reserved = reserved - :u, sold = sold + :u ADD moves :one",
+                "reserved >= :u",
+            ),
+            StockMove::Return => (
+                "SET sold = sold - :u, available = available + :u ADD moves :one",
+                "sold >= :u",
+            ),
         };
         let update = Update::builder()
             .table_name(&self.table)
@@ -641,6 +814,7 @@ impl DynamoStore {
             .update_expression(expression)
             .condition_expression(condition)
             .expression_attribute_values(":u", n(units))
+            .expression_attribute_values(":one", n(1))
             .build()
             .expect("key and expression are set");
         TransactWriteItem::builder().update(update).build()
@@ -680,6 +854,9 @@ impl DynamoStore {
             TransactWriteItem::builder().update(change).build(),
             self.put_action(status_item(&order.id, OrderStatus::Cancelled, now, None), None),
             self.put_action(outbox_item("OrderCancelled", &cancelled, now), None),
+            // The refund is owed from this moment: if the provider does not
+            // answer, the reconciler finds this item and refunds.
+            self.put_action(refund_owed_item(order, now), None),
         ];
         for line in &order.lines {
             // Shards may have been redistributed since the sale: return the
@@ -731,33 +908,32 @@ impl CheckoutStore for DynamoStore {
         user: &UserId,
         key: &IdempotencyKey,
         fingerprint: &str,
+        request: &PlaceOrder,
         now: Timestamp,
     ) -> Result<Claim, StoreError> {
-        retry_lost_races(|| self.try_claim(user, key, fingerprint, now)).await
+        retry_lost_races(|| self.try_claim(user, key, fingerprint, request, now)).await
     }
 
-    async fn note_pending_charge(&self, ticket: &Ticket, charge: &PendingCharge) -> Result<bool, StoreError> {
-        let update = self
-            .record_update(ticket, "SET pendingCharge = :charge, chargeSeq = :seq")
-            .expression_attribute_values(":charge", pending_map(charge))
-            .expression_attribute_values(":seq", n(charge.seq))
-            .build()
-            .expect("key and expression are set");
-        self.update_record(update).await
-    }
-
-    async fn clear_pending_charge(&self, ticket: &Ticket) -> Result<bool, StoreError> {
-        let update = self
-            .record_update(ticket, "REMOVE pendingCharge")
-            .build()
-            .expect("key and expression are set");
-        self.update_record(update).await
+    async fn note_payment(&self, ticket: &Ticket, payment: Option<&NotedPayment>) -> Result<bool, StoreError> {
+        let update = match payment {
+            Some(payment) => self
+                .record_update(ticket, "SET payment = :payment, chargeSeq = :seq")
+                .expression_attribute_values(":payment", payment_map(payment))
+                .expression_attribute_values(":seq", n(payment.seq)),
+            None => self.record_update(ticket, "REMOVE payment"),
+        };
+        self.update_record(update.build().expect("key and expression are set"))
+            .await
     }
 
     async fn release(&self, ticket: &Ticket, audit: &Audit, now: Timestamp) -> Result<(), StoreError> {
+        let at = clock::format(now);
+        let (_, listing_sk) = stale_listing(&ticket.user, &ticket.key, &at);
         let update = self
-            .record_update(ticket, "SET lockedUntil = :now")
-            .expression_attribute_values(":now", s(clock::format(now)))
+            .record_update(ticket, "SET lockedUntil = :now, #gsk = :gsk")
+            .expression_attribute_names("#gsk", keys::GSI1_SK)
+            .expression_attribute_values(":now", s(&at))
+            .expression_attribute_values(":gsk", s(listing_sk))
             .build()
             .expect("key and expression are set");
         let actions = vec![
@@ -775,7 +951,7 @@ impl CheckoutStore for DynamoStore {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let actions = vec![
-            self.complete_record(ticket, response, None),
+            self.complete_record(ticket, response, None, now),
             self.audit_put(ticket, audit, now),
         ];
         self.transact_first_guarded(actions).await
@@ -790,6 +966,93 @@ impl CheckoutStore for DynamoStore {
         now: Timestamp,
     ) -> Result<Commit, StoreError> {
         retry_lost_races(|| self.try_commit_order(ticket, order, cart, response, now)).await
+    }
+}
+
+impl StaleCheckouts for DynamoStore {
+    async fn stale_checkouts(&self, before: Timestamp) -> Result<Vec<StaleCheckout>, StoreError> {
+        let cutoff = clock::format(before);
+        let mut stale = Vec::new();
+        for bucket in 0..keys::CHECKOUT_BUCKETS {
+            for item in self.gsi1_before(&keys::checkouts_bucket_name(bucket), &cutoff).await? {
+                let a = Attrs::new(&item);
+                stale.push(StaleCheckout {
+                    user: a.parsed("userId", |v| UserId::parse(v))?,
+                    key: a.parsed("idempotencyKey", IdempotencyKey::parse)?,
+                    attempt: a.n("attempt")?,
+                });
+            }
+        }
+        Ok(stale)
+    }
+
+    async fn take_over(
+        &self,
+        stale: &StaleCheckout,
+        now: Timestamp,
+    ) -> Result<Option<(Ticket, PlaceOrder)>, StoreError> {
+        if !self.resume(&stale.user, &stale.key, stale.attempt, now, true).await? {
+            return Ok(None);
+        }
+        let stored = self
+            .read_record(&stale.user, &stale.key)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt {
+                key: keys::idempotency_pk(&stale.user, &stale.key),
+                problem: "the record vanished while the reconciler held it".into(),
+            })?;
+        let request = stored.request.clone().ok_or_else(|| StoreError::Corrupt {
+            key: keys::idempotency_pk(&stale.user, &stale.key),
+            problem: "an in-progress record without its request".into(),
+        })?;
+        let ticket = Ticket {
+            user: stale.user.clone(),
+            key: stale.key.clone(),
+            attempt: stored.attempt,
+            created_at: stored.record.created_at,
+            payment: stored.payment,
+            charge_seq: stored.charge_seq,
+            reconcile_tries: stored.reconcile_tries,
+        };
+        Ok(Some((ticket, request)))
+    }
+}
+
+impl RefundsOwed for DynamoStore {
+    async fn refunds_owed(&self, before: Timestamp) -> Result<Vec<RefundOwed>, StoreError> {
+        let cutoff = clock::format(before);
+        let mut owed = Vec::new();
+        for bucket in 0..keys::REFUND_BUCKETS {
+            for item in self.gsi1_before(&keys::refunds_bucket_name(bucket), &cutoff).await? {
+                let a = Attrs::new(&item);
+                owed.push(RefundOwed {
+                    order: a.parsed("orderId", |v| OrderId::parse(v))?,
+                    payment: PaymentId::new(a.s("paymentId")?),
+                    tries: a.n("tries")?,
+                });
+            }
+        }
+        Ok(owed)
+    }
+
+    async fn count_refund_try(&self, owed: &RefundOwed) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(keys::refund_owed_pk(&owed.order)))
+            .key(SK, s(keys::REFUND_OWED_SK))
+            .update_expression("ADD tries :one")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        match result {
+            // Refunded meanwhile: nothing to count.
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
     }
 }
 
@@ -892,17 +1155,32 @@ impl OrderWriter for DynamoStore {
         self.transact_first_guarded(actions).await
     }
 
-    async fn mark_refunded(&self, order: &Order, refund_id: &str) -> Result<(), StoreError> {
-        self.client
-            .update_item()
+    async fn mark_refunded(&self, order: &OrderId, refund_id: &str) -> Result<(), StoreError> {
+        let update = Update::builder()
             .table_name(&self.table)
-            .key(PK, s(keys::order_pk(&order.id)))
+            .key(PK, s(keys::order_pk(order)))
             .key(SK, s(keys::ORDER_SK))
             .update_expression("SET refundId = if_not_exists(refundId, :refund)")
+            .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":refund", s(refund_id))
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
+            .build()
+            .expect("key and expression are set");
+        let owed = Delete::builder()
+            .table_name(&self.table)
+            .key(PK, s(keys::refund_owed_pk(order)))
+            .key(SK, s(keys::REFUND_OWED_SK))
+            .build()
+            .expect("key is set");
+        let actions = vec![
+            TransactWriteItem::builder().update(update).build(),
+            TransactWriteItem::builder().delete(owed).build(),
+        ];
+        if !self.transact_first_guarded(actions).await? {
+            return Err(StoreError::Corrupt {
+                key: keys::order_pk(order),
+                problem: "a refund for an order that does not exist".into(),
+            });
+        }
         Ok(())
     }
 }

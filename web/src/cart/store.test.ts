@@ -74,6 +74,23 @@ describe("cart store: add", () => {
     expect(cart.getState().error?.message).toContain("Only 3 left");
   });
 
+  it("says how long a hold that reached its cap keeps the product away (409 HOLD_LIMIT_REACHED)", async () => {
+    mockFetch(() =>
+      problem(409, "HOLD_LIMIT_REACHED", "held too long", {
+        maxHoldMinutes: 60,
+        retryAfter: "2026-12-02T15:45:00.000Z",
+      }),
+    );
+    const cart = createCartStore(memoryStorage);
+
+    await expect(cart.getState().add(widget, 1)).resolves.toBe(false);
+
+    expect(cart.getState().lines).toEqual([]);
+    expect(cart.getState().error).toMatchObject({ productId: "P0000001", code: "HOLD_LIMIT_REACHED" });
+    expect(cart.getState().error?.message).toContain("longest time one shopper may (60 minutes)");
+    expect(cart.getState().error?.message).toContain("on sale to others until");
+  });
+
   it("rolls an addition to an existing line back to the old quantity", async () => {
     let n = 0;
     mockFetch(() =>

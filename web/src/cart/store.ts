@@ -78,6 +78,14 @@ export function refusalMessage(error: unknown, title: string, context: { adding?
         return `A cart line holds at most ${num(p.maxPerLine) ?? MAX_PER_LINE} of one product.`;
       case "CART_FULL":
         return `Your cart is full (at most ${num(p.maxLines) ?? 20} different products).`;
+      case "HOLD_LIMIT_REACHED": {
+        const until = typeof p.retryAfter === "string" ? new Date(p.retryAfter) : null;
+        const when =
+          until && !Number.isNaN(until.getTime())
+            ? ` until ${until.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`
+            : " for a while";
+        return `You have held “${title}” for the longest time one shopper may (${num(p.maxHoldMinutes) ?? 60} minutes); it is on sale to others${when}.`;
+      }
       default:
         break;
     }

@@ -1,0 +1,37 @@
+//! The ledger audit (scheduled; `devstack audit` runs the same check on the
+//! local stack): checks that stock and money add up (`shared::ledger`),
+//! logs every discrepancy and publishes their count as the
+//! `LedgerDiscrepancies` metric, which raises an alarm.
+
+use shared::ledger::{self, AuditError, AuditReport, LedgerReader};
+use shared::payments::PaymentProvider;
+use shared::time::Timestamp;
+
+/// Audits everything, judging the payments made since `payments_since`.
+pub async fn run<L, P>(store: &L, payments: &P, payments_since: Timestamp) -> Result<AuditReport, AuditError>
+where
+    L: LedgerReader,
+    P: PaymentProvider,
+{
+    let report = ledger::audit(store, payments, payments_since).await?;
+    for discrepancy in &report.discrepancies {
+        tracing::error!(%discrepancy, "the ledger does not add up");
+    }
+    for product in &report.unsettled {
+        tracing::warn!(%product, "stock kept moving through every recheck; the next audit looks again");
+    }
+    tracing::info!(
+        discrepancies = report.discrepancies.len(),
+        unsettled = report.unsettled.len(),
+        totals = ?report.totals,
+        "ledger audited"
+    );
+    shared::metrics::publish(
+        "audit-ledger",
+        &[
+            ("LedgerDiscrepancies", report.discrepancies.len() as f64),
+            ("LedgerUnsettled", report.unsettled.len() as f64),
+        ],
+    );
+    Ok(report)
+}

@@ -1,0 +1,13 @@
+//! Lambda entry point: wiring only; the job is in `lib.rs`.
+
+use shared::time::Now;
+
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::lambda::run_scheduled_with(shared::lambda::payments, |store, payments| async move {
+        let since = store.now() - shared::ledger::PAYMENT_WINDOW;
+        audit_ledger::run(store, payments, since).await?;
+        Ok(())
+    })
+    .await
+}

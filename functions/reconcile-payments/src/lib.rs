@@ -1,0 +1,38 @@
+//! The payment reconciler (scheduled; a timer in the local runner): settles
+//! checkouts that died half-way and retries the refunds cancelled orders
+//! still owe (`shared::reconcile`), and publishes what it could not settle
+//! as the `UnresolvedPayments` metric, which raises an alarm.
+
+use shared::payments::PaymentProvider;
+use shared::reconcile::{self, Reconciled};
+use shared::store::StoreError;
+use shared::store::cart::CartReader;
+use shared::store::orders::{CheckoutStore, OrderWriter, RefundsOwed, StaleCheckouts};
+use shared::time::{Now, Timestamp};
+
+/// One run at `now`.
+pub async fn run<S, P>(store: &S, payments: &P, now: Timestamp) -> Result<Reconciled, StoreError>
+where
+    S: CheckoutStore + StaleCheckouts + CartReader + OrderWriter + RefundsOwed + Now,
+    P: PaymentProvider,
+{
+    let run = reconcile::reconcile(store, payments, now).await?;
+    let settled = run.checkouts_answered.len() + run.refunds_made;
+    if settled > 0 || run.failed > 0 {
+        tracing::info!(
+            checkouts = run.checkouts_answered.len(),
+            refunds = run.refunds_made,
+            failed = run.failed,
+            "reconciled payments"
+        );
+    }
+    shared::metrics::publish(
+        "reconcile-payments",
+        &[
+            ("ReconciledCheckouts", run.checkouts_answered.len() as f64),
+            ("ReconciledRefunds", run.refunds_made as f64),
+            ("UnresolvedPayments", run.stuck.len() as f64),
+        ],
+    );
+    Ok(run)
+}

@@ -1,0 +1,12 @@
+//! Lambda entry point: wiring only; the job is in `lib.rs`.
+
+use shared::time::Now;
+
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::lambda::run_scheduled_with(shared::lambda::payments, |store, payments| async move {
+        reconcile_payments::run(store, payments, store.now()).await?;
+        Ok(())
+    })
+    .await
+}
