@@ -251,16 +251,20 @@ where
             None if self.runner == Runner::Reconciler => {
                 return self.fail(interrupted(), "checkout interrupted before a charge").await;
             }
+            // A new payment. It is noted once created, with its id, before
+            // any charge: one that is created and then forgotten by a dead
+            // attempt was never charged, and a retry asking for the same
+            // payment gets the same one (its key names the amount and card).
             None => {
+                let seq = ticket.charge_seq + 1;
                 let noted = NotedPayment {
-                    seq: ticket.charge_seq + 1,
-                    key: idempotency::payment_key(&self.seed(), ticket.charge_seq + 1),
+                    seq,
+                    key: idempotency::payment_key(&self.seed(), seq, totals.total, &self.request.payment_method_id),
                     amount: totals.total,
                     payment_method: self.request.payment_method_id.clone(),
                     id: None,
                     refunding: false,
                 };
-                self.note(Some(&noted)).await?;
                 (noted, PaymentState::Unconfirmed)
             }
         };
@@ -363,10 +367,21 @@ where
         }
     }
 
-    /// Writes what the record says about the payment (`None` forgets it);
-    /// only while this attempt holds the key.
-    async fn note(&self, payment: Option<&NotedPayment>) -> Result<(), ApiError> {
+    /// Notes the payment on the record; only while this attempt holds the key.
+    async fn note(&self, payment: &NotedPayment) -> Result<(), ApiError> {
         if self.store.note_payment(self.ticket, payment).await? {
+            Ok(())
+        } else {
+            Err(key_in_use())
+        }
+    }
+
+    /// Forgets a payment that holds no money and never will (refunded,
+    /// cancelled, or never charged); the next payment of this checkout
+    /// takes the next number, so a new key.
+    async fn forget(&self, payment: &NotedPayment) -> Result<(), ApiError> {
+        let seq = payment.seq.max(self.ticket.charge_seq);
+        if self.store.forget_payment(self.ticket, seq).await? {
             Ok(())
         } else {
             Err(key_in_use())
@@ -393,7 +408,7 @@ where
             if may_confirm {
                 return Ok(Some((noted.clone(), PaymentState::Unconfirmed)));
             }
-            self.note(None).await?;
+            self.forget(noted).await?;
             return Ok(None);
         };
         let mut state = match self.payments.retrieve(id).await {
@@ -418,7 +433,7 @@ where
                     return Ok(None);
                 }
                 Settle::Forget => {
-                    self.note(None).await?;
+                    self.forget(noted).await?;
                     return Ok(None);
                 }
                 Settle::Wait => {
@@ -449,14 +464,15 @@ where
                 let id = match self.payments.create(&request).await {
                     Ok(id) => id,
                     Err(error) => {
-                        // Nothing was charged; a retry makes a new payment
-                        // under a new key (Stripe would replay this answer).
-                        self.note(None).await?;
+                        // Nothing was charged. The retry asks for a payment
+                        // under the next number (Stripe would replay this
+                        // answer to the same key).
+                        self.forget(&noted).await?;
                         return Err(self.give_up(error, "creating the payment").await);
                     }
                 };
                 let noted = NotedPayment { id: Some(id), ..noted };
-                self.note(Some(&noted)).await?;
+                self.note(&noted).await?;
                 noted
             }
         };
@@ -477,21 +493,22 @@ where
     /// used for an order again, whatever happens to the answer.
     async fn refund(&self, noted: &NotedPayment) -> Result<(), ApiError> {
         let Some(id) = &noted.id else {
-            return self.note(None).await;
+            return self.forget(noted).await;
         };
         if !noted.refunding {
             let refunding = NotedPayment {
                 refunding: true,
                 ..noted.clone()
             };
-            self.note(Some(&refunding)).await?;
+            self.note(&refunding).await?;
         }
         match self.payments.refund(id).await {
             Ok(refund) => tracing::info!(payment = %id, refund = %refund.id, "payment refunded"),
-            // Refused: nothing to refund if it was never charged.
+            // Refused: fine if it is refunded already (a payment is only
+            // ever marked for refund once it was charged).
             Err(PaymentError::Rejected(why)) => match self.payments.retrieve(id).await {
-                Ok(payment) if payment.state != PaymentState::Succeeded => {
-                    tracing::info!(payment = %id, state = ?payment.state, "nothing to refund")
+                Ok(payment) if payment.state == PaymentState::Refunded => {
+                    tracing::info!(payment = %id, "already refunded")
                 }
                 _ => return Err(self.give_up(PaymentError::Rejected(why), "refund").await),
             },
@@ -500,7 +517,7 @@ where
         fail::fail_point!("checkout-after-refund", |_| Err(ApiError::Internal(
             "crash injected".into()
         )));
-        self.note(None).await
+        self.forget(noted).await
     }
 
     /// A transient failure: give the key up at once, so that a retry (which

@@ -109,10 +109,26 @@ pub fn checkout_seed(user: &UserId, key: &IdempotencyKey, first_used: Timestamp)
     hash.finalize().into()
 }
 
-/// The payment provider's idempotency key for charge number `charge` of a
-/// checkout (a later number only when an earlier charge had to be undone).
-pub fn payment_key(seed: &[u8; 32], charge: u32) -> String {
-    format!("chk_{}_{charge}", &hex(seed)[..40])
+/// The payment provider's idempotency key for creating payment number
+/// `charge` of a checkout (a later number only after an earlier payment was
+/// refunded or cancelled), for `amount` on `payment_method`. The same
+/// payment asked for again gets the same key, so the provider answers with
+/// the same payment; a different amount or card gets another key, so a
+/// payment created by an attempt that died before noting it can never
+/// collide with what a later attempt asks for.
+pub fn payment_key(seed: &[u8; 32], charge: u32, amount: crate::money::Money, payment_method: &str) -> String {
+    let mut hash = Sha256::new();
+    hash.update(seed);
+    for part in [
+        charge.to_string().as_str(),
+        &amount.amount.to_string(),
+        amount.currency.as_str(),
+        payment_method,
+    ] {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part.as_bytes());
+    }
+    format!("chk_{}_{charge}", &hex(&hash.finalize())[..40])
 }
 
 /// A response kept to be replayed.
@@ -284,6 +300,12 @@ mod tests {
         assert_eq!(seed, checkout_seed(&user, &key, at(0)));
         assert_ne!(seed, checkout_seed(&UserId::parse("u2").unwrap(), &key, at(0)));
         assert_ne!(seed, checkout_seed(&user, &key, at(1)));
-        assert_ne!(payment_key(&seed, 1), payment_key(&seed, 2));
+        let usd = |cents| crate::money::Money::new(cents, crate::money::Currency::USD);
+        let key = payment_key(&seed, 1, usd(1000), "pm_card_visa");
+        assert_eq!(key, payment_key(&seed, 1, usd(1000), "pm_card_visa"));
+        assert_ne!(key, payment_key(&seed, 2, usd(1000), "pm_card_visa"));
+        assert_ne!(key, payment_key(&seed, 1, usd(1001), "pm_card_visa"));
+        assert_ne!(key, payment_key(&seed, 1, usd(1000), "pm_card_mastercard"));
+        assert!(key.starts_with("chk_") && key.ends_with("_1"), "{key}");
     }
 }

@@ -36,6 +36,18 @@ async fn sold(app: &TestApp, product: &str) -> i64 {
     app.stock_shards(product).await.iter().map(|s| number(s, "sold")).sum()
 }
 
+/// Alice's checkout of A and B dies after charging them, then she removes
+/// B: the payment no longer matches her cart.
+async fn charged_then_cart_changed(app: &TestApp) -> String {
+    let alice = app.stack.token("alice", false);
+    app.add_to_cart(&alice, "A", 1).await;
+    app.add_to_cart(&alice, "B", 1).await;
+    crash_at(app, &alice, "checkout-after-charge").await;
+    let removed = app.send(Method::DELETE, "/cart/items/B", Some(&alice), None).await;
+    assert_eq!(removed.status, 204);
+    alice
+}
+
 /// The lock a dead run left has expired.
 fn after_the_lock(app: &TestApp) {
     app.stack
@@ -100,12 +112,7 @@ async fn a_crash_after_the_commit_is_answered_by_a_replay() {
 #[tokio::test]
 async fn a_cart_changed_after_a_crash_refunds_the_old_charge_and_charges_the_new_total() {
     let app = shop().await;
-    let alice = app.stack.token("alice", false);
-    app.add_to_cart(&alice, "A", 1).await;
-    app.add_to_cart(&alice, "B", 1).await;
-    crash_at(&app, &alice, "checkout-after-charge").await;
-    let removed = app.send(Method::DELETE, "/cart/items/B", Some(&alice), None).await;
-    assert_eq!(removed.status, 204);
+    let alice = charged_then_cart_changed(&app).await;
 
     after_the_lock(&app);
     let retried = checkout(&app, &alice, "crashy", &order_body(test_methods::VISA)).await;
@@ -163,12 +170,7 @@ async fn reconcile(app: &TestApp) -> shared::reconcile::Reconciled {
 #[tokio::test]
 async fn a_crash_between_a_refund_and_forgetting_it_never_leaves_an_order_on_refunded_money() {
     let app = shop().await;
-    let alice = app.stack.token("alice", false);
-    app.add_to_cart(&alice, "A", 1).await;
-    app.add_to_cart(&alice, "B", 1).await;
-    crash_at(&app, &alice, "checkout-after-charge").await;
-    let removed = app.send(Method::DELETE, "/cart/items/B", Some(&alice), None).await;
-    assert_eq!(removed.status, 204);
+    let alice = charged_then_cart_changed(&app).await;
 
     // The retry refunds the stale payment, then dies before forgetting it.
     after_the_lock(&app);
@@ -222,11 +224,7 @@ async fn the_reconciler_places_the_order_a_crash_after_the_charge_left_behind() 
 #[tokio::test]
 async fn the_reconciler_refunds_a_charge_whose_cart_changed_and_charges_nothing() {
     let app = shop().await;
-    let alice = app.stack.token("alice", false);
-    app.add_to_cart(&alice, "A", 1).await;
-    app.add_to_cart(&alice, "B", 1).await;
-    crash_at(&app, &alice, "checkout-after-charge").await;
-    app.send(Method::DELETE, "/cart/items/B", Some(&alice), None).await;
+    let alice = charged_then_cart_changed(&app).await;
 
     let run = reconcile_later(&app).await;
 
@@ -295,11 +293,7 @@ async fn a_cancelled_orders_refund_that_failed_is_made_by_the_reconciler() {
 #[tokio::test]
 async fn what_the_reconciler_cannot_settle_after_five_tries_raises_the_alarm() {
     let app = shop().await;
-    let alice = app.stack.token("alice", false);
-    app.add_to_cart(&alice, "A", 1).await;
-    app.add_to_cart(&alice, "B", 1).await;
-    crash_at(&app, &alice, "checkout-after-charge").await;
-    app.send(Method::DELETE, "/cart/items/B", Some(&alice), None).await;
+    let alice = charged_then_cart_changed(&app).await;
     fail::cfg("payments-refund-unavailable", "return").unwrap();
 
     let mut stuck = Vec::new();

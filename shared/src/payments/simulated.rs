@@ -18,7 +18,7 @@ use crate::money::{Currency, Money};
 use crate::store::keys::{self, PK, SK};
 use crate::store::{Attrs, DynamoStore, Item, StoreError, condition_failed, n, s};
 use crate::time::Timestamp;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 /// Payment ids carry the key they were created under, so every call finds its item.
 const PAYMENT_ID_PREFIX: &str = "pi_sim_";
@@ -47,18 +47,10 @@ impl SimulatedProvider {
     }
 
     async fn stored(&self, key: &str) -> Result<Option<Item>, PaymentError> {
-        let output = self
-            .store
-            .client
-            .get_item()
-            .table_name(&self.store.table)
-            .key(PK, s(keys::charge_pk(key)))
-            .key(SK, s(keys::CHARGE_SK))
-            .consistent_read(true)
-            .send()
+        self.store
+            .get(keys::charge_pk(key), keys::CHARGE_SK)
             .await
-            .map_err(|e| unavailable(StoreError::from_sdk(e)))?;
-        Ok(output.item)
+            .map_err(unavailable)
     }
 
     async fn payment(&self, id: &PaymentId) -> Result<Payment, PaymentError> {
@@ -69,16 +61,19 @@ impl SimulatedProvider {
         payment_from_item(&item)
     }
 
-    /// Moves a payment from `from` to `status` (with `extra` attributes
-    /// set); `false` if it was no longer in `from`.
+    /// Moves a payment from a status in `from` to `to` (with `extra`
+    /// attributes set once), answering the payment as it is after; `None`
+    /// if it was in no status of `from` (or, for [`To::Outcome`], its card
+    /// never answers).
     async fn transition(
         &self,
         id: &PaymentId,
         from: &[&str],
-        status: &str,
+        to: To<'_>,
         extra: &[(&str, AttributeValue)],
-    ) -> Result<bool, PaymentError> {
-        let mut expression = String::from("SET #status = :to");
+    ) -> Result<Option<Item>, PaymentError> {
+        let allowed: Vec<String> = (0..from.len()).map(|i| format!(":from{i}")).collect();
+        let mut condition = format!("#status IN ({})", allowed.join(", "));
         let mut update = self
             .store
             .client
@@ -87,8 +82,18 @@ impl SimulatedProvider {
             .key(PK, s(keys::charge_pk(Self::key_of(id)?)))
             .key(SK, s(keys::CHARGE_SK))
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":to", s(status));
-        let allowed: Vec<String> = (0..from.len()).map(|i| format!(":from{i}")).collect();
+            .return_values(ReturnValue::AllNew);
+        let mut expression = match to {
+            To::Status(status) => {
+                update = update.expression_attribute_values(":to", s(status));
+                String::from("SET #status = :to")
+            }
+            To::Outcome => {
+                condition.push_str(" AND onConfirm <> :noAnswer");
+                update = update.expression_attribute_values(":noAnswer", s(NO_ANSWER));
+                String::from("SET #status = onConfirm")
+            }
+        };
         for (name, value) in allowed.iter().zip(from) {
             update = update.expression_attribute_values(name, s(*value));
         }
@@ -100,27 +105,43 @@ impl SimulatedProvider {
         }
         let result = update
             .update_expression(expression)
-            .condition_expression(format!("#status IN ({})", allowed.join(", ")))
+            .condition_expression(condition)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
+            Ok(output) => Ok(Some(output.attributes.unwrap_or_default())),
+            Err(e) if condition_failed(&e) => Ok(None),
             Err(e) => Err(unavailable(StoreError::from_sdk(e))),
         }
     }
+}
+
+/// The status a transition sets.
+enum To<'a> {
+    Status(&'a str),
+    /// What the card does when charged, decided by its test id at creation
+    /// (`onConfirm`).
+    Outcome,
 }
 
 fn unavailable(error: StoreError) -> PaymentError {
     PaymentError::Unavailable(error.to_string())
 }
 
-/// What a card does when charged.
-fn outcome(payment_method: &str) -> Result<(), (&'static str, &'static str)> {
+/// `onConfirm` of a card whose charge never gets an answer.
+const NO_ANSWER: &str = "no_answer";
+
+/// What a card does when charged: the status it leads to, and the
+/// issuer's reason when it is refused.
+fn outcome(payment_method: &str) -> (&'static str, Option<(&'static str, &'static str)>) {
     match payment_method {
-        test_methods::DECLINED => Err(("card_declined", "Your card was declined.")),
-        test_methods::INSUFFICIENT_FUNDS => Err(("insufficient_funds", "Your card has insufficient funds.")),
-        _ => Ok(()),
+        test_methods::DECLINED => (DECLINED, Some(("card_declined", "Your card was declined."))),
+        test_methods::INSUFFICIENT_FUNDS => (
+            DECLINED,
+            Some(("insufficient_funds", "Your card has insufficient funds.")),
+        ),
+        test_methods::TIMEOUT => (NO_ANSWER, None),
+        _ => (SUCCEEDED, None),
     }
 }
 
@@ -160,7 +181,7 @@ fn payment_from_item(item: &Item) -> Result<Payment, PaymentError> {
 impl PaymentProvider for SimulatedProvider {
     async fn create(&self, request: &PaymentRequest) -> Result<PaymentId, PaymentError> {
         let id = PaymentId::new(format!("{PAYMENT_ID_PREFIX}{}", request.key));
-        let item = Item::from([
+        let mut item = Item::from([
             (PK.into(), s(keys::charge_pk(&request.key))),
             (SK.into(), s(keys::CHARGE_SK)),
             ("entity".into(), s("SimulatedPayment")),
@@ -175,6 +196,12 @@ impl PaymentProvider for SimulatedProvider {
             ("checkoutKey".into(), s(&request.tags.checkout_key)),
             ("createdAt".into(), s(crate::time::format(self.store.clock.now()))),
         ]);
+        let (on_confirm, decline) = outcome(&request.payment_method);
+        item.insert("onConfirm".into(), s(on_confirm));
+        if let Some((code, message)) = decline {
+            item.insert("declineCode".into(), s(code));
+            item.insert("declineMessage".into(), s(message));
+        }
         let put = self
             .store
             .client
@@ -209,31 +236,27 @@ impl PaymentProvider for SimulatedProvider {
     }
 
     async fn confirm(&self, id: &PaymentId) -> Result<PaymentState, PaymentError> {
+        let at = s(crate::time::format(self.store.clock.now()));
+        let charged = self
+            .transition(id, &[UNCONFIRMED, DECLINED], To::Outcome, &[("confirmedAt", at)])
+            .await?;
+        if let Some(item) = charged {
+            fail::fail_point!("payments-confirm-answer-lost", |_| Err(PaymentError::Unavailable(
+                "the answer to the confirmation was lost (injected)".into()
+            )));
+            return Ok(payment_from_item(&item)?.state);
+        }
+        // Decided before (charged, cancelled, ...), or a card that never answers.
         let item = self
             .stored(Self::key_of(id)?)
             .await?
             .ok_or_else(|| PaymentError::Rejected(format!("no such payment: {id}")))?;
-        let method = Attrs::new(&item).opt_s("paymentMethod").unwrap_or_default().to_owned();
         let payment = payment_from_item(&item)?;
-        if !matches!(payment.state, PaymentState::Unconfirmed | PaymentState::Declined { .. }) {
-            return Ok(payment.state);
-        }
-        if method == test_methods::TIMEOUT {
+        let undecided = matches!(payment.state, PaymentState::Unconfirmed | PaymentState::Declined { .. });
+        if undecided && Attrs::new(&item).opt_s("onConfirm") == Some(NO_ANSWER) {
             return Err(PaymentError::Unavailable("the simulated provider timed out".into()));
         }
-        let (status, extra) = match outcome(&method) {
-            Ok(()) => (
-                SUCCEEDED,
-                vec![("chargedAt", s(crate::time::format(self.store.clock.now())))],
-            ),
-            Err((code, message)) => (DECLINED, vec![("declineCode", s(code)), ("declineMessage", s(message))]),
-        };
-        // A concurrent confirm or cancel got there first: its outcome stands.
-        self.transition(id, &[UNCONFIRMED, DECLINED], status, &extra).await?;
-        fail::fail_point!("payments-confirm-answer-lost", |_| Err(PaymentError::Unavailable(
-            "the answer to the confirmation was lost (injected)".into()
-        )));
-        Ok(self.payment(id).await?.state)
+        Ok(payment.state)
     }
 
     async fn retrieve(&self, id: &PaymentId) -> Result<Payment, PaymentError> {
@@ -241,8 +264,14 @@ impl PaymentProvider for SimulatedProvider {
     }
 
     async fn cancel(&self, id: &PaymentId) -> Result<PaymentState, PaymentError> {
-        self.transition(id, &[UNCONFIRMED, DECLINED], CANCELLED, &[]).await?;
-        Ok(self.payment(id).await?.state)
+        match self
+            .transition(id, &[UNCONFIRMED, DECLINED], To::Status(CANCELLED), &[])
+            .await?
+        {
+            Some(item) => Ok(payment_from_item(&item)?.state),
+            // Charged (or cancelled) before: say which.
+            None => Ok(self.payment(id).await?.state),
+        }
     }
 
     async fn refund(&self, id: &PaymentId) -> Result<Refund, PaymentError> {
@@ -252,22 +281,19 @@ impl PaymentProvider for SimulatedProvider {
         let refund_id = format!("re_sim_{}", Self::key_of(id)?);
         let at = s(crate::time::format(self.store.clock.now()));
         // The first refund wins; a later one finds the payment refunded.
-        if !self
+        let refunded = self
             .transition(
                 id,
                 &[SUCCEEDED],
-                SUCCEEDED,
+                To::Status(SUCCEEDED),
                 &[("refundId", s(&refund_id)), ("refundedAt", at)],
             )
             .await?
-        {
-            return Err(PaymentError::Rejected(format!("no successful charge {id} to refund")));
-        }
+            .ok_or_else(|| PaymentError::Rejected(format!("no successful charge {id} to refund")))?;
         fail::fail_point!("payments-refund-answer-lost", |_| Err(PaymentError::Unavailable(
             "the answer to the refund was lost (injected)".into()
         )));
-        let item = self.stored(Self::key_of(id)?).await?.unwrap_or_default();
-        let id = Attrs::new(&item).opt_s("refundId").unwrap_or(&refund_id).to_owned();
+        let id = Attrs::new(&refunded).opt_s("refundId").unwrap_or(&refund_id).to_owned();
         Ok(Refund { id })
     }
 

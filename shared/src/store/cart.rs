@@ -272,25 +272,24 @@ fn count_new_line(
 }
 
 impl DynamoStore {
-    async fn cart_line(&self, user: &UserId, product: &ProductId) -> Result<Option<CartLine>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(keys::cart_pk(user)))
-            .key(SK, s(keys::cart_line_sk(product)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        output.item().map(line_from_item).transpose()
-    }
-
-    async fn cart_header(&self, user: &UserId) -> Result<CartHeader, StoreError> {
-        match self.get(keys::cart_pk(user), keys::CART_HEADER_SK).await? {
-            Some(item) => header_from_item(&item),
-            None => Ok(CartHeader::default()),
+    /// The cart header and the line of `product`, in one query of the cart's
+    /// partition (a header and at most 20 small lines).
+    async fn cart_state(
+        &self,
+        user: &UserId,
+        product: &ProductId,
+    ) -> Result<(CartHeader, Option<CartLine>), StoreError> {
+        let line_sk = keys::cart_line_sk(product);
+        let mut header = CartHeader::default();
+        let mut line = None;
+        for item in &self.partition(keys::cart_pk(user)).await? {
+            match Attrs::new(item).opt_s(SK) {
+                Some(keys::CART_HEADER_SK) => header = header_from_item(item)?,
+                Some(sk) if sk == line_sk => line = Some(line_from_item(item)?),
+                _ => {}
+            }
         }
+        Ok((header, line))
     }
 
     /// One attempt; `Ok(None)` when a concurrent change got there first.
@@ -301,7 +300,7 @@ impl DynamoStore {
         change: LineChange,
         now: Timestamp,
     ) -> Result<Option<Option<CartLine>>, CartError> {
-        let existing = self.cart_line(user, product_id).await?;
+        let (header, existing) = self.cart_state(user, product_id).await?;
         let in_cart = existing.as_ref().map_or(0, |l| l.quantity);
         let wanted = match (change, &existing) {
             (LineChange::Set(_) | LineChange::Remove, None) => return Err(CartError::NotInCart(product_id.clone())),
@@ -312,12 +311,24 @@ impl DynamoStore {
         if wanted > MAX_QUANTITY_PER_LINE {
             return Err(CartError::LineLimit { in_cart });
         }
-        // A new line needs the header: the line count, and the hold the
-        // shopper may still have on the product from a line now gone.
-        let header = match existing {
-            Some(_) => None,
-            None => Some(self.cart_header(user).await?),
+        let (product, shards) = self
+            .product_partition(product_id)
+            .await?
+            .ok_or_else(|| CartError::UnknownProduct(product_id.clone()))?;
+        let held = existing.as_ref().map(|l| l.taken.clone()).unwrap_or_default();
+        let (take, give) = if wanted > in_cart {
+            let start = keys::spread(&[user.as_str()]) as usize;
+            (
+                stock::plan_reservation(&shards, wanted - in_cart, start, &held)?,
+                Allocation::new(),
+            )
+        } else {
+            (Allocation::new(), stock::plan_release(&held, in_cart - wanted))
         };
+
+        // A new line counts in the header, and continues the hold the
+        // shopper may still have on the product from a line now gone.
+        let header = existing.is_none().then_some(header);
         if header.as_ref().is_some_and(|h| h.lines >= MAX_LINES_PER_CART as i64) {
             return Err(CartError::CartFull);
         }
@@ -337,21 +348,6 @@ impl DynamoStore {
                 });
             }
         };
-        let (product, shards) = self
-            .product_partition(product_id)
-            .await?
-            .ok_or_else(|| CartError::UnknownProduct(product_id.clone()))?;
-        let held = existing.as_ref().map(|l| l.taken.clone()).unwrap_or_default();
-        let (take, give) = if wanted > in_cart {
-            let start = keys::spread(&[user.as_str()]) as usize;
-            (
-                stock::plan_reservation(&shards, wanted - in_cart, start, &held)?,
-                Allocation::new(),
-            )
-        } else {
-            (Allocation::new(), stock::plan_release(&held, in_cart - wanted))
-        };
-
         let mut actions = Vec::new();
         if let Some(header) = &header {
             actions.push(count_new_line(&self.table, user, header, product_id, held_since, now));

@@ -5,7 +5,7 @@
 use super::catalog::stock_from_item;
 use super::keys::{self, PK, SK};
 use super::orders::record_payment;
-use super::{Attrs, DynamoStore, Item, StoreError, s};
+use super::{Attrs, DynamoStore, Item, StoreError};
 use crate::idempotency::IdempotencyKey;
 use crate::ids::{ProductId, UserId};
 use crate::ledger::{Books, HeldLine, LedgerReader, OrderEntry};
@@ -133,22 +133,5 @@ impl LedgerReader for DynamoStore {
             Some(item) => record_payment(&item),
             None => Ok(None),
         }
-    }
-}
-
-impl DynamoStore {
-    /// One item, read consistently.
-    pub(crate) async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(pk))
-            .key(SK, s(sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(output.item)
     }
 }

@@ -142,6 +142,21 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
+    /// One item, read consistently.
+    pub(crate) async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(output.item)
+    }
+
     /// Every item of one GSI1 partition whose sort key sorts before
     /// `cutoff`, read page by page: the due work the sweeper and the
     /// reconciler list by time (expired reservations, stale checkouts,

@@ -109,13 +109,18 @@ pub trait CheckoutStore {
         now: Timestamp,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
 
-    /// Notes what the record says about the payment (`None` forgets it);
-    /// `false` if the ticket lost the key.
+    /// Notes the payment (and its number) on the record; `false` if the
+    /// ticket lost the key.
     fn note_payment(
         &self,
         ticket: &Ticket,
-        payment: Option<&NotedPayment>,
+        payment: &NotedPayment,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Forgets the record's payment, keeping `charge_seq` as the highest
+    /// payment number used; `false` if the ticket lost the key.
+    fn forget_payment(&self, ticket: &Ticket, charge_seq: u32)
+    -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Gives the key up at once (after a transient failure, so a retry runs
     /// now) and writes the audit record.
@@ -546,21 +551,8 @@ impl DynamoStore {
     }
 
     async fn read_record(&self, user: &UserId, key: &IdempotencyKey) -> Result<Option<StoredRecord>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(
-                self.record_key(user, key)
-                    .into_iter()
-                    .map(|(k, v)| (k.to_owned(), v))
-                    .collect(),
-            ))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        output.item.as_ref().map(record_from_item).transpose()
+        let item = self.get(keys::idempotency_pk(user, key), keys::IDEMPOTENCY_SK).await?;
+        item.as_ref().map(record_from_item).transpose()
     }
 
     /// Takes over a record whose lock ran out, as attempt `previous + 1`,
@@ -584,12 +576,8 @@ impl DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(
-                self.record_key(user, key)
-                    .into_iter()
-                    .map(|(k, v)| (k.to_owned(), v))
-                    .collect(),
-            ))
+            .key(PK, s(keys::idempotency_pk(user, key)))
+            .key(SK, s(keys::IDEMPOTENCY_SK))
             .update_expression(expression)
             .condition_expression("#state = :inProgress AND attempt = :previous AND lockedUntil <= :now")
             .expression_attribute_names("#state", "state")
@@ -914,14 +902,19 @@ impl CheckoutStore for DynamoStore {
         retry_lost_races(|| self.try_claim(user, key, fingerprint, request, now)).await
     }
 
-    async fn note_payment(&self, ticket: &Ticket, payment: Option<&NotedPayment>) -> Result<bool, StoreError> {
-        let update = match payment {
-            Some(payment) => self
-                .record_update(ticket, "SET payment = :payment, chargeSeq = :seq")
-                .expression_attribute_values(":payment", payment_map(payment))
-                .expression_attribute_values(":seq", n(payment.seq)),
-            None => self.record_update(ticket, "REMOVE payment"),
-        };
+    async fn note_payment(&self, ticket: &Ticket, payment: &NotedPayment) -> Result<bool, StoreError> {
+        let update = self
+            .record_update(ticket, "SET payment = :payment, chargeSeq = :seq")
+            .expression_attribute_values(":payment", payment_map(payment))
+            .expression_attribute_values(":seq", n(payment.seq));
+        self.update_record(update.build().expect("key and expression are set"))
+            .await
+    }
+
+    async fn forget_payment(&self, ticket: &Ticket, charge_seq: u32) -> Result<bool, StoreError> {
+        let update = self
+            .record_update(ticket, "SET chargeSeq = :seq REMOVE payment")
+            .expression_attribute_values(":seq", n(charge_seq));
         self.update_record(update.build().expect("key and expression are set"))
             .await
     }
