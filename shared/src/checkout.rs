@@ -6,8 +6,9 @@
 //! 2. read the cart and check every line is still reserved;
 //! 3. settle the payment an earlier attempt left on the key's record:
 //!    read it back from the provider and keep it, or refund or cancel it;
-//! 4. note a new payment on the record, create it at the provider, note its
-//!    id, then charge it (a payment is charged at most once);
+//! 4. create a new payment at the provider (no money moves), note it with
+//!    its id on the record, then charge it (a payment is charged at most
+//!    once);
 //! 5. one transaction creates the order, sells the reserved units, deletes
 //!    the cart lines, completes the key with the response and writes the
 //!    outbox event;
@@ -17,7 +18,7 @@
 //! started (`refunding`), so no order can be placed on refunded money.
 //! A run that dies anywhere leaves the key locked for
 //! `idempotency::LOCK_TTL`; then the shopper's retry resumes, or after
-//! `RECONCILE_AFTER` the reconciler does ([`reconcile_checkout`]), without
+//! `reconcile::RECONCILE_AFTER` the reconciler does ([`reconcile_checkout`]), without
 //! ever charging a card itself.
 
 use crate::cart::CartLine;

@@ -317,3 +317,50 @@ async fn what_the_reconciler_cannot_settle_after_five_tries_raises_the_alarm() {
     app.assert_ledger_adds_up().await;
     app.stop().await;
 }
+
+/// The provider charged the card but its answer never arrived: the payment
+/// is read back, found charged, and the order placed, with one charge.
+#[tokio::test]
+async fn a_charge_whose_answer_is_lost_is_read_back_and_kept() {
+    let app = shop().await;
+    let alice = app.stack.token("alice", false);
+    app.add_to_cart(&alice, "A", 1).await;
+    fail::cfg("payments-confirm-answer-lost", "1*return").unwrap();
+
+    let placed = checkout(&app, &alice, "k1", &order_body(test_methods::VISA)).await;
+
+    assert_eq!(placed.status, 201, "{}", placed.body);
+    assert_eq!(order_count(&app, &alice).await, 1);
+    assert_eq!(charges(&app).await, (1, 0));
+    app.assert_ledger_adds_up().await;
+    app.stop().await;
+}
+
+/// A refund made but whose answer was lost leaves the refund owed; the
+/// reconciler asks again, the provider answers "refunded", and the order
+/// is marked refunded, with one refund.
+#[tokio::test]
+async fn a_refund_whose_answer_is_lost_is_recorded_by_the_reconciler_without_refunding_twice() {
+    let app = shop().await;
+    let alice = app.stack.token("alice", false);
+    app.add_to_cart(&alice, "A", 1).await;
+    let placed = checkout(&app, &alice, "k1", &order_body(test_methods::VISA)).await;
+    let id = placed.body["orderId"].as_str().unwrap().to_owned();
+    fail::cfg("payments-refund-answer-lost", "1*return").unwrap();
+
+    let cancelled = app
+        .send(Method::POST, &format!("/orders/{id}/cancel"), Some(&alice), None)
+        .await;
+    cancelled.problem(503, "SERVICE_UNAVAILABLE");
+    assert_eq!(charges(&app).await, (0, 1), "the money went back");
+    let run = reconcile_later(&app).await;
+
+    assert_eq!(run.refunds_made, 1);
+    let order = app
+        .send(Method::GET, &format!("/orders/{id}"), Some(&alice), None)
+        .await;
+    assert_eq!(order.body["refunded"], true);
+    assert_eq!(charges(&app).await, (0, 1));
+    assert_eq!(app.assert_ledger_adds_up().await.totals.refunds_owed, 0);
+    app.stop().await;
+}

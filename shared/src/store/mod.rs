@@ -157,6 +157,21 @@ impl DynamoStore {
         Ok(output.item)
     }
 
+    /// Every item due before `before` in the GSI1 partitions `bucket(0..buckets)`.
+    pub(crate) async fn due_in_buckets(
+        &self,
+        buckets: u32,
+        bucket: fn(u32) -> String,
+        before: crate::time::Timestamp,
+    ) -> Result<Vec<Item>, StoreError> {
+        let cutoff = crate::time::format(before);
+        let mut due = Vec::new();
+        for b in 0..buckets {
+            due.extend(self.gsi1_before(&bucket(b), &cutoff).await?);
+        }
+        Ok(due)
+    }
+
     /// Every item of one GSI1 partition whose sort key sorts before
     /// `cutoff`, read page by page: the due work the sweeper and the
     /// reconciler list by time (expired reservations, stale checkouts,

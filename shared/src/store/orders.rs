@@ -59,6 +59,28 @@ pub struct Ticket {
     pub reconcile_tries: u32,
 }
 
+impl Ticket {
+    /// The ticket of attempt `attempt`, carrying what the record held.
+    fn new(
+        user: &UserId,
+        key: &IdempotencyKey,
+        attempt: u32,
+        created_at: Timestamp,
+        stored: Option<StoredRecord>,
+    ) -> Self {
+        let stored = stored.as_ref();
+        Self {
+            user: user.clone(),
+            key: key.clone(),
+            attempt,
+            created_at,
+            payment: stored.and_then(|r| r.payment.clone()),
+            charge_seq: stored.map_or(0, |r| r.charge_seq),
+            reconcile_tries: stored.map_or(0, |r| r.reconcile_tries),
+        }
+    }
+}
+
 /// A checkout whose attempt stopped holding its key a while ago without
 /// finishing, as the reconciler finds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -609,18 +631,8 @@ impl DynamoStore {
         now: Timestamp,
     ) -> Result<Option<Claim>, StoreError> {
         let existing = self.read_record(user, key).await?;
-        let ticket = |attempt, created_at, stored: Option<StoredRecord>| {
-            let stored = stored.as_ref();
-            Ticket {
-                user: user.clone(),
-                key: key.clone(),
-                attempt,
-                created_at,
-                payment: stored.and_then(|r| r.payment.clone()),
-                charge_seq: stored.map_or(0, |r| r.charge_seq),
-                reconcile_tries: stored.map_or(0, |r| r.reconcile_tries),
-            }
-        };
+        let ticket =
+            |attempt, created_at, stored: Option<StoredRecord>| Ticket::new(user, key, attempt, created_at, stored);
         match idempotency::decide(existing.as_ref().map(|r| &r.record), fingerprint, now) {
             Decision::Replay(response) => Ok(Some(Claim::Replay(response))),
             Decision::InUse => Ok(Some(Claim::InUse)),
@@ -964,19 +976,19 @@ impl CheckoutStore for DynamoStore {
 
 impl StaleCheckouts for DynamoStore {
     async fn stale_checkouts(&self, before: Timestamp) -> Result<Vec<StaleCheckout>, StoreError> {
-        let cutoff = clock::format(before);
-        let mut stale = Vec::new();
-        for bucket in 0..keys::CHECKOUT_BUCKETS {
-            for item in self.gsi1_before(&keys::checkouts_bucket_name(bucket), &cutoff).await? {
-                let a = Attrs::new(&item);
-                stale.push(StaleCheckout {
+        let due = self
+            .due_in_buckets(keys::CHECKOUT_BUCKETS, keys::checkouts_bucket_name, before)
+            .await?;
+        due.iter()
+            .map(|item| {
+                let a = Attrs::new(item);
+                Ok(StaleCheckout {
                     user: a.parsed("userId", |v| UserId::parse(v))?,
                     key: a.parsed("idempotencyKey", IdempotencyKey::parse)?,
                     attempt: a.n("attempt")?,
-                });
-            }
-        }
-        Ok(stale)
+                })
+            })
+            .collect()
     }
 
     async fn take_over(
@@ -998,34 +1010,29 @@ impl StaleCheckouts for DynamoStore {
             key: keys::idempotency_pk(&stale.user, &stale.key),
             problem: "an in-progress record without its request".into(),
         })?;
-        let ticket = Ticket {
-            user: stale.user.clone(),
-            key: stale.key.clone(),
-            attempt: stored.attempt,
-            created_at: stored.record.created_at,
-            payment: stored.payment,
-            charge_seq: stored.charge_seq,
-            reconcile_tries: stored.reconcile_tries,
-        };
-        Ok(Some((ticket, request)))
+        let (attempt, created_at) = (stored.attempt, stored.record.created_at);
+        Ok(Some((
+            Ticket::new(&stale.user, &stale.key, attempt, created_at, Some(stored)),
+            request,
+        )))
     }
 }
 
 impl RefundsOwed for DynamoStore {
     async fn refunds_owed(&self, before: Timestamp) -> Result<Vec<RefundOwed>, StoreError> {
-        let cutoff = clock::format(before);
-        let mut owed = Vec::new();
-        for bucket in 0..keys::REFUND_BUCKETS {
-            for item in self.gsi1_before(&keys::refunds_bucket_name(bucket), &cutoff).await? {
-                let a = Attrs::new(&item);
-                owed.push(RefundOwed {
+        let due = self
+            .due_in_buckets(keys::REFUND_BUCKETS, keys::refunds_bucket_name, before)
+            .await?;
+        due.iter()
+            .map(|item| {
+                let a = Attrs::new(item);
+                Ok(RefundOwed {
                     order: a.parsed("orderId", |v| OrderId::parse(v))?,
                     payment: PaymentId::new(a.s("paymentId")?),
                     tries: a.n("tries")?,
-                });
-            }
-        }
-        Ok(owed)
+                })
+            })
+            .collect()
     }
 
     async fn count_refund_try(&self, owed: &RefundOwed) -> Result<(), StoreError> {
