@@ -204,16 +204,42 @@ fn settle_payment(state: &PaymentState, same: bool, may_confirm: bool, cancelled
 }
 
 /// What this attempt would charge, when the cart can be checked out.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Wanted<'a> {
     amount: crate::money::Money,
     payment_method: &'a str,
+    /// The priced lines ([`cart_digest`]).
+    cart: String,
 }
 
 impl Wanted<'_> {
+    /// Whether `noted` is exactly this payment: the same money, card and
+    /// lines (the same total for other goods is not the same payment).
     fn is(&self, noted: &NotedPayment) -> bool {
-        noted.amount == self.amount && noted.payment_method == self.payment_method
+        noted.amount == self.amount && noted.payment_method == self.payment_method && noted.cart == self.cart
     }
+}
+
+/// A digest of the priced lines a payment pays for: product, quantity and
+/// unit price of each, in product order.
+pub fn cart_digest(lines: &[CartLine]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut sorted: Vec<&CartLine> = lines.iter().collect();
+    sorted.sort_by(|a, b| a.product_id.cmp(&b.product_id));
+    let mut hash = Sha256::new();
+    for line in sorted {
+        let price = line.unit_price;
+        for part in [
+            line.product_id.as_str(),
+            &line.quantity.to_string(),
+            &price.amount.to_string(),
+            price.currency.as_str(),
+        ] {
+            hash.update((part.len() as u64).to_be_bytes());
+            hash.update(part.as_bytes());
+        }
+    }
+    hash.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl<S, P> Checkout<'_, S, P>
@@ -233,15 +259,16 @@ where
             cart.iter().map(|l| (l.unit_price, l.quantity)),
             crate::catalog::SHOP_CURRENCY,
         );
-        let wanted = verdict.is_ok().then_some(Wanted {
+        let wanted = verdict.is_ok().then(|| Wanted {
             amount: totals.total,
             payment_method: &self.request.payment_method_id,
+            cart: cart_digest(&cart),
         });
 
         // What an earlier attempt left: kept if it is exactly this
         // checkout's payment, otherwise refunded or cancelled first.
         let carried = match &ticket.payment {
-            Some(noted) => self.settle(noted, wanted).await?,
+            Some(noted) => self.settle(noted, wanted.as_ref()).await?,
             None => None,
         };
         if let Err(problem) = verdict {
@@ -252,26 +279,14 @@ where
             None if self.runner == Runner::Reconciler => {
                 return self.fail(interrupted(), "checkout interrupted before a charge").await;
             }
-            // A new payment. It is noted once created, with its id, before
-            // any charge: one that is created and then forgotten by a dead
-            // attempt was never charged, and a retry asking for the same
-            // payment gets the same one (its key names the amount and card).
             None => {
-                let seq = ticket.charge_seq + 1;
-                let noted = NotedPayment {
-                    seq,
-                    key: idempotency::payment_key(&self.seed(), seq, totals.total, &self.request.payment_method_id),
-                    amount: totals.total,
-                    payment_method: self.request.payment_method_id.clone(),
-                    id: None,
-                    refunding: false,
-                };
-                (noted, PaymentState::Unconfirmed)
+                let wanted = wanted.expect("the cart can be checked out");
+                (self.create(&wanted).await?, PaymentState::Unconfirmed)
             }
         };
-        let (noted, state) = match state {
-            PaymentState::Unconfirmed => self.charge(noted).await?,
-            settled => (noted, settled),
+        let state = match state {
+            PaymentState::Unconfirmed => self.confirm(&noted).await?,
+            settled => settled,
         };
         match state {
             PaymentState::Succeeded => {}
@@ -356,7 +371,7 @@ where
             totals,
             shipping_address: self.request.shipping_address.clone(),
             payment: OrderPayment {
-                payment_id: noted.id.clone().expect("a charged payment has an id"),
+                payment_id: noted.id.clone(),
                 provider_key: noted.key.clone(),
                 refund_id: None,
             },
@@ -378,10 +393,10 @@ where
     }
 
     /// Forgets a payment that holds no money and never will (refunded,
-    /// cancelled, or never charged); the next payment of this checkout
-    /// takes the next number, so a new key.
-    async fn forget(&self, payment: &NotedPayment) -> Result<(), ApiError> {
-        let seq = payment.seq.max(self.ticket.charge_seq);
+    /// cancelled, or never charged): the next payment of this checkout takes
+    /// the next number after `seq`, so a new key.
+    async fn forget(&self, seq: u32) -> Result<(), ApiError> {
+        let seq = seq.max(self.ticket.charge_seq);
         if self.store.forget_payment(self.ticket, seq).await? {
             Ok(())
         } else {
@@ -395,7 +410,7 @@ where
     async fn settle(
         &self,
         noted: &NotedPayment,
-        wanted: Option<Wanted<'_>>,
+        wanted: Option<&Wanted<'_>>,
     ) -> Result<Option<(NotedPayment, PaymentState)>, ApiError> {
         let same = wanted.is_some_and(|w| w.is(noted));
         let may_confirm = same && self.runner == Runner::Shopper;
@@ -403,15 +418,7 @@ where
             self.refund(noted).await?;
             return Ok(None);
         }
-        let Some(id) = &noted.id else {
-            // An id is noted before the card is charged, so none was: no
-            // money moved. The same key names the same payment again.
-            if may_confirm {
-                return Ok(Some((noted.clone(), PaymentState::Unconfirmed)));
-            }
-            self.forget(noted).await?;
-            return Ok(None);
-        };
+        let id = &noted.id;
         let mut state = match self.payments.retrieve(id).await {
             Ok(payment) => payment.state,
             Err(error) => return Err(self.give_up(error, "reading back an earlier payment").await),
@@ -434,7 +441,7 @@ where
                     return Ok(None);
                 }
                 Settle::Forget => {
-                    self.forget(noted).await?;
+                    self.forget(noted.seq).await?;
                     return Ok(None);
                 }
                 Settle::Wait => {
@@ -445,57 +452,65 @@ where
         }
     }
 
-    /// Creates the noted payment at the provider if it has no id yet, notes
-    /// the id, then charges it. An answer that did not arrive is read back.
-    async fn charge(&self, noted: NotedPayment) -> Result<(NotedPayment, PaymentState), ApiError> {
-        let noted = match &noted.id {
-            Some(_) => noted,
-            None => {
-                let request = PaymentRequest {
-                    key: noted.key.clone(),
-                    amount: noted.amount,
-                    payment_method: noted.payment_method.clone(),
-                    description: format!("storefront order {}", self.order_id()),
-                    tags: PaymentTags {
-                        order_id: self.order_id().to_string(),
-                        user_id: self.ticket.user.to_string(),
-                        checkout_key: self.ticket.key.as_str().to_owned(),
-                    },
-                };
-                let id = match self.payments.create(&request).await {
-                    Ok(id) => id,
-                    Err(error) => {
-                        // Nothing was charged. The retry asks for a payment
-                        // under the next number (Stripe would replay this
-                        // answer to the same key).
-                        self.forget(&noted).await?;
-                        return Err(self.give_up(error, "creating the payment").await);
-                    }
-                };
-                let noted = NotedPayment { id: Some(id), ..noted };
-                self.note(&noted).await?;
-                noted
+    /// Creates the payment this attempt wants at the provider (no money
+    /// moves) and notes it, with its id, before any charge. Its key names
+    /// the checkout, the payment's number, the amount, the card and the
+    /// lines: a retry asking for the same payment gets the one an attempt
+    /// that died before noting it created (never charged), and one asking
+    /// for another payment gets another.
+    async fn create(&self, wanted: &Wanted<'_>) -> Result<NotedPayment, ApiError> {
+        let seq = self.ticket.charge_seq + 1;
+        let key = idempotency::payment_key(&self.seed(), seq, wanted.amount, wanted.payment_method, &wanted.cart);
+        let request = PaymentRequest {
+            key: key.clone(),
+            amount: wanted.amount,
+            payment_method: wanted.payment_method.to_owned(),
+            description: format!("storefront order {}", self.order_id()),
+            tags: PaymentTags {
+                order_id: self.order_id().to_string(),
+                user_id: self.ticket.user.to_string(),
+                checkout_key: self.ticket.key.as_str().to_owned(),
+            },
+        };
+        let id = match self.payments.create(&request).await {
+            Ok(id) => id,
+            Err(error) => {
+                // Nothing was charged. The retry asks under the next number
+                // (Stripe would replay this answer to the same key).
+                self.forget(seq).await?;
+                return Err(self.give_up(error, "creating the payment").await);
             }
         };
-        let id = noted.id.as_ref().expect("noted above");
-        let state = match self.payments.confirm(id).await {
-            Ok(state) => state,
-            Err(PaymentError::Unavailable(_)) => match self.payments.retrieve(id).await {
-                Ok(payment) => payment.state,
-                Err(error) => return Err(self.give_up(error, "reading back the payment").await),
-            },
-            Err(error) => return Err(self.give_up(error, "charging the payment").await),
+        let noted = NotedPayment {
+            seq,
+            key,
+            amount: wanted.amount,
+            payment_method: wanted.payment_method.to_owned(),
+            cart: wanted.cart.clone(),
+            id,
+            refunding: false,
         };
-        Ok((noted, state))
+        self.note(&noted).await?;
+        Ok(noted)
+    }
+
+    /// Charges the noted payment; an answer that did not arrive is read back.
+    async fn confirm(&self, noted: &NotedPayment) -> Result<PaymentState, ApiError> {
+        match self.payments.confirm(&noted.id).await {
+            Ok(state) => Ok(state),
+            Err(PaymentError::Unavailable(_)) => match self.payments.retrieve(&noted.id).await {
+                Ok(payment) => Ok(payment.state),
+                Err(error) => Err(self.give_up(error, "reading back the payment").await),
+            },
+            Err(error) => Err(self.give_up(error, "charging the payment").await),
+        }
     }
 
     /// Refunds the noted payment and forgets it. The record says
     /// `refunding` before the provider is asked, so the payment is never
     /// used for an order again, whatever happens to the answer.
     async fn refund(&self, noted: &NotedPayment) -> Result<(), ApiError> {
-        let Some(id) = &noted.id else {
-            return self.forget(noted).await;
-        };
+        let id = &noted.id;
         if !noted.refunding {
             let refunding = NotedPayment {
                 refunding: true,
@@ -518,7 +533,7 @@ where
         fail::fail_point!("checkout-after-refund", |_| Err(ApiError::Internal(
             "crash injected".into()
         )));
-        self.forget(noted).await
+        self.forget(noted.seq).await
     }
 
     /// A transient failure: give the key up at once, so that a retry (which

@@ -9,8 +9,8 @@
 //!   told to retry (409). A run that died leaves the lock to expire after
 //!   [`LOCK_TTL`] (longer than the function's timeout); then a retry resumes.
 //! - A finished request's response is stored and replayed byte for byte for
-//!   [`RETENTION`]; after that the key starts afresh. A record still in
-//!   progress never retires: it may hold a payment, and the reconciler
+//!   [`RETENTION`] after it finished; after that the key starts afresh. A
+//!   record still in progress never retires: it may hold a payment, and the reconciler
 //!   (`shared::reconcile`) settles it.
 
 use sha2::{Digest, Sha256};
@@ -111,12 +111,19 @@ pub fn checkout_seed(user: &UserId, key: &IdempotencyKey, first_used: Timestamp)
 
 /// The payment provider's idempotency key for creating payment number
 /// `charge` of a checkout (a later number only after an earlier payment was
-/// refunded or cancelled), for `amount` on `payment_method`. The same
+/// refunded or cancelled), for `amount` on `payment_method` paying for the
+/// lines digested in `cart`. The same
 /// payment asked for again gets the same key, so the provider answers with
 /// the same payment; a different amount or card gets another key, so a
 /// payment created by an attempt that died before noting it can never
 /// collide with what a later attempt asks for.
-pub fn payment_key(seed: &[u8; 32], charge: u32, amount: crate::money::Money, payment_method: &str) -> String {
+pub fn payment_key(
+    seed: &[u8; 32],
+    charge: u32,
+    amount: crate::money::Money,
+    payment_method: &str,
+    cart: &str,
+) -> String {
     let mut hash = Sha256::new();
     hash.update(seed);
     for part in [
@@ -124,6 +131,7 @@ pub fn payment_key(seed: &[u8; 32], charge: u32, amount: crate::money::Money, pa
         &amount.amount.to_string(),
         amount.currency.as_str(),
         payment_method,
+        cart,
     ] {
         hash.update((part.len() as u64).to_be_bytes());
         hash.update(part.as_bytes());
@@ -146,14 +154,24 @@ pub struct Record {
     pub state: RecordState,
 }
 
+impl Record {
+    /// Whether the record counts as absent at `now`: finished for longer than
+    /// [`RETENTION`]. One still in progress never retires: it may hold the
+    /// shopper's money until it is settled.
+    pub fn retired(&self, now: Timestamp) -> bool {
+        match &self.state {
+            RecordState::Completed { at, .. } => *at + RETENTION <= now,
+            RecordState::InProgress { .. } => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordState {
     /// Attempt `attempt` is running (or died) and holds the key until `locked_until`.
-    InProgress {
-        attempt: u32,
-        locked_until: Timestamp,
-    },
-    Completed(StoredResponse),
+    InProgress { attempt: u32, locked_until: Timestamp },
+    /// Finished at `at` with `response`.
+    Completed { response: StoredResponse, at: Timestamp },
 }
 
 /// What to do with a request, given its key's record.
@@ -172,17 +190,14 @@ pub enum Decision {
 }
 
 pub fn decide(record: Option<&Record>, fingerprint: &str, now: Timestamp) -> Decision {
-    // Only a finished record retires: one still in progress may hold the
-    // shopper's money, whatever its age, until it is settled.
-    let retired = |r: &&Record| matches!(r.state, RecordState::Completed(_)) && r.created_at + RETENTION <= now;
-    let Some(record) = record.filter(|r| !retired(r)) else {
+    let Some(record) = record.filter(|r| !r.retired(now)) else {
         return Decision::Start;
     };
     if record.fingerprint != fingerprint {
         return Decision::Reused;
     }
     match &record.state {
-        RecordState::Completed(response) => Decision::Replay(response.clone()),
+        RecordState::Completed { response, .. } => Decision::Replay(response.clone()),
         RecordState::InProgress { locked_until, .. } if *locked_until > now => Decision::InUse,
         RecordState::InProgress { attempt, .. } => Decision::Resume {
             attempt: attempt + 1,
@@ -244,7 +259,10 @@ mod tests {
             status: 201,
             body: "{}".into(),
         };
-        let done = record(RecordState::Completed(response.clone()));
+        let done = record(RecordState::Completed {
+            response: response.clone(),
+            at: at(5),
+        });
         assert_eq!(decide(Some(&done), "f", at(10)), Decision::Replay(response));
         assert_eq!(decide(Some(&done), "other", at(10)), Decision::Reused);
     }
@@ -267,12 +285,23 @@ mod tests {
     }
 
     #[test]
-    fn after_a_day_a_key_starts_afresh() {
-        let done = record(RecordState::Completed(StoredResponse {
+    fn a_day_after_it_finished_a_key_starts_afresh() {
+        let response = StoredResponse {
             status: 201,
             body: "{}".into(),
-        }));
+        };
+        let done = record(RecordState::Completed {
+            response: response.clone(),
+            at: at(0),
+        });
         assert_eq!(decide(Some(&done), "other", at(24 * 3600)), Decision::Start);
+        // Finished by the reconciler two days after it began: the late
+        // retry still gets the answer.
+        let late = record(RecordState::Completed {
+            response: response.clone(),
+            at: at(48 * 3600),
+        });
+        assert_eq!(decide(Some(&late), "f", at(60 * 3600)), Decision::Replay(response));
     }
 
     #[test]
@@ -301,11 +330,12 @@ mod tests {
         assert_ne!(seed, checkout_seed(&UserId::parse("u2").unwrap(), &key, at(0)));
         assert_ne!(seed, checkout_seed(&user, &key, at(1)));
         let usd = |cents| crate::money::Money::new(cents, crate::money::Currency::USD);
-        let key = payment_key(&seed, 1, usd(1000), "pm_card_visa");
-        assert_eq!(key, payment_key(&seed, 1, usd(1000), "pm_card_visa"));
-        assert_ne!(key, payment_key(&seed, 2, usd(1000), "pm_card_visa"));
-        assert_ne!(key, payment_key(&seed, 1, usd(1001), "pm_card_visa"));
-        assert_ne!(key, payment_key(&seed, 1, usd(1000), "pm_card_mastercard"));
+        let key = payment_key(&seed, 1, usd(1000), "pm_card_visa", "c1");
+        assert_eq!(key, payment_key(&seed, 1, usd(1000), "pm_card_visa", "c1"));
+        assert_ne!(key, payment_key(&seed, 2, usd(1000), "pm_card_visa", "c1"));
+        assert_ne!(key, payment_key(&seed, 1, usd(1001), "pm_card_visa", "c1"));
+        assert_ne!(key, payment_key(&seed, 1, usd(1000), "pm_card_mastercard", "c1"));
+        assert_ne!(key, payment_key(&seed, 1, usd(1000), "pm_card_visa", "c2"));
         assert!(key.starts_with("chk_") && key.ends_with("_1"), "{key}");
     }
 }

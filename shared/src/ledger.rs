@@ -600,11 +600,17 @@ where
             cancelled && !store.refund_is_owed(order).await? && captured(&payments.retrieve(payment).await?.state)
         }
         Discrepancy::OrderNotPaid { order, payment } => {
-            store.order_entry(order).await?.is_some()
-                && !matches!(
-                    payments.retrieve(payment).await.map(|p| p.state),
-                    Ok(PaymentState::Succeeded | PaymentState::Refunded)
-                )
+            // The order first, then its payment (made before it). A payment
+            // the provider does not know is not paid; a provider that does
+            // not answer fails the audit rather than raising a false alarm.
+            if store.order_entry(order).await?.is_none() {
+                return Ok(false);
+            }
+            match payments.retrieve(payment).await {
+                Ok(p) => !matches!(p.state, PaymentState::Succeeded | PaymentState::Refunded),
+                Err(PaymentError::Rejected(_)) => true,
+                Err(unavailable) => return Err(unavailable.into()),
+            }
         }
         // Nothing legitimate ever makes two orders share a payment.
         Discrepancy::PaymentOfSeveralOrders { payment, orders } => {

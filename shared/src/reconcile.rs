@@ -44,8 +44,8 @@ pub struct Reconciled {
     pub stuck: Vec<String>,
 }
 
-/// One run of the reconciler at `now`. An item that fails is counted and
-/// the run goes on with the others.
+/// One run of the reconciler, for what was due at `now`. An item that fails
+/// is counted and the run goes on with the others.
 pub async fn reconcile<S, P>(store: &S, payments: &P, now: Timestamp) -> Result<Reconciled, StoreError>
 where
     S: CheckoutStore + StaleCheckouts + CartReader + OrderWriter + RefundsOwed + Now,
@@ -54,7 +54,9 @@ where
     let mut run = Reconciled::default();
     for stale in store.stale_checkouts(now - RECONCILE_AFTER).await? {
         let what = format!("checkout {}/{}", stale.user, stale.key.as_str());
-        let (ticket, request) = match store.take_over(&stale, now).await {
+        // The lock runs from the take-over, not from the start of the run:
+        // a long run must not hand out locks that have already run out.
+        let (ticket, request) = match store.take_over(&stale, store.now()).await {
             Ok(Some(taken)) => taken,
             // Finished or taken by someone else meanwhile.
             Ok(None) => continue,

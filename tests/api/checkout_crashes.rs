@@ -364,3 +364,83 @@ async fn a_refund_whose_answer_is_lost_is_recorded_by_the_reconciler_without_ref
     assert_eq!(app.assert_ledger_adds_up().await.totals.refunds_owed, 0);
     app.stop().await;
 }
+
+/// A retry takes the key over from an attempt that outlived its lock just
+/// after that attempt marked its payment for refund, and before its refund
+/// went through. The retry must see the mark (it reads the record as its
+/// take-over left it): the order goes on a new payment, never on the one
+/// being refunded.
+#[tokio::test]
+async fn a_retry_that_takes_over_sees_the_refund_the_slow_attempt_started() {
+    use shared::payments::{PaymentProvider, PaymentState};
+    let app = shop().await;
+    let alice = app.stack.token("alice", false);
+    app.add_to_cart(&alice, "A", 1).await;
+    crash_at(&app, &alice, "checkout-after-charge").await;
+    let first = app.payments().await.remove(0);
+    assert_eq!(first.state, PaymentState::Succeeded);
+    after_the_lock(&app);
+
+    // The retry reads the record, then stalls before taking it over; the
+    // slow attempt (still attempt 1) marks its payment for refund.
+    fail::cfg("claim-before-resume", "return(600)").unwrap();
+    let body = order_body(test_methods::VISA);
+    let retry = checkout(&app, &alice, "crashy", &body);
+    let slow_attempt = async {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        let s = |v: &str| aws_sdk_dynamodb::types::AttributeValue::S(v.to_owned());
+        app.stack
+            .dynamodb
+            .update_item()
+            .table_name(app.stack.table())
+            .key("pk", s("IDEMPOTENCY#alice#crashy"))
+            .key("sk", s("IDEMPOTENCY"))
+            .update_expression("SET payment.refunding = :yes")
+            .condition_expression("attempt = :one")
+            .expression_attribute_values(":yes", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+            .expression_attribute_values(":one", aws_sdk_dynamodb::types::AttributeValue::N("1".into()))
+            .send()
+            .await
+            .expect("the slow attempt still holds the record");
+    };
+    let (retried, ()) = futures::join!(retry, slow_attempt);
+    fail::remove("claim-before-resume");
+    // The slow attempt's refund goes through late.
+    let payments = shared::payments::simulated::SimulatedProvider::new(app.store());
+    payments.refund(&first.id).await.expect("refunded");
+
+    assert_eq!(retried.status, 201, "{}", retried.body);
+    assert_eq!(charges(&app).await, (1, 1), "a new payment kept, the first refunded");
+    let kept = app
+        .payments()
+        .await
+        .into_iter()
+        .find(|p| p.state == PaymentState::Succeeded)
+        .unwrap();
+    assert_ne!(kept.id, first.id, "the order is not on the refunded payment");
+    app.assert_ledger_adds_up().await;
+    app.stop().await;
+}
+
+/// The reconciler keeps a payment only for the goods it was made for: a cart
+/// that now holds other goods at the same total is not bought.
+#[tokio::test]
+async fn the_reconciler_does_not_buy_other_goods_that_cost_the_same() {
+    let app = shop().await;
+    app.create_product("A2", "Product A2", "electronics-headphones", 20_00)
+        .await;
+    assert_eq!(app.set_stock("A2", 5).await.status, 200);
+    let alice = app.stack.token("alice", false);
+    app.add_to_cart(&alice, "A", 1).await;
+    crash_at(&app, &alice, "checkout-after-charge").await;
+    app.send(Method::DELETE, "/cart/items/A", Some(&alice), None).await;
+    assert_eq!(app.add_to_cart(&alice, "A2", 1).await.status, 201);
+
+    let run = reconcile_later(&app).await;
+
+    assert_eq!(run.checkouts_answered, [409]);
+    assert_eq!(order_count(&app, &alice).await, 0);
+    assert_eq!(charges(&app).await, (0, 1));
+    app.assert_ledger_adds_up().await;
+    app.stop().await;
+}

@@ -5,7 +5,9 @@ use shared::time::Now;
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::lambda::run_scheduled_with(shared::lambda::payments, |store, payments| async move {
-        reconcile_payments::run(store, payments, store.now()).await?;
+        // Boxed: the settle-and-commit future is deep enough to overflow
+        // rustc's layout query in this async main (as update-search-index's did).
+        Box::pin(reconcile_payments::run(store, payments, store.now())).await?;
         Ok(())
     })
     .await

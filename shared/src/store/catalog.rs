@@ -201,7 +201,8 @@ pub fn stock_from_item(item: &Item) -> Result<StockShard, StoreError> {
         reserved: a.n("reserved")?,
         sold: a.n("sold")?,
         version: a.n("version")?,
-        moves: a.n("moves")?,
+        // Absent on shards written before the audit counted moves; `ADD` starts it.
+        moves: a.n("moves").unwrap_or(0),
     })
 }
 

@@ -13,7 +13,7 @@ use crate::payments::PaymentId;
 use crate::pricing::Totals;
 use crate::stock;
 use crate::time::{self as clock, Timestamp};
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -25,10 +25,10 @@ const AUDIT_RETENTION: time::Duration = time::Duration::days(90);
 const OUTBOX_RETENTION: time::Duration = time::Duration::days(7);
 
 /// The payment a checkout attempt is making (or made before it died), as
-/// its idempotency record notes it: before the provider is asked to create
-/// it, again with the provider's id before the card is charged, and as
-/// `refunding` before a refund is asked for, so that a payment whose refund
-/// has started is never used for an order.
+/// its idempotency record notes it: once the provider created it, with its
+/// id, before the card is charged; and as `refunding` before a refund is
+/// asked for, so that a payment whose refund has started is never used for
+/// an order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotedPayment {
     /// Which payment of this checkout (a later one only after an earlier one was undone).
@@ -37,8 +37,10 @@ pub struct NotedPayment {
     pub key: String,
     pub amount: Money,
     pub payment_method: String,
-    /// The provider's id, once created.
-    pub id: Option<PaymentId>,
+    /// The lines it pays for (`checkout::cart_digest`).
+    pub cart: String,
+    /// The provider's id.
+    pub id: PaymentId,
     /// Its refund has been asked for: finish it, never charge it again.
     pub refunding: bool,
 }
@@ -456,10 +458,13 @@ struct StoredRecord {
 fn record_from_item(item: &Item) -> Result<StoredRecord, StoreError> {
     let a = Attrs::new(item);
     let state = match a.s("state")? {
-        COMPLETED => RecordState::Completed(StoredResponse {
-            status: a.n("responseStatus")?,
-            body: a.s("responseBody")?.to_owned(),
-        }),
+        COMPLETED => RecordState::Completed {
+            response: StoredResponse {
+                status: a.n("responseStatus")?,
+                body: a.s("responseBody")?.to_owned(),
+            },
+            at: a.parsed("completedAt", clock::parse)?,
+        },
         _ => RecordState::InProgress {
             attempt: a.n("attempt")?,
             locked_until: a.parsed("lockedUntil", clock::parse)?,
@@ -473,7 +478,8 @@ fn record_from_item(item: &Item) -> Result<StoredRecord, StoreError> {
                 key: p.s("key")?.to_owned(),
                 amount: Money::new(p.n("amount")?, p.parsed("currency", Currency::parse)?),
                 payment_method: p.s("paymentMethod")?.to_owned(),
-                id: p.opt_s("id").map(PaymentId::new),
+                cart: p.s("cart")?.to_owned(),
+                id: PaymentId::new(p.s("id")?),
                 refunding: matches!(map.get("refunding"), Some(AttributeValue::Bool(true))),
             })
         }
@@ -502,23 +508,22 @@ fn record_from_item(item: &Item) -> Result<StoredRecord, StoreError> {
 pub(crate) fn record_payment(item: &Item) -> Result<Option<PaymentId>, StoreError> {
     let stored = record_from_item(item)?;
     Ok(match stored.record.state {
-        RecordState::InProgress { .. } => stored.payment.and_then(|p| p.id),
-        RecordState::Completed(_) => None,
+        RecordState::InProgress { .. } => stored.payment.map(|p| p.id),
+        RecordState::Completed { .. } => None,
     })
 }
 
 fn payment_map(payment: &NotedPayment) -> AttributeValue {
-    let mut map = Item::from([
+    let map = Item::from([
         ("seq".into(), n(payment.seq)),
         ("key".into(), s(&payment.key)),
         ("amount".into(), n(payment.amount.amount)),
         ("currency".into(), s(payment.amount.currency.as_str())),
         ("paymentMethod".into(), s(&payment.payment_method)),
+        ("cart".into(), s(&payment.cart)),
+        ("id".into(), s(payment.id.as_str())),
         ("refunding".into(), AttributeValue::Bool(payment.refunding)),
     ]);
-    if let Some(id) = &payment.id {
-        map.insert("id".into(), s(id.as_str()));
-    }
     AttributeValue::M(map)
 }
 
@@ -578,8 +583,12 @@ impl DynamoStore {
     }
 
     /// Takes over a record whose lock ran out, as attempt `previous + 1`,
-    /// locked until `now + LOCK_TTL`; `false` if another attempt got there
-    /// first or it finished meanwhile. The reconciler counts its tries.
+    /// locked until `now + LOCK_TTL`, and answers the record as the take-over
+    /// left it; `None` if another attempt got there first or it finished
+    /// meanwhile. The reconciler counts its tries. The record is read back
+    /// from the update itself: the previous attempt may still have written
+    /// to it (a payment, `refunding`) after it was first read, and from now
+    /// on it cannot.
     async fn resume(
         &self,
         user: &UserId,
@@ -587,7 +596,7 @@ impl DynamoStore {
         previous: u32,
         now: Timestamp,
         by_reconciler: bool,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<StoredRecord>, StoreError> {
         let locked_until = clock::format(now + idempotency::LOCK_TTL);
         let (listing_pk, listing_sk) = stale_listing(user, key, &locked_until);
         let mut expression = String::from("SET attempt = :attempt, lockedUntil = :until, #gpk = :gpk, #gsk = :gsk");
@@ -615,9 +624,9 @@ impl DynamoStore {
         if by_reconciler {
             update = update.expression_attribute_values(":one", n(1));
         }
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
+        match update.return_values(ReturnValue::AllNew).send().await {
+            Ok(output) => record_from_item(&output.attributes.unwrap_or_default()).map(Some),
+            Err(e) if condition_failed(&e) => Ok(None),
             Err(e) => Err(StoreError::from_sdk(e)),
         }
     }
@@ -656,7 +665,7 @@ impl DynamoStore {
                     (keys::GSI1_SK.into(), s(listing_sk)),
                 ]);
                 item.extend(self.record_key(user, key).map(|(k, v)| (k.to_owned(), v)));
-                // A completed record older than the retention counts as
+                // A record finished longer than the retention ago counts as
                 // absent; one still in progress may hold money and is
                 // never replaced (the reconciler finishes it).
                 let put = self
@@ -677,8 +686,14 @@ impl DynamoStore {
                 }
             }
             Decision::Resume { attempt, created_at } => {
-                let claimed = self.resume(user, key, attempt - 1, now, false).await?;
-                Ok(claimed.then(|| Claim::Claimed(ticket(attempt, created_at, existing))))
+                // Tests stall a take-over between its read and its update
+                // (`return(<ms>)`), without blocking a runtime thread.
+                #[cfg(feature = "failpoints")]
+                if let Some(Some(ms)) = fail::eval("claim-before-resume", |ms| ms.and_then(|ms| ms.parse().ok())) {
+                    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                }
+                let resumed = self.resume(user, key, attempt - 1, now, false).await?;
+                Ok(resumed.map(|record| Claim::Claimed(ticket(attempt, created_at, Some(record)))))
             }
         }
     }
@@ -701,17 +716,19 @@ impl DynamoStore {
     }
 
     /// Completes the record with `response`: it leaves the reconciler's
-    /// listing, and TTL collects it once the retention has passed.
+    /// listing, and TTL collects it once the retention has passed. With an
+    /// order, only while the record still notes that order's payment and
+    /// not as `refunding`: no order is ever placed on money being refunded.
     fn complete_record(
         &self,
         ticket: &Ticket,
         response: &StoredResponse,
-        order: Option<&OrderId>,
+        order: Option<&Order>,
         now: Timestamp,
     ) -> TransactWriteItem {
         let mut expression = String::from(
             "SET #state = :completed, responseStatus = :status, responseBody = :body, completedAttempt = :attempt, \
-             #expires = :expires",
+             completedAt = :now, #expires = :expires",
         );
         if order.is_some() {
             expression.push_str(", orderId = :order");
@@ -725,9 +742,16 @@ impl DynamoStore {
             .expression_attribute_values(":completed", s(COMPLETED))
             .expression_attribute_values(":status", n(response.status))
             .expression_attribute_values(":body", s(&response.body))
+            .expression_attribute_values(":now", s(clock::format(now)))
             .expression_attribute_values(":expires", n((now + idempotency::RETENTION).unix_timestamp()));
         if let Some(order) = order {
-            update = update.expression_attribute_values(":order", s(order.as_str()));
+            update = update
+                .condition_expression(
+                    "#state = :inProgress AND attempt = :attempt AND payment.id = :paid AND payment.refunding = :no",
+                )
+                .expression_attribute_values(":order", s(order.id.as_str()))
+                .expression_attribute_values(":paid", s(order.payment.payment_id.as_str()))
+                .expression_attribute_values(":no", AttributeValue::Bool(false));
         }
         TransactWriteItem::builder()
             .update(update.build().expect("key and expression are set"))
@@ -746,7 +770,7 @@ impl DynamoStore {
         // The record comes first and the order second: their indexes tell
         // "lost the key" apart from "the cart changed".
         let mut actions = vec![
-            self.complete_record(ticket, response, Some(&order.id), now),
+            self.complete_record(ticket, response, Some(order), now),
             put(order_item(order), Some("attribute_not_exists(pk)")),
             put(status_item(&order.id, order.status, now, None), None),
             put(outbox_item("OrderPlaced", order, now), None),
@@ -996,16 +1020,9 @@ impl StaleCheckouts for DynamoStore {
         stale: &StaleCheckout,
         now: Timestamp,
     ) -> Result<Option<(Ticket, PlaceOrder)>, StoreError> {
-        if !self.resume(&stale.user, &stale.key, stale.attempt, now, true).await? {
+        let Some(stored) = self.resume(&stale.user, &stale.key, stale.attempt, now, true).await? else {
             return Ok(None);
-        }
-        let stored = self
-            .read_record(&stale.user, &stale.key)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt {
-                key: keys::idempotency_pk(&stale.user, &stale.key),
-                problem: "the record vanished while the reconciler held it".into(),
-            })?;
+        };
         let request = stored.request.clone().ok_or_else(|| StoreError::Corrupt {
             key: keys::idempotency_pk(&stale.user, &stale.key),
             problem: "an in-progress record without its request".into(),
