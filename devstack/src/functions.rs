@@ -69,8 +69,7 @@ pub fn scheduled_job(binary: &str, store: DynamoStore, config: &Config) -> Optio
         })),
         "audit-ledger" => Some(job(|deps| {
             Box::pin(async move {
-                let since = deps.1.now() - shared::ledger::PAYMENT_WINDOW;
-                if let Err(error) = audit_ledger::run(&deps.1, &deps.0, since).await {
+                if let Err(error) = audit_ledger::run(&deps.1, &deps.0, deps.1.now()).await {
                     tracing::warn!(%error, "the ledger audit failed; it runs again on its schedule");
                 }
             })

@@ -145,7 +145,6 @@ fn start_worker(
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunningStack {
-    pub api_url: String,
     pub dynamodb_url: String,
     pub table: String,
 }
@@ -155,7 +154,6 @@ impl RunningStack {
 
     pub fn of(stack: &Stack) -> Self {
         Self {
-            api_url: stack.api_url.clone(),
             dynamodb_url: stack.dynamodb_url.clone(),
             table: stack.table().to_owned(),
         }

@@ -7,13 +7,14 @@ use shared::ledger::{self, AuditError, AuditReport, LedgerReader};
 use shared::payments::PaymentProvider;
 use shared::time::Timestamp;
 
-/// Audits everything, judging the payments made since `payments_since`.
-pub async fn run<L, P>(store: &L, payments: &P, payments_since: Timestamp) -> Result<AuditReport, AuditError>
+/// Audits everything at `now`: all the stock, and the payments of the last
+/// [`ledger::PAYMENT_WINDOW`].
+pub async fn run<L, P>(store: &L, payments: &P, now: Timestamp) -> Result<AuditReport, AuditError>
 where
     L: LedgerReader,
     P: PaymentProvider,
 {
-    let report = ledger::audit(store, payments, payments_since).await?;
+    let report = ledger::audit(store, payments, now - ledger::PAYMENT_WINDOW).await?;
     for discrepancy in &report.discrepancies {
         tracing::error!(%discrepancy, "the ledger does not add up");
     }
