@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{
     GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
     StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
-use shared::store::error_chain;
+use shop_domain::report::error_chain;
 use std::path::Path;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -57,7 +57,7 @@ pub async fn serve(
 }
 
 /// An SDK item as dynoxide's own type, for its bulk import.
-pub fn to_dynoxide(item: &shared::store::Item) -> anyhow::Result<dynoxide::Item> {
+pub fn to_dynoxide(item: &shop_store::Item) -> anyhow::Result<dynoxide::Item> {
     item.iter()
         .map(|(name, value)| Ok((name.clone(), to_dynoxide_value(value)?)))
         .collect()

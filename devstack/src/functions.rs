@@ -3,14 +3,14 @@
 //! resolved from the template.
 
 use futures::future::BoxFuture;
-use shared::config::Config;
-use shared::http::{Body, Request, Response};
-use shared::live::ApiGatewayNotifier;
-use shared::payments::Payments;
-use shared::search::Searcher;
-use shared::search::tantivy::TantivyBackend;
-use shared::store::DynamoStore;
-use shared::time::{Clock, Now};
+use shop_domain::time::{Clock, Now};
+use shop_edge::config::Config;
+use shop_edge::http::{Body, Request, Response};
+use shop_live::ApiGatewayNotifier;
+use shop_payments::{PaymentSettings, Payments};
+use shop_search::Searcher;
+use shop_search::tantivy::TantivyBackend;
+use shop_store::DynamoStore;
 use std::sync::Arc;
 
 /// A function as the gateway calls it.
@@ -48,8 +48,8 @@ pub fn store(config: &Config, dynamodb: &aws_sdk_dynamodb::Client, clock: &Clock
 }
 
 /// The scheduled job of `binary`, or `None` if the runner does not know it.
-pub fn scheduled_job(binary: &str, store: DynamoStore, config: &Config) -> Option<Job> {
-    let deps = Arc::new((Payments::new(&config.payments, &store), store));
+pub fn scheduled_job(binary: &str, store: DynamoStore, payments: &PaymentSettings) -> Option<Job> {
+    let deps = Arc::new((Payments::new(payments, &store), store));
     let job = |run: fn(Arc<(Payments, DynamoStore)>) -> BoxFuture<'static, ()>| {
         let deps = Arc::clone(&deps);
         Arc::new(move || run(Arc::clone(&deps))) as Job
@@ -142,10 +142,10 @@ pub fn stream_worker(
 pub fn handler(
     binary: &str,
     store: DynamoStore,
-    config: &Config,
+    settings: &PaymentSettings,
     searcher: &Arc<Searcher<TantivyBackend>>,
 ) -> Option<Handler> {
-    let payments = || Payments::new(&config.payments, &store);
+    let payments = || Payments::new(settings, &store);
     Some(match binary {
         "search" => with_store_and!(store.clone(), Arc::clone(searcher), search::handle),
         "place-order" => with_store_and!(store.clone(), payments(), place_order::handle),

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use lambda_http::request::LambdaRequest;
-use shared::problem::ApiError;
+use shop_edge::problem::ApiError;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -83,7 +83,7 @@ fn problem(error: ApiError, correlation_id: &str) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     if let Ok(value) = HeaderValue::from_str(correlation_id) {
-        headers.insert(shared::http::CORRELATION_HEADER, value);
+        headers.insert(shop_edge::http::CORRELATION_HEADER, value);
     }
     response
 }
@@ -144,7 +144,7 @@ async fn dispatch(
 ) -> Response {
     let path = uri.path();
     let request_id = ulid::Ulid::new().to_string();
-    let correlation_id = shared::http::client_correlation_id(&headers).unwrap_or_else(|| request_id.clone());
+    let correlation_id = shop_edge::http::client_correlation_id(&headers).unwrap_or_else(|| request_id.clone());
     let Ok(matched) = gateway.routes.at(path) else {
         return problem(ApiError::not_found("route", path), &correlation_id);
     };

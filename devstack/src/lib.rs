@@ -22,10 +22,11 @@ pub mod token;
 pub mod web;
 
 use anyhow::{Context, anyhow, bail};
-use shared::config::Config;
-use shared::search::Searcher;
-use shared::search::tantivy::TantivyBackend;
-use shared::time::Clock;
+use shop_domain::time::Clock;
+use shop_edge::config::Config;
+use shop_payments::PaymentSettings;
+use shop_search::Searcher;
+use shop_search::tantivy::TantivyBackend;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -83,7 +84,7 @@ fn run_every(every: std::time::Duration, job: functions::Job, mut shutdown: watc
 #[allow(clippy::too_many_arguments)]
 fn start_worker(
     function: &template::FunctionSpec,
-    store: shared::store::DynamoStore,
+    store: shop_store::DynamoStore,
     config: &Config,
     dynamodb: &aws_sdk_dynamodb::Client,
     sdk: &aws_config::SdkConfig,
@@ -91,7 +92,7 @@ fn start_worker(
     sqs: &aws_sdk_sqs::Client,
     queues: &BTreeMap<String, moto::LocalQueue>,
     searcher: &Arc<Searcher<TantivyBackend>>,
-    notifier: &shared::live::ApiGatewayNotifier,
+    notifier: &shop_live::ApiGatewayNotifier,
     options: &StackOptions,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<JoinHandle<()>> {
@@ -180,13 +181,14 @@ impl RunningStack {
         serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))
     }
 
-    /// Audits the stack's ledger (`shared::ledger::audit`): every stock
+    /// Audits the stack's ledger (`shop_orders::audit::audit`): every stock
     /// shard and every payment of the simulated provider.
-    pub async fn audit(&self) -> anyhow::Result<shared::ledger::AuditReport> {
-        let sdk = shared::aws::local_sdk_config();
-        let store = shared::store::DynamoStore::new(shared::aws::dynamodb(&sdk, Some(&self.dynamodb_url)), &self.table);
-        let payments = shared::payments::simulated::SimulatedProvider::new(store.clone());
-        shared::ledger::audit(&store, &payments, time::OffsetDateTime::UNIX_EPOCH)
+    pub async fn audit(&self) -> anyhow::Result<shop_orders::audit::AuditReport> {
+        let sdk = shop_store::aws::local_sdk_config();
+        let store =
+            shop_store::DynamoStore::new(shop_store::aws::dynamodb(&sdk, Some(&self.dynamodb_url)), &self.table);
+        let payments = shop_payments::simulated::SimulatedProvider::new(store.clone());
+        shop_orders::audit::audit(&store, &payments, time::OffsetDateTime::UNIX_EPOCH)
             .await
             .with_context(|| format!("auditing the stack at {} (is it still running?)", self.dynamodb_url))
     }
@@ -278,7 +280,7 @@ impl Stack {
     pub async fn start(options: StackOptions) -> anyhow::Result<Self> {
         let template = Template::project()?;
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let sdk = shared::aws::local_sdk_config();
+        let sdk = shop_store::aws::local_sdk_config();
 
         let db = dynamo::open(options.data_file.as_deref())?;
         // WAL with synchronous=NORMAL: no fsync per commit, still crash-safe
@@ -286,7 +288,7 @@ impl Stack {
         db.disable_bulk_loading()
             .map_err(|e| anyhow!("dynoxide pragmas: {e}"))?;
         let (dynamodb_url, dynamo_task) = dynamo::serve(db.clone(), shutdown_rx.clone()).await?;
-        let dynamodb = shared::aws::dynamodb(&sdk, Some(&dynamodb_url));
+        let dynamodb = shop_store::aws::dynamodb(&sdk, Some(&dynamodb_url));
         dynamo::ensure_tables(&dynamodb, &template.tables).await?;
         let tables: BTreeMap<String, String> = template
             .tables
@@ -297,7 +299,7 @@ impl Stack {
         let (moto, sqs, queues) = if options.sqs {
             let moto_server = moto::ensure_installed(&project_root()).await?;
             let moto = moto::Moto::start(&moto_server).await?;
-            let sqs = shared::aws::sqs(&sdk, Some(&moto.endpoint));
+            let sqs = shop_events::sqs(&sdk, Some(&moto.endpoint));
             let queues = moto::create_queues(&sqs, &template.queues).await?;
             (Some(moto), Some(sqs), queues)
         } else {
@@ -322,7 +324,7 @@ impl Stack {
             )
             .await?;
             tasks.push(proxy_task);
-            shared::aws::dynamodb(&sdk, Some(&proxy_url))
+            shop_store::aws::dynamodb(&sdk, Some(&proxy_url))
         } else {
             dynamodb.clone()
         };
@@ -336,7 +338,7 @@ impl Stack {
         let web_url = format!("http://{}", web_listener.local_addr()?);
         let live_url = format!("ws://{}/live", web_listener.local_addr()?);
         // push-stock answers connections through the runner's management API.
-        let notifier = shared::live::ApiGatewayNotifier::new(&sdk, &web_url);
+        let notifier = shop_live::ApiGatewayNotifier::new(&sdk, &web_url);
         let socket_functions: BTreeMap<&str, Vec<&str>> = template
             .websockets
             .iter()
@@ -365,6 +367,8 @@ impl Stack {
                 })
             };
             let config = Config::from_lookup(lookup).with_context(|| format!("configuring {}", function.logical_id))?;
+            let payments = PaymentSettings::from_lookup(lookup)
+                .with_context(|| format!("configuring {}'s payments", function.logical_id))?;
             let store = functions::store(&config, &functions_dynamodb, &clock);
             if let Some(routes) = socket_functions.get(function.logical_id.as_str()) {
                 let handler = functions::socket_handler(&function.binary, store).ok_or_else(|| {
@@ -399,7 +403,7 @@ impl Stack {
                 continue;
             }
             if let Some(every) = function.schedule {
-                let job = functions::scheduled_job(&function.binary, store, &config).ok_or_else(|| {
+                let job = functions::scheduled_job(&function.binary, store, &payments).ok_or_else(|| {
                     anyhow!(
                         "template.yaml schedules {}, which the local runner does not run",
                         function.binary
@@ -408,7 +412,7 @@ impl Stack {
                 tasks.push(run_every(every, job, shutdown_rx.clone()));
                 continue;
             }
-            let handler = functions::handler(&function.binary, store, &config, &searcher).ok_or_else(|| {
+            let handler = functions::handler(&function.binary, store, &payments, &searcher).ok_or_else(|| {
                 anyhow!(
                     "template.yaml names binary {}, which the local runner does not serve",
                     function.binary
@@ -510,8 +514,8 @@ impl Stack {
 
     /// Builds the search index from the table if it does not hold every product.
     pub async fn reindex(&self) -> anyhow::Result<()> {
-        let store = shared::store::DynamoStore::new(self.dynamodb.clone(), self.table());
-        let categories = shared::store::catalog::CategoryReader::categories(&store).await?;
+        let store = shop_store::DynamoStore::new(self.dynamodb.clone(), self.table());
+        let categories = shop_store::catalog::CategoryReader::categories(&store).await?;
         let products: u64 = categories.iter().map(|c| c.product_count).sum();
         let started = std::time::Instant::now();
         let indexed = search_index::ensure_built(
@@ -535,7 +539,7 @@ impl Stack {
 
     /// A token for `user`, optionally in the admin group, valid for an hour.
     pub fn token(&self, user: &str, admin: bool) -> String {
-        let groups: &[&str] = if admin { &[shared::http::ADMIN_GROUP] } else { &[] };
+        let groups: &[&str] = if admin { &[shop_edge::http::ADMIN_GROUP] } else { &[] };
         token::mint(&self.jwt_secret, user, groups, std::time::Duration::from_secs(3600))
     }
 

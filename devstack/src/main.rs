@@ -96,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Up(UpArgs::default())) {
         Command::Token { user, admin, hours } => {
-            let groups: &[&str] = if admin { &[shared::http::ADMIN_GROUP] } else { &[] };
+            let groups: &[&str] = if admin { &[shop_edge::http::ADMIN_GROUP] } else { &[] };
             println!(
                 "{}",
                 token::mint(&cli.jwt_secret, &user, groups, Duration::from_secs(hours * 3600))
@@ -111,7 +111,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn audit(state_dir: &std::path::Path) -> anyhow::Result<()> {
-    shared::logging::init_as(shared::logging::LogFormat::Text);
+    shop_edge::logging::init_as(shop_edge::logging::LogFormat::Text);
     let running = devstack::RunningStack::read(state_dir)?;
     let started = Instant::now();
     let report = running.audit().await?;
@@ -128,15 +128,15 @@ async fn audit(state_dir: &std::path::Path) -> anyhow::Result<()> {
 }
 
 async fn reindex() -> anyhow::Result<()> {
-    use shared::search::backend::{AnyBackend, BackendSettings};
-    use shared::store::catalog::CategoryReader;
-    shared::logging::init_as(shared::logging::LogFormat::Text);
-    let config = shared::config::Config::from_env()?;
+    use shop_search::backend::{AnyBackend, BackendSettings};
+    use shop_store::catalog::CategoryReader;
+    shop_edge::logging::init_as(shop_edge::logging::LogFormat::Text);
+    let config = shop_edge::config::Config::from_env()?;
     let index = AnyBackend::open(&BackendSettings::from_env()?).await?;
     index.ensure_index().await?;
-    let sdk = shared::aws::sdk_config().await;
-    let dynamodb = shared::aws::dynamodb(&sdk, None);
-    let store = shared::store::DynamoStore::new(dynamodb.clone(), config.table_name.clone());
+    let sdk = shop_store::aws::sdk_config().await;
+    let dynamodb = shop_store::aws::dynamodb(&sdk, None);
+    let store = shop_store::DynamoStore::new(dynamodb.clone(), config.table_name.clone());
     let categories = store.categories().await?;
     let started = Instant::now();
     let indexed = devstack::search_index::load_catalog(&index, &dynamodb, &config.table_name, &categories).await?;
@@ -150,10 +150,10 @@ async fn reindex() -> anyhow::Result<()> {
 
 async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
     let format = match std::env::var("LOG_FORMAT").as_deref() {
-        Ok("json") => shared::logging::LogFormat::Json,
-        _ => shared::logging::LogFormat::Text,
+        Ok("json") => shop_edge::logging::LogFormat::Json,
+        _ => shop_edge::logging::LogFormat::Text,
     };
-    shared::logging::init_as(format);
+    shop_edge::logging::init_as(format);
     let data_file = args.state_dir.join("dynamodb.sqlite");
     let search_index = args.state_dir.join("search-index");
     if args.reset {

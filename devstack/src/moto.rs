@@ -6,7 +6,7 @@ use crate::template::QueueSpec;
 use anyhow::{Context, anyhow, bail};
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::QueueAttributeName;
-use shared::store::error_chain;
+use shop_domain::report::error_chain;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

@@ -19,7 +19,7 @@ use aws_lambda_events::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use futures::future::BoxFuture;
-use shared::store::error_chain;
+use shop_domain::report::error_chain;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;

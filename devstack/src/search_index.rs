@@ -4,13 +4,13 @@
 
 use anyhow::{Context, anyhow};
 use aws_sdk_dynamodb::Client;
-use shared::catalog::{Category, category_path};
-use shared::ids::ProductId;
-use shared::search::tantivy::TantivyBackend;
-use shared::search::{SearchBackend, SearchDoc};
-use shared::stock::{StockLevel, StockShard};
-use shared::store::catalog::{product_from_item, stock_from_item};
-use shared::store::{Item, keys};
+use shop_domain::catalog::{Category, category_path};
+use shop_domain::ids::ProductId;
+use shop_domain::stock::{StockLevel, StockShard};
+use shop_search::tantivy::TantivyBackend;
+use shop_search::{SearchBackend, SearchDoc};
+use shop_store::catalog::{product_from_item, stock_from_item};
+use shop_store::{Item, keys};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -61,7 +61,7 @@ pub async fn load_catalog(
     for segment in 0..SEGMENTS {
         scans.push(scan_segment(client, table, segment));
     }
-    let mut found: HashMap<ProductId, (Option<shared::catalog::Product>, Vec<StockShard>)> = HashMap::new();
+    let mut found: HashMap<ProductId, (Option<shop_domain::catalog::Product>, Vec<StockShard>)> = HashMap::new();
     for items in futures::future::try_join_all(scans).await? {
         for item in items {
             let sk = match item.get(keys::SK) {

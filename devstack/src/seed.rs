@@ -9,13 +9,14 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use shared::catalog::{Category, Product, Rating};
-use shared::ids::{CategoryId, ProductId};
-use shared::money::Money;
-use shared::stock::StockShard;
-use shared::store::catalog::{category_item, product_item, stock_item};
-use shared::store::keys;
-use shared::store::{Item, error_chain};
+use shop_domain::catalog::{Category, Product, Rating};
+use shop_domain::ids::{CategoryId, ProductId};
+use shop_domain::money::Money;
+use shop_domain::report::error_chain;
+use shop_domain::stock::StockShard;
+use shop_store::Item;
+use shop_store::catalog::{category_item, product_item, stock_item};
+use shop_store::keys;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -451,7 +452,7 @@ pub fn product(n: usize) -> (Product, i64) {
         description,
         brand: brand.into(),
         category_id: id(&format!("{dept_id}-{}", slug(sub_name))),
-        price: Money::new(price, shared::catalog::SHOP_CURRENCY),
+        price: Money::new(price, shop_domain::catalog::SHOP_CURRENCY),
         rating: Rating::from_tenths(rating_tenths.min(50)).expect("rating within 0..=50"),
         review_count,
         stock_shards: 1,
@@ -611,7 +612,7 @@ mod tests {
         for n in 1..=2000 {
             let (p, on_hand) = product(n);
             assert!(leaves.contains(&p.category_id), "{} is not a leaf", p.category_id);
-            assert!(p.price.amount > 0 && p.price.amount <= shared::catalog::MAX_PRICE_MINOR);
+            assert!(p.price.amount > 0 && p.price.amount <= shop_domain::catalog::MAX_PRICE_MINOR);
             assert!(p.rating.tenths() >= 20 && p.rating.tenths() <= 50);
             assert!((0..=500).contains(&on_hand));
         }

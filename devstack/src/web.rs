@@ -69,12 +69,12 @@ async fn sign_in(
         Ok(Json(request)) => request,
         Err(rejection) => return refuse(&rejection.body_text()),
     };
-    let user = match shared::ids::UserId::parse(request.user.trim()) {
+    let user = match shop_domain::ids::UserId::parse(request.user.trim()) {
         Ok(user) => user,
         Err(problem) => return refuse(&format!("user: {problem}")),
     };
     let groups: &[&str] = if request.admin {
-        &[shared::http::ADMIN_GROUP]
+        &[shop_edge::http::ADMIN_GROUP]
     } else {
         &[]
     };

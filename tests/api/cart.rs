@@ -1,8 +1,8 @@
 use crate::helpers::{TestApp, number};
 use devstack::StackOptions;
 use serde_json::json;
-use shared::store::{DynamoStore, MAX_ATTEMPTS};
-use shared::time::Timestamp;
+use shop_domain::time::Timestamp;
+use shop_store::{DynamoStore, MAX_ATTEMPTS};
 
 /// Runs the reservation sweeper as if the time were `now`.
 async fn sweep_at(app: &TestApp, now: Timestamp) -> usize {
@@ -42,7 +42,7 @@ async fn adding_to_the_cart_reserves_stock_for_thirty_minutes() {
     assert_eq!(added.body["quantity"], 3);
     assert_eq!(added.body["unitPrice"], json!({ "amount": 4999, "currency": "USD" }));
     assert_eq!(added.body["reserved"], true);
-    let until = shared::time::parse(added.body["reservedUntil"].as_str().unwrap()).unwrap();
+    let until = shop_domain::time::parse(added.body["reservedUntil"].as_str().unwrap()).unwrap();
     let minutes = (until - app.stack.clock.now()).whole_minutes();
     assert!((29..=30).contains(&minutes), "reserved for {minutes} minutes");
 
@@ -100,16 +100,16 @@ async fn a_cart_holds_a_bounded_number_of_lines() {
         .filter(|(_, on_hand)| *on_hand > 0)
         .map(|(p, _)| p.id.to_string())
         .collect();
-    for id in &in_stock[..shared::cart::MAX_LINES_PER_CART] {
+    for id in &in_stock[..shop_domain::cart::MAX_LINES_PER_CART] {
         assert_eq!(app.add_to_cart(&alice, id, 1).await.status, 201);
     }
     let before = app.snapshot().await;
     let full = app
-        .add_to_cart(&alice, &in_stock[shared::cart::MAX_LINES_PER_CART], 1)
+        .add_to_cart(&alice, &in_stock[shop_domain::cart::MAX_LINES_PER_CART], 1)
         .await;
     assert_eq!(
         full.problem(409, "CART_FULL")["maxLines"],
-        shared::cart::MAX_LINES_PER_CART
+        shop_domain::cart::MAX_LINES_PER_CART
     );
     assert_eq!(app.snapshot().await, before);
     // Adding to a line already in the cart still works.
@@ -575,7 +575,7 @@ async fn renewing_a_line_keeps_it_from_the_sweeper() {
     );
 
     // After the first deadline but before the renewed one: kept.
-    let between = shared::time::parse(first.as_str().unwrap()).unwrap() + time::Duration::minutes(5);
+    let between = shop_domain::time::parse(first.as_str().unwrap()).unwrap() + time::Duration::minutes(5);
     assert_eq!(sweep_at(&app, between).await, 0);
     assert_eq!(app.get("/products/FLASH").await.body["available"], 3);
     app.stop().await;
@@ -589,7 +589,7 @@ async fn the_sweeper_goes_on_past_a_line_it_cannot_release() {
     let alice = app.stack.token("alice", false);
     assert_eq!(app.add_to_cart(&alice, "FLASH", 2).await.status, 201);
     // A line listed as expired but unreadable, sorting before alice's.
-    let bucket = shared::store::keys::reservation_bucket_name(0);
+    let bucket = shop_store::keys::reservation_bucket_name(0);
     let s = |v: &str| aws_sdk_dynamodb::types::AttributeValue::S(v.to_owned());
     app.stack
         .dynamodb
@@ -643,12 +643,13 @@ async fn a_shopper_who_keeps_renewing_loses_the_hold_at_the_cap_and_the_units_se
         app.send(reqwest::Method::PATCH, "/cart/items/FLASH", Some(&alice), Some(&body))
             .await
     };
-    let reserved_until =
-        |reply: &crate::helpers::Reply| shared::time::parse(reply.body["reservedUntil"].as_str().unwrap()).unwrap();
+    let reserved_until = |reply: &crate::helpers::Reply| {
+        shop_domain::time::parse(reply.body["reservedUntil"].as_str().unwrap()).unwrap()
+    };
 
     let added = app.add_to_cart(&alice, "FLASH", 5).await;
     assert_eq!(added.status, 201);
-    let start = reserved_until(&added) - shared::cart::RESERVATION_TTL;
+    let start = reserved_until(&added) - shop_domain::cart::RESERVATION_TTL;
     app.stack.clock.advance(time::Duration::minutes(29));
     let renewed = renew(5).await;
     let renewed_until = reserved_until(&renewed) - start;
@@ -664,7 +665,7 @@ async fn a_shopper_who_keeps_renewing_loses_the_hold_at_the_cap_and_the_units_se
     assert_eq!(again.status, 201, "{}", again.body);
     assert_eq!(
         reserved_until(&again),
-        start + shared::cart::MAX_HOLD,
+        start + shop_domain::cart::MAX_HOLD,
         "capped an hour after the first reservation"
     );
 
@@ -682,7 +683,7 @@ async fn a_shopper_who_keeps_renewing_loses_the_hold_at_the_cap_and_the_units_se
     );
 
     // After the cooldown alice may hold it again (if there is any left).
-    app.stack.clock.advance(shared::cart::HOLD_COOLDOWN);
+    app.stack.clock.advance(shop_domain::cart::HOLD_COOLDOWN);
     app.add_to_cart(&alice, "FLASH", 1)
         .await
         .problem(409, "INSUFFICIENT_INVENTORY");

@@ -4,7 +4,7 @@ use crate::helpers::{Reply, TestApp, number};
 use aws_sdk_dynamodb::types::AttributeValue;
 use reqwest::Method;
 use serde_json::{Value, json};
-use shared::payments::test_methods;
+use shop_payments::test_methods;
 use std::collections::HashMap;
 
 type Item = HashMap<String, AttributeValue>;

@@ -1,12 +1,12 @@
 //! A checkout that dies half-way (crash injected with `fail` points in
-//! `shared::checkout`) converges on its retry: exactly one order and one
+//! `shop_orders::checkout`) converges on its retry: exactly one order and one
 //! charge, or none with the charge refunded. Fail points are global to the
 //! process: nextest runs every test in its own process.
 
 use crate::checkout::{checkout, order_body, shop, try_checkout};
 use crate::helpers::{TestApp, number};
 use reqwest::Method;
-use shared::payments::test_methods;
+use shop_payments::test_methods;
 
 /// Sends a checkout that crashes at `point` and checks the client saw it fail.
 async fn crash_at(app: &TestApp, token: &str, point: &str) {
@@ -52,7 +52,7 @@ async fn charged_then_cart_changed(app: &TestApp) -> String {
 fn after_the_lock(app: &TestApp) {
     app.stack
         .clock
-        .advance(shared::idempotency::LOCK_TTL + time::Duration::seconds(1));
+        .advance(shop_domain::idempotency::LOCK_TTL + time::Duration::seconds(1));
 }
 
 #[tokio::test]
@@ -134,7 +134,7 @@ async fn a_reservation_lost_after_a_crash_ends_with_no_order_and_the_charge_refu
     crash_at(&app, &alice, "checkout-after-charge").await;
 
     app.stack.clock.advance(time::Duration::minutes(31));
-    let store = shared::store::DynamoStore::new(app.stack.dynamodb.clone(), app.stack.table());
+    let store = shop_store::DynamoStore::new(app.stack.dynamodb.clone(), app.stack.table());
     let released = sweep_reservations::sweep(&store, app.stack.clock.now()).await.released;
     assert_eq!(released, 1);
     let retried = checkout(&app, &alice, "crashy", &order_body(test_methods::VISA)).await;
@@ -148,16 +148,16 @@ async fn a_reservation_lost_after_a_crash_ends_with_no_order_and_the_charge_refu
 
 /// Runs the payment reconciler once the dead attempt's lock ran out and
 /// the shopper had time to retry.
-async fn reconcile_later(app: &TestApp) -> shared::reconcile::Reconciled {
-    app.stack
-        .clock
-        .advance(shared::idempotency::LOCK_TTL + shared::reconcile::RECONCILE_AFTER + time::Duration::seconds(1));
+async fn reconcile_later(app: &TestApp) -> shop_orders::reconcile::Reconciled {
+    app.stack.clock.advance(
+        shop_domain::idempotency::LOCK_TTL + shop_orders::reconcile::RECONCILE_AFTER + time::Duration::seconds(1),
+    );
     reconcile(app).await
 }
 
-async fn reconcile(app: &TestApp) -> shared::reconcile::Reconciled {
+async fn reconcile(app: &TestApp) -> shop_orders::reconcile::Reconciled {
     let store = app.store();
-    let payments = shared::payments::simulated::SimulatedProvider::new(store.clone());
+    let payments = shop_payments::simulated::SimulatedProvider::new(store.clone());
     reconcile_payments::run(&store, &payments, app.stack.clock.now())
         .await
         .expect("the reconciler runs")
@@ -214,7 +214,7 @@ async fn the_reconciler_places_the_order_a_crash_after_the_charge_left_behind() 
     assert_eq!(retried.headers["idempotent-replayed"], "true");
     assert_eq!(
         reconcile(&app).await,
-        shared::reconcile::Reconciled::default(),
+        shop_orders::reconcile::Reconciled::default(),
         "nothing left to do"
     );
     app.assert_ledger_adds_up().await;
@@ -252,7 +252,7 @@ async fn the_reconciler_cancels_a_payment_that_was_created_but_never_charged() {
     assert_eq!(run.checkouts_answered, [409]);
     let payments = app.payments().await;
     assert_eq!(payments.len(), 1);
-    assert_eq!(payments[0].state, shared::payments::PaymentState::Cancelled);
+    assert_eq!(payments[0].state, shop_domain::payment::PaymentState::Cancelled);
     assert_eq!(order_count(&app, &alice).await, 0);
     app.assert_ledger_adds_up().await;
     app.stop().await;
@@ -297,7 +297,7 @@ async fn what_the_reconciler_cannot_settle_after_five_tries_raises_the_alarm() {
     fail::cfg("payments-refund-unavailable", "return").unwrap();
 
     let mut stuck = Vec::new();
-    for _ in 0..shared::reconcile::ALARM_AFTER_TRIES {
+    for _ in 0..shop_orders::reconcile::ALARM_AFTER_TRIES {
         let run = reconcile_later(&app).await;
         assert_eq!(run.failed, 1);
         stuck = run.stuck;
@@ -372,7 +372,8 @@ async fn a_refund_whose_answer_is_lost_is_recorded_by_the_reconciler_without_ref
 /// being refunded.
 #[tokio::test]
 async fn a_retry_that_takes_over_sees_the_refund_the_slow_attempt_started() {
-    use shared::payments::{PaymentProvider, PaymentState};
+    use shop_domain::payment::PaymentState;
+    use shop_payments::PaymentProvider;
     let app = shop().await;
     let alice = app.stack.token("alice", false);
     app.add_to_cart(&alice, "A", 1).await;
@@ -406,7 +407,7 @@ async fn a_retry_that_takes_over_sees_the_refund_the_slow_attempt_started() {
     let (retried, ()) = futures::join!(retry, slow_attempt);
     fail::remove("claim-before-resume");
     // The slow attempt's refund goes through late.
-    let payments = shared::payments::simulated::SimulatedProvider::new(app.store());
+    let payments = shop_payments::simulated::SimulatedProvider::new(app.store());
     payments.refund(&first.id).await.expect("refunded");
 
     assert_eq!(retried.status, 201, "{}", retried.body);

@@ -375,8 +375,8 @@ async fn the_running_api_answers_as_the_openapi_document_says() {
 
     // Orders need an order: check out the shopper's cart, then use its id.
     assert_eq!(app.add_to_cart(&shopper, "C-1", 1).await.status, 201);
-    let order = crate::checkout::order_body(shared::payments::test_methods::VISA);
-    let declined = crate::checkout::order_body(shared::payments::test_methods::DECLINED);
+    let order = crate::checkout::order_body(shop_payments::test_methods::VISA);
+    let declined = crate::checkout::order_body(shop_payments::test_methods::DECLINED);
     let check = |method: Method, route: &'static str, reply: Reply, expected: u16| {
         assert_eq!(reply.status.as_u16(), expected, "{method} {route}: {}", reply.body);
         assert_matches_contract(&doc, method.as_str(), route, &reply);
@@ -453,18 +453,18 @@ fn the_relays_messages_match_the_asyncapi_document() {
         let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
         assert!(errors.is_empty(), "{message}: {errors:?}\n{body}");
     };
-    let product = shared::ids::ProductId::parse("P0000001").unwrap();
-    let changed = shared::events::CatalogEvent::ProductChanged {
+    let product = shop_domain::ids::ProductId::parse("P0000001").unwrap();
+    let changed = shop_domain::events::CatalogEvent::ProductChanged {
         product_id: product.clone(),
         event_id: "e-1".into(),
     };
     check("ProductChanged", &serde_json::to_string(&changed).unwrap());
-    let stock = shared::events::CatalogEvent::StockChanged {
+    let stock = shop_domain::events::CatalogEvent::StockChanged {
         product_id: product,
         event_id: "e-2".into(),
     };
     check("StockChanged", &serde_json::to_string(&stock).unwrap());
-    let order: shared::events::OrderEvent = serde_json::from_value(json!({
+    let order: shop_domain::events::OrderEvent = serde_json::from_value(json!({
         "eventId": "ord_01J0000000000000000000000A-OrderPlaced-v1", "type": "OrderPlaced",
         "orderId": "ord_01J0000000000000000000000A", "version": 1, "occurredAt": "2026-11-26T09:00:00Z",
         "payload": {
@@ -479,6 +479,6 @@ fn the_relays_messages_match_the_asyncapi_document() {
         "dynamodb": { "Keys": { "pk": { "S": "OUTBOX#x" }, "sk": { "S": "EVENT" } }, "SequenceNumber": "7", "SizeBytes": 1 }
     }))
     .unwrap();
-    let error = shared::events::route(&record).unwrap_err();
-    check("UnreadableRecord", &shared::events::unreadable(&record, &error).body);
+    let error = shop_events::route(&record).unwrap_err();
+    check("UnreadableRecord", &shop_events::unreadable(&record, &error).body);
 }

@@ -8,8 +8,8 @@ use devstack::seed;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
-use shared::events::CatalogEvent;
-use shared::search::SearchBackend;
+use shop_domain::events::CatalogEvent;
+use shop_search::SearchBackend;
 use std::time::Duration;
 
 /// The one search hit for `query`, if there is exactly one.

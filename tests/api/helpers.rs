@@ -212,16 +212,16 @@ impl TestApp {
     }
 
     /// The shop's table as the functions see it, on the stack's clock.
-    pub fn store(&self) -> shared::store::DynamoStore {
-        shared::store::DynamoStore::new(self.stack.dynamodb.clone(), self.stack.table())
+    pub fn store(&self) -> shop_store::DynamoStore {
+        shop_store::DynamoStore::new(self.stack.dynamodb.clone(), self.stack.table())
             .with_clock(self.stack.clock.clone())
     }
 
     /// Every payment the simulated provider holds.
-    pub async fn payments(&self) -> Vec<shared::payments::Payment> {
-        use shared::payments::PaymentProvider;
+    pub async fn payments(&self) -> Vec<shop_domain::payment::Payment> {
+        use shop_payments::PaymentProvider;
         let epoch = time::OffsetDateTime::UNIX_EPOCH;
-        shared::payments::simulated::SimulatedProvider::new(self.store())
+        shop_payments::simulated::SimulatedProvider::new(self.store())
             .list(epoch)
             .await
             .expect("the payments list")
@@ -229,7 +229,7 @@ impl TestApp {
 
     /// (payments that kept the money, payments refunded, declined payments)
     pub async fn charges(&self) -> (usize, usize, usize) {
-        use shared::payments::PaymentState;
+        use shop_domain::payment::PaymentState;
         let payments = self.payments().await;
         let count = |f: fn(&PaymentState) -> bool| payments.iter().filter(|p| f(&p.state)).count();
         (
@@ -240,7 +240,7 @@ impl TestApp {
     }
 
     /// Audits the whole ledger as `devstack audit` does; asserts it adds up.
-    pub async fn assert_ledger_adds_up(&self) -> shared::ledger::AuditReport {
+    pub async fn assert_ledger_adds_up(&self) -> shop_orders::audit::AuditReport {
         let report = devstack::RunningStack::of(&self.stack)
             .audit()
             .await

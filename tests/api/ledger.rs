@@ -4,7 +4,7 @@
 use crate::checkout::{checkout, order_body};
 use crate::helpers::{TestApp, number};
 use reqwest::Method;
-use shared::payments::test_methods;
+use shop_payments::test_methods;
 
 /// The units of `product` in `token`'s cart.
 async fn in_cart(app: &TestApp, token: &str, product: &str) -> i64 {
@@ -273,7 +273,7 @@ impl Actor<'_> {
     async fn pass_time(&mut self, times: usize) -> usize {
         use rand::Rng;
         let store = self.app.store();
-        let payments = shared::payments::simulated::SimulatedProvider::new(store.clone());
+        let payments = shop_payments::simulated::SimulatedProvider::new(store.clone());
         for _ in 0..times {
             tokio::time::sleep(std::time::Duration::from_millis(self.rng.random_range(100..600))).await;
             self.app.stack.clock.advance(time::Duration::minutes(31));
@@ -374,7 +374,8 @@ async fn thousands_of_interleaved_operations_leave_books_that_add_up() {
 /// and money kept without an order are reported, after their recheck.
 #[tokio::test]
 async fn the_audit_reports_a_leaked_unit_and_money_without_an_order() {
-    use shared::payments::{PaymentProvider, PaymentRequest, PaymentTags};
+    use shop_domain::payment::{PaymentRequest, PaymentTags};
+    use shop_payments::PaymentProvider;
     let app = TestApp::spawn().await;
     app.create_product("LEAK", "Leaky", "electronics-headphones", 5_00)
         .await;
@@ -398,15 +399,15 @@ async fn the_audit_reports_a_leaked_unit_and_money_without_an_order() {
         .await
         .unwrap();
     // A card charged for an order that was never placed.
-    let payments = shared::payments::simulated::SimulatedProvider::new(app.store());
+    let payments = shop_payments::simulated::SimulatedProvider::new(app.store());
     let stray = payments
         .create(&PaymentRequest {
             key: "stray".into(),
-            amount: shared::money::Money::new(5_00, shared::money::Currency::USD),
+            amount: shop_domain::money::Money::new(5_00, shop_domain::money::Currency::USD),
             payment_method: test_methods::VISA.into(),
             description: "no order".into(),
             tags: PaymentTags {
-                order_id: shared::order::OrderId::derive(&[1; 32]).to_string(),
+                order_id: shop_domain::order::OrderId::derive(&[1; 32]).to_string(),
                 user_id: "alice".into(),
                 checkout_key: "stray".into(),
             },

@@ -4,7 +4,7 @@ use crate::checkout::{checkout, order_body, shop};
 use crate::helpers::{TestApp, number};
 use reqwest::Method;
 use serde_json::json;
-use shared::payments::test_methods;
+use shop_payments::test_methods;
 
 async fn placed_order(app: &TestApp, token: &str) -> String {
     assert_eq!(app.add_to_cart(token, "A", 2).await.status, 201);

@@ -1,14 +1,14 @@
 //! `GET /search` through the local gateway, against the seeded catalog
 //! indexed by the runner; the index's own semantics are tested against a
-//! brute-force oracle in `shared::search::tantivy`.
+//! brute-force oracle in `shop_search::tantivy`.
 
 use crate::helpers::TestApp;
 use devstack::seed;
 use reqwest::Method;
 use serde_json::Value;
-use shared::catalog::category_path;
-use shared::search::{SearchBackend, SearchDoc, SearchError, SearchRequest, SearchResults, Searcher};
-use shared::stock::StockLevel;
+use shop_domain::catalog::category_path;
+use shop_domain::stock::StockLevel;
+use shop_search::{SearchBackend, SearchDoc, SearchError, SearchRequest, SearchResults, Searcher};
 
 const PRODUCTS: usize = 300;
 
@@ -45,16 +45,16 @@ async fn search_finds_misspelt_words_filters_and_counts_facets_over_every_match(
     // The catalog's most common long title word, misspelt by dropping a letter.
     let mut frequency = std::collections::BTreeMap::<String, usize>::new();
     for doc in &docs {
-        for word in shared::search::words(&doc.title).into_iter().filter(|w| w.len() >= 7) {
+        for word in shop_search::words(&doc.title).into_iter().filter(|w| w.len() >= 7) {
             *frequency.entry(word).or_default() += 1;
         }
     }
     let (word, _) = frequency.iter().max_by_key(|(_, n)| **n).unwrap();
     let misspelt = format!("{}{}", &word[..2], &word[3..]);
     let matches = |d: &&SearchDoc| {
-        shared::search::words(&d.title)
+        shop_search::words(&d.title)
             .iter()
-            .any(|w| shared::search::edit_distance(w, &misspelt) <= 2)
+            .any(|w| shop_search::edit_distance(w, &misspelt) <= 2)
     };
     let expected = docs.iter().filter(matches).count();
     assert!(expected > 3, "the fixture has {word}");
@@ -188,7 +188,7 @@ impl SearchBackend for Down {
     async fn upsert(&self, _: Vec<SearchDoc>) -> Result<(), SearchError> {
         Err(SearchError::Unavailable("down for the test".into()))
     }
-    async fn remove(&self, _: Vec<shared::ids::ProductId>) -> Result<(), SearchError> {
+    async fn remove(&self, _: Vec<shop_domain::ids::ProductId>) -> Result<(), SearchError> {
         Err(SearchError::Unavailable("down for the test".into()))
     }
     async fn count(&self) -> Result<u64, SearchError> {
@@ -199,7 +199,7 @@ impl SearchBackend for Down {
 #[tokio::test]
 async fn when_the_backend_is_down_search_answers_from_category_browse_flagged_degraded() {
     let app = TestApp::seeded(PRODUCTS).await;
-    let store = shared::store::DynamoStore::new(app.stack.dynamodb.clone(), app.stack.table());
+    let store = shop_store::DynamoStore::new(app.stack.dynamodb.clone(), app.stack.table());
     let searcher = Searcher::new(Down);
     let request = |query: &str| {
         let uri = format!("https://shop.example/search?{query}");
@@ -214,7 +214,7 @@ async fn when_the_backend_is_down_search_answers_from_category_browse_flagged_de
         )
     };
 
-    for _ in 0..shared::search::breaker::FAILURES_TO_OPEN + 1 {
+    for _ in 0..shop_search::breaker::FAILURES_TO_OPEN + 1 {
         let response = search::handle(&store, &searcher, request("category=electronics&inStock=true&limit=5")).await;
         assert_eq!(response.status(), 200);
         let body: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
@@ -229,7 +229,7 @@ async fn when_the_backend_is_down_search_answers_from_category_browse_flagged_de
         );
     }
     assert!(
-        matches!(searcher.breaker.state(), shared::search::breaker::State::Open { .. }),
+        matches!(searcher.breaker.state(), shop_search::breaker::State::Open { .. }),
         "the breaker opened after repeated failures"
     );
     app.stop().await;

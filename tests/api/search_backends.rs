@@ -12,14 +12,14 @@
 //! matches, the total and the facets, not on the order.
 
 use devstack::osmem::{self, Osmem};
-use shared::catalog::Rating;
-use shared::ids::ProductId;
-use shared::money::{Currency, Money};
-use shared::search::backend::AnyBackend;
-use shared::search::opensearch::{OpenSearchBackend, Signing};
-use shared::search::oracle::{self, catalog};
-use shared::search::tantivy::TantivyBackend;
-use shared::search::{
+use shop_domain::catalog::Rating;
+use shop_domain::ids::ProductId;
+use shop_domain::money::{Currency, Money};
+use shop_search::backend::AnyBackend;
+use shop_search::opensearch::{OpenSearchBackend, Signing};
+use shop_search::oracle::{self, catalog};
+use shop_search::tantivy::TantivyBackend;
+use shop_search::{
     MAX_LIMIT, MAX_PAGE, SearchBackend, SearchDoc, SearchError, SearchRequest, SearchResults, SearchSort, words,
 };
 use std::collections::BTreeSet;
@@ -298,8 +298,8 @@ async fn every_word_is_required() {
 #[tokio::test]
 async fn title_words_of_40_bytes_or_more_are_not_indexed() {
     let mut docs = catalog::docs();
-    let long = "x".repeat(oracle::INDEXED_WORD_BYTES);
-    let longest_indexed = "y".repeat(oracle::INDEXED_WORD_BYTES - 1);
+    let long = "x".repeat(shop_search::INDEXED_WORD_BYTES);
+    let longest_indexed = "y".repeat(shop_search::INDEXED_WORD_BYTES - 1);
     docs.push(SearchDoc {
         product_id: catalog::product_id("LONGWORDS"),
         title: format!("{long} {longest_indexed} gadget"),
@@ -558,8 +558,8 @@ async fn an_opensearch_index_filled_from_the_table_answers_like_the_runners_inde
     let app = crate::helpers::TestApp::seeded(120).await;
     let backends = Backends::with(&[]).await;
     let categories = {
-        use shared::store::catalog::CategoryReader;
-        shared::store::DynamoStore::new(app.stack.dynamodb.clone(), app.stack.table())
+        use shop_store::catalog::CategoryReader;
+        shop_store::DynamoStore::new(app.stack.dynamodb.clone(), app.stack.table())
             .categories()
             .await
             .unwrap()

@@ -13,10 +13,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
-use shared::ids::ProductId;
-use shared::payments::PaymentProvider;
-use shared::stock::{StockLevel, StockShard};
-use shared::store::DynamoStore;
+use shop_domain::ids::ProductId;
+use shop_domain::stock::{StockLevel, StockShard};
+use shop_payments::PaymentProvider;
+use shop_store::DynamoStore;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -221,7 +221,7 @@ impl Tally {
 }
 
 pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
-    let max_lines = PRODUCTS.min(shared::cart::MAX_LINES_PER_CART);
+    let max_lines = PRODUCTS.min(shop_domain::cart::MAX_LINES_PER_CART);
     ensure!(
         args.shoppers > 0 && (1..=max_lines).contains(&args.lines),
         "need at least one shopper and 1 to {max_lines} lines"
@@ -366,9 +366,9 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
     }
     let mut charges_of: HashMap<String, usize> = HashMap::new();
     let store = DynamoStore::new(stack.dynamodb.clone(), stack.table());
-    let provider = shared::payments::simulated::SimulatedProvider::new(store.clone());
+    let provider = shop_payments::simulated::SimulatedProvider::new(store.clone());
     for payment in provider.list(time::OffsetDateTime::UNIX_EPOCH).await? {
-        if payment.state != shared::payments::PaymentState::Succeeded {
+        if payment.state != shop_domain::payment::PaymentState::Succeeded {
             continue;
         }
         tally.charges_kept += 1;

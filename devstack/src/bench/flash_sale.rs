@@ -8,9 +8,9 @@ use super::Latencies;
 use crate::{Stack, StackOptions};
 use anyhow::{Context, ensure};
 use serde_json::json;
-use shared::ids::ProductId;
-use shared::stock::{StockLevel, StockShard};
-use shared::store::DynamoStore;
+use shop_domain::ids::ProductId;
+use shop_domain::stock::{StockLevel, StockShard};
+use shop_store::DynamoStore;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -70,7 +70,7 @@ struct Tally {
     conflicts: u64,
     transactions: u64,
     /// The ledger audit over the whole table after the rounds.
-    audit: Option<shared::ledger::AuditReport>,
+    audit: Option<shop_orders::audit::AuditReport>,
 }
 
 pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {

@@ -13,8 +13,8 @@ pub mod search;
 use crate::{Stack, StackOptions, seed};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use shared::store::DynamoStore;
-use shared::store::catalog::ProductReader;
+use shop_store::DynamoStore;
+use shop_store::catalog::ProductReader;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -69,7 +69,7 @@ fn heading(title: &str, command: &str) -> String {
     format!(
         "# {title}\n\n`cargo run --release -p devstack -- bench {command}`, {} cores, {}.\n\n",
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-        shared::time::format(shared::time::Clock::default().now()),
+        shop_domain::time::format(shop_domain::time::Clock::default().now()),
     )
 }
 

@@ -16,10 +16,10 @@ use crate::seed;
 use anyhow::{Context, anyhow, bail, ensure};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use shared::catalog::{Category, category_path};
-use shared::search::tantivy::TantivyBackend;
-use shared::search::{SearchBackend, SearchDoc, SearchRequest, SearchSort, words};
-use shared::stock::StockLevel;
+use shop_domain::catalog::{Category, category_path};
+use shop_domain::stock::StockLevel;
+use shop_search::tantivy::TantivyBackend;
+use shop_search::{SearchBackend, SearchDoc, SearchRequest, SearchSort, words};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -240,7 +240,7 @@ async fn build_index(
 ) -> anyhow::Result<Duration> {
     eprintln!("indexing {products} products into {}", dir.display());
     let started = Instant::now();
-    let mut pending: Option<tokio::task::JoinHandle<Result<(), shared::search::SearchError>>> = None;
+    let mut pending: Option<tokio::task::JoinHandle<Result<(), shop_search::SearchError>>> = None;
     let mut first = 1;
     while first <= products {
         let last = (first + BATCH - 1).min(products);
@@ -624,7 +624,7 @@ CREATE INDEX products_price ON products (price);
 "#;
 
 /// The query's words expanded against the title vocabulary, each within the
-/// edit distance of `shared::search::fuzzy_distance` (Levenshtein), as
+/// edit distance of `shop_search::fuzzy_distance` (Levenshtein), as
 /// `(a | b) & (c | d)`; NULL when a word has no match (nothing can match).
 const FUZZY_TSQUERY: &str = r#"
 CREATE FUNCTION fuzzy_tsquery(q text) RETURNS tsquery LANGUAGE plpgsql STABLE AS $fn$

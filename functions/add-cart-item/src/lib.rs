@@ -4,13 +4,13 @@
 //! shop has too few, and nothing changes.
 
 use serde::Deserialize;
-use shared::cart::CartLineView;
-use shared::http::{self, Body, Identity, Request, Response, StatusCode};
-use shared::ids::ProductId;
-use shared::problem::{self, ApiError, FieldError};
-use shared::stock::Quantity;
-use shared::store::cart::{CartWriter, LineChange};
-use shared::time::Now;
+use shop_domain::cart::CartLineView;
+use shop_domain::ids::ProductId;
+use shop_domain::stock::Quantity;
+use shop_domain::time::Now;
+use shop_edge::http::{self, Body, Identity, Request, Response, StatusCode};
+use shop_edge::problem::{self, ApiError, FieldError};
+use shop_store::cart::{CartWriter, LineChange};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -1,11 +1,12 @@
 //! The ledger audit (scheduled; `devstack audit` runs the same check on the
-//! local stack): checks that stock and money add up (`shared::ledger`),
+//! local stack): checks that stock and money add up (`shop_orders::audit`),
 //! logs every discrepancy and publishes their count as the
 //! `LedgerDiscrepancies` metric, which raises an alarm.
 
-use shared::ledger::{self, AuditError, AuditReport, LedgerReader};
-use shared::payments::PaymentProvider;
-use shared::time::Timestamp;
+use shop_domain::time::Timestamp;
+use shop_orders::audit::{self, AuditError, AuditReport};
+use shop_payments::PaymentProvider;
+use shop_store::ledger::LedgerReader;
 
 /// Audits everything at `now`: all the stock, and the payments of the last
 /// [`ledger::PAYMENT_WINDOW`].
@@ -14,7 +15,7 @@ where
     L: LedgerReader,
     P: PaymentProvider,
 {
-    let report = ledger::audit(store, payments, now - ledger::PAYMENT_WINDOW).await?;
+    let report = audit::audit(store, payments, now - audit::PAYMENT_WINDOW).await?;
     for discrepancy in &report.discrepancies {
         tracing::error!(%discrepancy, "the ledger does not add up");
     }
@@ -27,7 +28,7 @@ where
         totals = ?report.totals,
         "ledger audited"
     );
-    shared::metrics::publish(
+    shop_edge::metrics::publish(
         "audit-ledger",
         &[
             ("LedgerDiscrepancies", report.discrepancies.len() as f64),

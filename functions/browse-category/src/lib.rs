@@ -3,11 +3,11 @@
 //! category indexes; never a scan.
 
 use serde_json::json;
-use shared::catalog::{BrowseSort, ProductSummary, leaves_under};
-use shared::http::{self, Body, DEFAULT_PAGE_LIMIT, Request, Response, StatusCode};
-use shared::ids::CategoryId;
-use shared::problem::ApiError;
-use shared::store::catalog::{BrowseCursor, CategoryBrowser, CategoryReader};
+use shop_domain::catalog::{BrowseSort, ProductSummary, leaves_under};
+use shop_domain::ids::CategoryId;
+use shop_edge::http::{self, Body, DEFAULT_PAGE_LIMIT, Request, Response, StatusCode};
+use shop_edge::problem::ApiError;
+use shop_store::catalog::{BrowseCursor, CategoryBrowser, CategoryReader};
 
 pub async fn handle(store: &(impl CategoryReader + CategoryBrowser), req: Request) -> Response<Body> {
     http::respond(req, |req| browse_category(store, req)).await

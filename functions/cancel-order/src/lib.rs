@@ -3,12 +3,12 @@
 //! `ORDER_NOT_CANCELLABLE` once shipped. Repeating it is harmless (and
 //! finishes a refund that failed).
 
-use shared::http::{self, Body, Identity, Request, Response, StatusCode};
-use shared::order::OrderId;
-use shared::payments::PaymentProvider;
-use shared::problem::ApiError;
-use shared::store::orders::{OrderReader, OrderWriter};
-use shared::time::Now;
+use shop_domain::order::OrderId;
+use shop_domain::time::Now;
+use shop_edge::http::{self, Body, Identity, Request, Response, StatusCode};
+use shop_edge::problem::ApiError;
+use shop_payments::PaymentProvider;
+use shop_store::orders::{OrderReader, OrderWriter};
 
 pub async fn handle(
     store: &(impl OrderReader + OrderWriter + Now),
@@ -26,6 +26,6 @@ async fn cancel_order(
     let shopper = Identity::from_request(&req)?;
     http::only_query_params(&req, &[])?;
     let id = http::path_param(&req, "orderId", OrderId::parse)?;
-    let (order, history) = shared::orders::cancel_order(store, payments, &shopper.user_id, &id).await?;
+    let (order, history) = shop_orders::orders::cancel_order(store, payments, &shopper.user_id, &id).await?;
     Ok(http::json(StatusCode::OK, &order.detail_view(&history)))
 }

@@ -1,11 +1,11 @@
 //! `GET /cart`: the caller's cart. Lines whose reservation has run out are
 //! shown with `reserved: false` and left out of the subtotal.
 
-use shared::cart::CartView;
-use shared::http::{self, Body, Identity, Request, Response, StatusCode};
-use shared::problem::ApiError;
-use shared::store::cart::CartReader;
-use shared::time::Now;
+use shop_domain::cart::CartView;
+use shop_domain::time::Now;
+use shop_edge::http::{self, Body, Identity, Request, Response, StatusCode};
+use shop_edge::problem::ApiError;
+use shop_store::cart::CartReader;
 
 pub async fn handle(store: &(impl CartReader + Now), req: Request) -> Response<Body> {
     http::respond(req, |req| get_cart(store, req)).await

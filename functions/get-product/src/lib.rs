@@ -1,11 +1,11 @@
 //! `GET /products/{productId}`: one product, with how many units can be put
 //! in a cart right now (`available`, `inStock`).
 
-use shared::catalog::ProductDetail;
-use shared::http::{self, Body, Request, Response, StatusCode};
-use shared::ids::ProductId;
-use shared::problem::ApiError;
-use shared::store::catalog::ProductReader;
+use shop_domain::catalog::ProductDetail;
+use shop_domain::ids::ProductId;
+use shop_edge::http::{self, Body, Request, Response, StatusCode};
+use shop_edge::problem::ApiError;
+use shop_store::catalog::ProductReader;
 
 pub async fn handle(store: &impl ProductReader, req: Request) -> Response<Body> {
     http::respond(req, |req| get_product(store, req)).await

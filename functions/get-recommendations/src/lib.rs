@@ -1,13 +1,15 @@
 //! `GET /products/{productId}/recommendations?limit=`: "customers also
-//! bought", as product summaries, best first (`shared::recommendations`).
+//! bought", as product summaries, best first (`shop_domain::recommendations`).
 
 use serde_json::json;
-use shared::catalog::ProductSummary;
-use shared::http::{self, Body, Request, Response, StatusCode};
-use shared::ids::ProductId;
-use shared::problem::ApiError;
-use shared::recommendations::{DEFAULT_LIMIT, MAX_LIMIT, recommend};
-use shared::store::DynamoStore;
+use shop_domain::catalog::ProductSummary;
+use shop_domain::catalog::{BrowseSort, Product};
+use shop_domain::ids::ProductId;
+use shop_domain::recommendations::{Basis, DEFAULT_LIMIT, MAX_LIMIT, Recommendations, rank};
+use shop_edge::http::{self, Body, Request, Response, StatusCode};
+use shop_edge::problem::ApiError;
+use shop_store::catalog::CategoryBrowser;
+use shop_store::{DynamoStore, StoreError};
 
 pub async fn handle(store: &DynamoStore, req: Request) -> Response<Body> {
     http::respond(req, |req| get_recommendations(store, req)).await
@@ -34,4 +36,44 @@ async fn get_recommendations(store: &DynamoStore, req: Request) -> Result<Respon
         StatusCode::OK,
         &json!({ "productId": id, "basis": recommendations.basis, "products": products }),
     ))
+}
+
+/// Up to `limit` products to show next to `product`.
+pub async fn recommend(store: &DynamoStore, product: &Product, limit: u32) -> Result<Recommendations, StoreError> {
+    let limit = limit as usize;
+    let others = |products: Vec<Product>| -> Vec<Product> {
+        products
+            .into_iter()
+            .filter(|p| p.id != product.id)
+            .take(limit)
+            .collect()
+    };
+    let partners = rank(store.also_bought(&product.id).await?, limit);
+    let products = store.products(&partners).await?;
+    if !products.is_empty() {
+        return Ok(Recommendations {
+            basis: Basis::AlsoBought,
+            products,
+        });
+    }
+    let best_sellers = store.best_sellers(&product.category_id, limit + 1).await?;
+    let products = others(store.products(&best_sellers).await?);
+    if !products.is_empty() {
+        return Ok(Recommendations {
+            basis: Basis::CategoryBestSellers,
+            products,
+        });
+    }
+    let page = store
+        .browse(
+            std::slice::from_ref(&product.category_id),
+            BrowseSort::Rating,
+            limit as u32 + 1,
+            None,
+        )
+        .await?;
+    Ok(Recommendations {
+        basis: Basis::CategoryTopRated,
+        products: others(page.products),
+    })
 }

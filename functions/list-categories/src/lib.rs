@@ -1,10 +1,10 @@
 //! `GET /categories`: the category tree with product counts.
 
 use serde_json::json;
-use shared::catalog::category_tree;
-use shared::http::{self, Body, Request, Response, StatusCode};
-use shared::problem::ApiError;
-use shared::store::catalog::CategoryReader;
+use shop_domain::catalog::category_tree;
+use shop_edge::http::{self, Body, Request, Response, StatusCode};
+use shop_edge::problem::ApiError;
+use shop_store::catalog::CategoryReader;
 
 pub async fn handle(store: &impl CategoryReader, req: Request) -> Response<Body> {
     http::respond(req, |req| list_categories(store, req)).await

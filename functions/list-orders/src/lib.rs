@@ -4,9 +4,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
-use shared::http::{self, Body, DEFAULT_PAGE_LIMIT, Identity, Request, Response, StatusCode};
-use shared::problem::ApiError;
-use shared::store::orders::OrderReader;
+use shop_edge::http::{self, Body, DEFAULT_PAGE_LIMIT, Identity, Request, Response, StatusCode};
+use shop_edge::problem::ApiError;
+use shop_store::orders::OrderReader;
 
 pub async fn handle(store: &impl OrderReader, req: Request) -> Response<Body> {
     http::respond(req, |req| list_orders(store, req)).await
@@ -18,7 +18,7 @@ fn decode_page(token: &str) -> Result<String, String> {
     let bad = || "is not a page token from a previous answer".to_owned();
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
     let key = String::from_utf8(bytes).map_err(|_| bad())?;
-    shared::store::keys::order_id_of_user_order_sk(&key)
+    shop_store::keys::order_id_of_user_order_sk(&key)
         .filter(|_| key.starts_with("ORDER#"))
         .map(|_| key)
         .ok_or_else(bad)

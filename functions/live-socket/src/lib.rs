@@ -1,9 +1,9 @@
 //! The live stock WebSocket API's routes (`$connect`, `$disconnect`,
-//! `subscribe`); the rules are in `shared::live`.
+//! `subscribe`); the rules are in `shop_live`.
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
-use shared::store::DynamoStore;
+use shop_store::DynamoStore;
 
 pub async fn handle(store: &DynamoStore, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
-    shared::live::handle_socket(store, event).await
+    shop_live::handle_socket(store, event).await
 }

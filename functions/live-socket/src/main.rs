@@ -1,6 +1,6 @@
 //! Lambda entry point: wiring only; the handler is in `lib.rs`.
 
 #[tokio::main]
-async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_events(|_, _| Ok(()), |store, _, event| live_socket::handle(store, event)).await
+async fn main() -> Result<(), shop_edge::lambda::Error> {
+    shop_edge::lambda::run_events(|_, _| Ok(()), |store, _, event| live_socket::handle(store, event)).await
 }

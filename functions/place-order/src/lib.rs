@@ -2,18 +2,18 @@
 //! paymentMethodId }`: checkout. 201 `{ orderId, status, subtotal, tax,
 //! shipping, total, estimatedDelivery }`; a repeat with the same key and body
 //! gets the first answer again, byte for byte, with `Idempotent-Replayed:
-//! true`. The flow is `shared::checkout`; `docs/checkout.md` explains it.
+//! true`. The flow is `shop_orders::checkout`; `docs/checkout.md` explains it.
 
 use serde::Deserialize;
-use shared::checkout::{self, PlaceOrder};
-use shared::http::{self, Body, Identity, Request, Response};
-use shared::idempotency::{self, IdempotencyKey};
-use shared::order::ShippingAddress;
-use shared::payments::PaymentProvider;
-use shared::problem::{ApiError, FieldError};
-use shared::store::cart::CartReader;
-use shared::store::orders::CheckoutStore;
-use shared::time::Now;
+use shop_domain::idempotency::{self, IdempotencyKey};
+use shop_domain::order::ShippingAddress;
+use shop_domain::time::Now;
+use shop_edge::http::{self, Body, Identity, Request, Response};
+use shop_edge::problem::{ApiError, FieldError};
+use shop_orders::checkout::{self, PlaceOrder};
+use shop_payments::PaymentProvider;
+use shop_store::cart::CartReader;
+use shop_store::orders::CheckoutStore;
 
 /// The request header carrying the shopper's idempotency key.
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";

@@ -1,12 +1,31 @@
 //! Pushes stock changes (SQS) to the WebSocket connections watching the
-//! products; the rules are in `shared::live`.
+//! products; the rules are in `shop_live`.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use shared::live::Notify;
-use shared::store::DynamoStore;
+use shop_edge::queue::apply_catalog_batch;
+use shop_live::{Notify, push_product};
+use shop_store::DynamoStore;
+use std::collections::BTreeSet;
+
+/// Applies a batch of stock events: each product once, its current
+/// availability to every connection watching it; closed connections are
+/// forgotten. Messages that are not catalog events fail on their own.
+async fn push_batch<N: Notify>(store: &DynamoStore, notifier: &N, event: SqsEvent) -> SqsBatchResponse {
+    apply_catalog_batch(&event, |products| async move {
+        let mut failed = BTreeSet::new();
+        for product in products {
+            if let Err(error) = push_product(store, notifier, &product).await {
+                tracing::warn!(%error, %product, "pushing stock failed");
+                failed.insert(product);
+            }
+        }
+        failed
+    })
+    .await
+}
 
 pub async fn handle<N: Notify>(store: &DynamoStore, notifier: &N, event: SqsEvent) -> SqsBatchResponse {
     // Boxed: the SDK call's future nests too deep for the compiler's
     // layout computation inside the Lambda runtime's.
-    Box::pin(shared::live::push_batch(store, notifier, event)).await
+    Box::pin(push_batch(store, notifier, event)).await
 }

@@ -1,11 +1,11 @@
 //! `PUT /admin/products/{productId}`: create or update a product (admin only).
 //! A new product starts with no stock; `PUT .../stock` sets it.
 
-use shared::catalog::{ProductDetail, ProductDraft, ProductDraftInput};
-use shared::http::{self, Body, Identity, Request, Response, StatusCode};
-use shared::ids::ProductId;
-use shared::problem::ApiError;
-use shared::store::catalog::{ProductWriter, PutProductError};
+use shop_domain::catalog::{ProductDetail, ProductDraft, ProductDraftInput};
+use shop_domain::ids::ProductId;
+use shop_edge::http::{self, Body, Identity, Request, Response, StatusCode};
+use shop_edge::problem::ApiError;
+use shop_store::catalog::{ProductWriter, PutProductError};
 
 pub async fn handle(store: &impl ProductWriter, req: Request) -> Response<Body> {
     http::respond(req, |req| put_product(store, req)).await

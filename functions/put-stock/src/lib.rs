@@ -4,11 +4,11 @@
 
 use serde::Deserialize;
 use serde_json::json;
-use shared::http::{self, Body, Identity, Request, Response, StatusCode};
-use shared::ids::ProductId;
-use shared::problem::{self, ApiError, FieldError};
-use shared::stock::{OnHand, ShardCount, StockError};
-use shared::store::catalog::{SetStockError, StockWriter};
+use shop_domain::ids::ProductId;
+use shop_domain::stock::{OnHand, ShardCount, StockError};
+use shop_edge::http::{self, Body, Identity, Request, Response, StatusCode};
+use shop_edge::problem::{self, ApiError, FieldError};
+use shop_store::catalog::{SetStockError, StockWriter};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -1,14 +1,14 @@
 //! The payment reconciler (scheduled; a timer in the local runner): settles
 //! checkouts that died half-way and retries the refunds cancelled orders
-//! still owe (`shared::reconcile`), and publishes what it could not settle
+//! still owe (`shop_orders::reconcile`), and publishes what it could not settle
 //! as the `UnresolvedPayments` metric, which raises an alarm.
 
-use shared::payments::PaymentProvider;
-use shared::reconcile::{self, Reconciled};
-use shared::store::StoreError;
-use shared::store::cart::CartReader;
-use shared::store::orders::{CheckoutStore, OrderWriter, RefundsOwed, StaleCheckouts};
-use shared::time::{Now, Timestamp};
+use shop_domain::time::{Now, Timestamp};
+use shop_orders::reconcile::{self, Reconciled};
+use shop_payments::PaymentProvider;
+use shop_store::StoreError;
+use shop_store::cart::CartReader;
+use shop_store::orders::{CheckoutStore, OrderWriter, RefundsOwed, StaleCheckouts};
 
 /// One run at `now`.
 pub async fn run<S, P>(store: &S, payments: &P, now: Timestamp) -> Result<Reconciled, StoreError>
@@ -26,7 +26,7 @@ where
             "reconciled payments"
         );
     }
-    shared::metrics::publish(
+    shop_edge::metrics::publish(
         "reconcile-payments",
         &[
             ("ReconciledCheckouts", run.checkouts_answered.len() as f64),

@@ -1,10 +1,11 @@
 //! The outbox relay (DynamoDB stream → SQS). The rules are in
-//! `shared::events` and `shared::relay`; this names the queues.
+//! `shop_events` and `shop_events::relay`; this names the queues.
 
 use aws_lambda_events::dynamodb::Event;
 use aws_lambda_events::streams::DynamoDbEventResponse;
-use shared::config::{Config, ConfigError};
-use shared::relay::{Publish, SqsPublisher};
+use shop_domain::settings::ConfigError;
+use shop_edge::config::Config;
+use shop_events::relay::{Publish, SqsPublisher};
 
 /// The queues from the configuration (`SEARCH_INDEX_QUEUE_URL`,
 /// `RECOMMENDATION_QUEUE_URL`, `LIVE_STOCK_QUEUE_URL`,
@@ -22,5 +23,5 @@ pub fn publisher(config: &Config, sqs: aws_sdk_sqs::Client) -> Result<SqsPublish
 }
 
 pub async fn handle<P: Publish>(publisher: &P, event: Event) -> DynamoDbEventResponse {
-    shared::relay::relay(publisher, event).await
+    shop_events::relay::relay(publisher, event).await
 }

@@ -1,10 +1,10 @@
 //! `DELETE /cart/items/{productId}`: remove a line and release its stock. 204.
 
-use shared::http::{self, Body, Identity, Request, Response, StatusCode};
-use shared::ids::ProductId;
-use shared::problem::ApiError;
-use shared::store::cart::{CartWriter, LineChange};
-use shared::time::Now;
+use shop_domain::ids::ProductId;
+use shop_domain::time::Now;
+use shop_edge::http::{self, Body, Identity, Request, Response, StatusCode};
+use shop_edge::problem::ApiError;
+use shop_store::cart::{CartWriter, LineChange};
 
 pub async fn handle(store: &(impl CartWriter + Now), req: Request) -> Response<Body> {
     http::respond(req, |req| remove_cart_item(store, req)).await

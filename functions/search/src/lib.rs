@@ -1,15 +1,15 @@
 //! `GET /search?q=&category=&brand=&brand=&priceMin=&priceMax=&inStock=&sort=&page=&limit=`:
-//! fuzzy product search with facets (semantics in `shared::search`). When
+//! fuzzy product search with facets (semantics in `shop_search`). When
 //! the search backend is down (its circuit breaker open), the answer comes
 //! from DynamoDB's category browse instead, flagged `degraded: true`.
 
 use serde_json::json;
-use shared::catalog::{BrowseSort, MAX_PRICE_MINOR, leaves_under};
-use shared::http::{self, Body, Request, Response, StatusCode};
-use shared::ids::CategoryId;
-use shared::problem::{ApiError, FieldError};
-use shared::search::{self, Facets, MAX_PAGE, MAX_TEXT, SearchBackend, SearchHit, SearchRequest, SearchSort, Searcher};
-use shared::store::catalog::{CategoryBrowser, CategoryReader, ProductReader};
+use shop_domain::catalog::{BrowseSort, MAX_PRICE_MINOR, leaves_under};
+use shop_domain::ids::CategoryId;
+use shop_edge::http::{self, Body, Request, Response, StatusCode};
+use shop_edge::problem::{ApiError, FieldError};
+use shop_search::{Facets, MAX_PAGE, MAX_TEXT, SearchBackend, SearchHit, SearchRequest, SearchSort, Searcher};
+use shop_store::catalog::{CategoryBrowser, CategoryReader, ProductReader};
 
 /// A search's answer can come from DynamoDB when the backend is down.
 pub trait Fallback: CategoryReader + CategoryBrowser + ProductReader {}
@@ -111,7 +111,7 @@ fn parse(req: &Request) -> Result<SearchRequest, ApiError> {
         in_stock_only: in_stock.unwrap_or(false),
         sort: sort.unwrap_or_default(),
         page: page.unwrap_or(1),
-        limit: limit.unwrap_or(search::DEFAULT_LIMIT),
+        limit: limit.unwrap_or(shop_search::DEFAULT_LIMIT),
     })
 }
 
@@ -139,7 +139,7 @@ async fn search<B: SearchBackend>(
             let facets = Facets {
                 categories: Vec::new(),
                 brands: Vec::new(),
-                price_ranges: search::price_buckets([0; 4]),
+                price_ranges: shop_search::price_buckets([0; 4]),
                 avg_rating: None,
             };
             let shown = hits.len() as u64;
@@ -166,7 +166,7 @@ async fn search<B: SearchBackend>(
 /// each page, the text ignored.
 async fn degraded(
     store: &impl Fallback,
-    categories: &[shared::catalog::Category],
+    categories: &[shop_domain::catalog::Category],
     request: &SearchRequest,
 ) -> Result<(Vec<SearchHit>, bool), ApiError> {
     let leaves: Vec<CategoryId> = match &request.category {
@@ -205,8 +205,8 @@ async fn degraded(
         .into_iter()
         .flatten()
         .map(|(product, stock)| {
-            let path = shared::catalog::category_path(categories, &product.category_id);
-            search::SearchDoc::new(&product, &stock, path)
+            let path = shop_domain::catalog::category_path(categories, &product.category_id);
+            shop_search::SearchDoc::new(&product, &stock, path)
         })
         .filter(|doc| request.admits(doc))
         .map(|doc| SearchHit::from(&doc))

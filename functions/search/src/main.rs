@@ -3,13 +3,13 @@
 //! The backend comes from the environment (`SEARCH_BACKEND`: `tantivy`, the
 //! default, reading `SEARCH_INDEX_DIR`; or `opensearch`, reading
 //! `OPENSEARCH_ENDPOINT` and `OPENSEARCH_INDEX`): see
-//! `shared::search::backend`.
+//! `shop_search::backend`.
 
-use shared::search::Searcher;
-use shared::search::backend::{AnyBackend, BackendSettings};
+use shop_search::Searcher;
+use shop_search::backend::{AnyBackend, BackendSettings};
 
 #[tokio::main]
-async fn main() -> Result<(), shared::lambda::Error> {
+async fn main() -> Result<(), shop_edge::lambda::Error> {
     let backend = AnyBackend::open(&BackendSettings::from_env()?).await?;
-    shared::lambda::run_with(|_, _| Ok(Searcher::new(backend)), search::handle).await
+    shop_edge::lambda::run_with(|_, _| Ok(Searcher::new(backend)), search::handle).await
 }

@@ -4,11 +4,13 @@
 //! `ILLEGAL_STATUS_TRANSITION`.
 
 use serde::Deserialize;
-use shared::http::{self, Body, Identity, Request, Response, StatusCode};
-use shared::order::{OrderId, OrderStatus};
-use shared::problem::{ApiError, FieldError};
-use shared::store::orders::{OrderReader, OrderWriter};
-use shared::time::Now;
+use serde_json::json;
+use shop_domain::order::{self, Order, OrderId, OrderStatus, StatusChange};
+use shop_domain::time::Now;
+use shop_edge::http::{self, Body, Identity, Request, Response, StatusCode};
+use shop_edge::problem::{ApiError, FieldError};
+use shop_store::MAX_ATTEMPTS;
+use shop_store::orders::{OrderReader, OrderWriter};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -48,7 +50,34 @@ async fn set_order_status(
     if let Some(problem) = check_tracking(status, input.tracking_number.as_deref()) {
         return Err(ApiError::Validation(vec![problem]));
     }
-    let (order, history) = shared::orders::change_status(store, &id, status, input.tracking_number.as_deref()).await?;
+    let (order, history) = change_status(store, &id, status, input.tracking_number.as_deref()).await?;
     tracing::info!(admin = %admin.user_id, order = %id, status = %status, "fulfilment step recorded");
     Ok(http::json(StatusCode::OK, &order.detail_view(&history)))
+}
+
+/// Records a fulfilment step (`POST /admin/orders/{orderId}/status`).
+pub async fn change_status<S>(
+    store: &S,
+    id: &OrderId,
+    to: OrderStatus,
+    tracking_number: Option<&str>,
+) -> Result<(Order, Vec<StatusChange>), ApiError>
+where
+    S: OrderReader + OrderWriter + Now,
+{
+    for _ in 0..MAX_ATTEMPTS {
+        let (order, _) = store.order(id).await?.ok_or_else(|| ApiError::not_found("order", id))?;
+        order::check_fulfilment(order.status, to, tracking_number).map_err(|e| {
+            ApiError::conflict(
+                "ILLEGAL_STATUS_TRANSITION",
+                e.to_string(),
+                json!({ "from": order.status, "to": to }),
+            )
+        })?;
+        if store.set_status(&order, to, tracking_number, store.now()).await? {
+            tracing::info!(order = %id, status = %to, "order status changed");
+            return store.order(id).await?.ok_or_else(|| ApiError::not_found("order", id));
+        }
+    }
+    Err(shop_store::StoreError::Contention { attempts: MAX_ATTEMPTS }.into())
 }

@@ -3,8 +3,8 @@
 //! Expiry is decided from the stored `reservedUntil`; cart lines have no TTL,
 //! so a line that still holds units is only ever removed by a release.
 
-use shared::store::cart::{ReservationSweeper, Sweep};
-use shared::time::Timestamp;
+use shop_domain::time::Timestamp;
+use shop_store::cart::{ReservationSweeper, Sweep};
 
 /// Releases everything that expired before `now`, going on past lines that
 /// fail; says how many were released and how many failed.

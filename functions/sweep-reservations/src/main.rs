@@ -1,10 +1,10 @@
 //! Lambda entry point: wiring only; the job is in `lib.rs`.
 
-use shared::time::Now;
+use shop_domain::time::Now;
 
 #[tokio::main]
-async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_scheduled(|store| async move {
+async fn main() -> Result<(), shop_edge::lambda::Error> {
+    shop_edge::lambda::run_scheduled(|store| async move {
         let sweep = sweep_reservations::sweep(store, store.now()).await;
         // Failing the invocation shows in the function's Errors metric;
         // everything that could be released was.

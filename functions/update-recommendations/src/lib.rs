@@ -3,9 +3,9 @@
 //! acknowledged and change nothing.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use shared::events::{ORDER_PLACED, OrderEvent};
-use shared::queue::batch_response;
-use shared::store::DynamoStore;
+use shop_domain::events::{ORDER_PLACED, OrderEvent};
+use shop_edge::queue::batch_response;
+use shop_store::DynamoStore;
 use std::collections::HashSet;
 
 pub async fn handle(store: &DynamoStore, event: SqsEvent) -> SqsBatchResponse {

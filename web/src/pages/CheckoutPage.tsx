@@ -108,7 +108,7 @@ function ShippingForm({ initial, onSubmit }: { initial: AddressForm; onSubmit: (
 function Totals({ cart }: { cart: Cart }) {
   const live = cart.items.filter((i) => i.reserved !== false);
   const subtotal = cart.subtotal;
-  // The API's rule (shared/src/pricing.rs): 8% tax, half-up; shipping free over $50.00, else $5.99.
+  // The API's rule (crates/domain/src/pricing.rs): 8% tax, half-up; shipping free over $50.00, else $5.99.
   const tax: Money = { amount: Math.floor((subtotal.amount * 8 + 50) / 100), currency: subtotal.currency };
   const shipping: Money = { amount: subtotal.amount > 5000 ? 0 : 599, currency: subtotal.currency };
   const total: Money = { amount: subtotal.amount + tax.amount + shipping.amount, currency: subtotal.currency };

@@ -1,0 +1,32 @@
+//! The shop's domain: its types and rules as pure code, with no AWS, HTTP
+//! or async runtime. Values that parse cannot hold bad data.
+//!
+//! - [`ids`], [`money`], [`time`], [`choice`]: the vocabulary.
+//! - [`catalog`], [`stock`], [`pricing`], [`cart`], [`order`]: products,
+//!   units on hand and held, prices and totals, cart lines, orders and
+//!   their status changes.
+//! - [`idempotency`]: what a repeated checkout key means.
+//! - [`payment`]: what a payment is, whoever moves the money.
+//! - [`ledger`]: whether stock and money add up.
+//! - [`events`]: the messages between services.
+//! - [`recommendations`]: what an order adds to "customers also bought".
+//! - [`validation`], [`settings`], [`report`]: invalid input, invalid
+//!   configuration, errors as text.
+
+pub mod cart;
+pub mod catalog;
+pub mod choice;
+pub mod events;
+pub mod idempotency;
+pub mod ids;
+pub mod ledger;
+pub mod money;
+pub mod order;
+pub mod payment;
+pub mod pricing;
+pub mod recommendations;
+pub mod report;
+pub mod settings;
+pub mod stock;
+pub mod time;
+pub mod validation;

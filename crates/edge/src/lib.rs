@@ -1,0 +1,18 @@
+//! The HTTP and Lambda edge: everything between API Gateway, Lambda's
+//! runtime and a handler.
+//!
+//! - [`problem`]: the API's error type, rendered as `application/problem+json`,
+//!   and the answer for each store and cart refusal.
+//! - [`http`]: request plumbing written once (identity, JSON bodies, query
+//!   and path parameters, responses, correlation ids).
+//! - [`lambda`]: start-up for a function (`run`, `run_with`, `run_events`, ...).
+//! - [`queue`]: SQS batches and which messages failed.
+//! - [`config`], [`logging`], [`metrics`]: environment, JSON logs, EMF metrics.
+
+pub mod config;
+pub mod http;
+pub mod lambda;
+pub mod logging;
+pub mod metrics;
+pub mod problem;
+pub mod queue;

@@ -1,0 +1,286 @@
+//! Events between services (`docs/events.md`): which changes in the table's
+//! stream leave for which queue ([`route`]), and the relay that sends them
+//! ([`relay`]). The messages' shapes are `shop_domain::events`.
+//!
+//! Changes never leave by a separate send after a commit: product and stock
+//! changes are read from the stream itself, order events from outbox items
+//! written in the order's own transaction. The relay only forwards; the
+//! consumers look at the table again (search) or count once per order
+//! (recommendations), so a message delivered twice, late or out of order
+//! changes nothing.
+
+pub mod relay;
+
+use aws_lambda_events::dynamodb::EventRecord;
+use serde::Deserialize;
+use serde_dynamo::AttributeValue;
+use shop_domain::events::{CatalogEvent, OrderEvent, OrderPayload};
+use shop_domain::order::OrderId;
+use shop_store::keys;
+
+/// An SQS client; `endpoint` overrides where it connects.
+pub fn sqs(sdk: &aws_config::SdkConfig, endpoint: Option<&str>) -> aws_sdk_sqs::Client {
+    let mut config = aws_sdk_sqs::config::Builder::from(sdk);
+    if let Some(url) = endpoint {
+        config = config.endpoint_url(url);
+    }
+    aws_sdk_sqs::Client::from_conf(config.build())
+}
+
+/// The queue a message goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Destination {
+    /// FIFO, grouped by product: one product's messages are applied one at a
+    /// time, so two updaters never race to write the same document.
+    SearchIndex,
+    Recommendations,
+    /// FIFO, grouped by product, like the search index queue: stock changes
+    /// for open storefront pages (`shop_live`).
+    LiveStock,
+    /// Records the relay cannot read (a bug): kept with the reason, so they
+    /// neither block the stream nor vanish.
+    Unreadable,
+}
+
+/// One message for a queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    pub destination: Destination,
+    /// The stream record's `eventID`: the FIFO deduplication id, so a relay
+    /// retry does not send the same change twice within five minutes.
+    pub dedup_id: String,
+    /// The FIFO message group (the product), for the search index queue.
+    pub group: Option<String>,
+    /// JSON.
+    pub body: String,
+}
+
+/// The outbox item's attributes (`crates/store/src/orders.rs`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OutboxItem {
+    event_id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    aggregate_id: OrderId,
+    version: u32,
+    payload: String,
+    created_at: String,
+}
+
+/// A stream record the relay cannot read: a bug, never skipped silently.
+#[derive(Debug, thiserror::Error)]
+#[error("stream record {event_id}: {reason}")]
+pub struct UnreadableRecord {
+    pub event_id: String,
+    pub reason: String,
+}
+
+/// What a change in the table means for the other services: the messages it
+/// makes (none for most items).
+pub fn route(record: &EventRecord) -> Result<Vec<Outgoing>, UnreadableRecord> {
+    let unreadable = |reason: String| UnreadableRecord {
+        event_id: record.event_id.clone(),
+        reason,
+    };
+    let keys = &record.change.keys;
+    let (Some(pk), Some(sk)) = (string(keys, keys::PK), string(keys, keys::SK)) else {
+        return Err(unreadable("no pk/sk in the keys".into()));
+    };
+    if let Some(product_id) = keys::product_id_of_pk(pk) {
+        let event_id = record.event_id.clone();
+        let (event, destinations): (_, &[Destination]) = if sk == keys::PRODUCT_SK {
+            (
+                CatalogEvent::ProductChanged { product_id, event_id },
+                &[Destination::SearchIndex],
+            )
+        } else if sk.starts_with(keys::STOCK_SK_PREFIX) && available_moved(record) {
+            (
+                CatalogEvent::StockChanged { product_id, event_id },
+                &[Destination::SearchIndex, Destination::LiveStock],
+            )
+        } else {
+            return Ok(Vec::new());
+        };
+        let body = serde_json::to_string(&event).expect("events serialise");
+        return Ok(destinations
+            .iter()
+            .map(|&destination| Outgoing {
+                destination,
+                dedup_id: record.event_id.clone(),
+                group: Some(event.product_id().to_string()),
+                body: body.clone(),
+            })
+            .collect());
+    }
+    // An outbox item is only ever inserted; its removal is the TTL collecting it.
+    if pk.starts_with("OUTBOX#") && record.event_name == "INSERT" {
+        let item: OutboxItem =
+            serde_dynamo::from_item(record.change.new_image.clone()).map_err(|e| unreadable(e.to_string()))?;
+        let payload: OrderPayload =
+            serde_json::from_str(&item.payload).map_err(|e| unreadable(format!("payload: {e}")))?;
+        let event = OrderEvent {
+            event_id: item.event_id,
+            kind: item.kind,
+            order_id: item.aggregate_id,
+            version: item.version,
+            occurred_at: item.created_at,
+            payload,
+        };
+        return Ok(vec![Outgoing {
+            destination: Destination::Recommendations,
+            dedup_id: event.event_id.clone(),
+            group: None,
+            body: serde_json::to_string(&event).expect("events serialise"),
+        }]);
+    }
+    Ok(Vec::new())
+}
+
+/// The dead-letter message for a record the relay cannot read: its keys and
+/// position, not its images (an item can be larger than an SQS message).
+pub fn unreadable(record: &EventRecord, error: &UnreadableRecord) -> Outgoing {
+    let body = serde_json::json!({
+        "reason": error.reason,
+        "eventID": record.event_id,
+        "eventName": record.event_name,
+        "keys": record.change.keys,
+        "sequenceNumber": record.change.sequence_number,
+    });
+    Outgoing {
+        destination: Destination::Unreadable,
+        dedup_id: record.event_id.clone(),
+        group: None,
+        body: body.to_string(),
+    }
+}
+
+fn string<'a>(item: &'a serde_dynamo::Item, name: &str) -> Option<&'a str> {
+    match item.get(name) {
+        Some(AttributeValue::S(value)) => Some(value),
+        _ => None,
+    }
+}
+
+/// Whether a stock shard's `available` changed (a shard created or deleted
+/// with units free counts too).
+fn available_moved(record: &EventRecord) -> bool {
+    let available = |item: &serde_dynamo::Item| match item.get("available") {
+        Some(AttributeValue::N(n)) => n.parse::<i64>().unwrap_or(0),
+        _ => 0,
+    };
+    available(&record.change.old_image) != available(&record.change.new_image)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(event_name: &str, keys: &[(&str, &str)], old: serde_json::Value, new: serde_json::Value) -> EventRecord {
+        let keys: serde_json::Map<String, serde_json::Value> = keys
+            .iter()
+            .map(|(k, v)| (k.to_string(), serde_json::json!({ "S": v })))
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "eventID": "e-1",
+            "eventName": event_name,
+            "awsRegion": "us-east-1",
+            "dynamodb": { "Keys": keys, "OldImage": old, "NewImage": new, "SizeBytes": 1, "SequenceNumber": "1" }
+        }))
+        .unwrap()
+    }
+
+    fn shard(available: i64) -> serde_json::Value {
+        serde_json::json!({ "pk": { "S": "PRODUCT#p-1" }, "sk": { "S": "STOCK#00" }, "available": { "N": available.to_string() } })
+    }
+
+    fn event_of(outgoing: Outgoing) -> CatalogEvent {
+        assert_eq!(outgoing.destination, Destination::SearchIndex);
+        assert_eq!(outgoing.group.as_deref(), Some("p-1"));
+        serde_json::from_str(&outgoing.body).unwrap()
+    }
+
+    #[test]
+    fn product_changes_go_to_the_search_index_grouped_by_product() {
+        for name in ["INSERT", "MODIFY", "REMOVE"] {
+            let r = record(
+                name,
+                &[("pk", "PRODUCT#p-1"), ("sk", "PRODUCT")],
+                serde_json::json!(null),
+                serde_json::json!(null),
+            );
+            let routed = route(&r).unwrap();
+            assert_eq!(routed.len(), 1);
+            let event = event_of(routed[0].clone());
+            assert!(matches!(event, CatalogEvent::ProductChanged { ref event_id, .. } if event_id == "e-1"));
+        }
+    }
+
+    #[test]
+    fn stock_changes_count_only_when_available_moves() {
+        let keys = [("pk", "PRODUCT#p-1"), ("sk", "STOCK#00")];
+        let moved = route(&record("MODIFY", &keys, shard(5), shard(4))).unwrap();
+        assert!(matches!(event_of(moved[0].clone()), CatalogEvent::StockChanged { .. }));
+        // Open storefront pages hear of it too.
+        assert_eq!(moved[1].destination, Destination::LiveStock);
+        assert_eq!(moved[1].body, moved[0].body);
+        // A reservation turning into a sale leaves `available` alone.
+        assert!(route(&record("MODIFY", &keys, shard(4), shard(4))).unwrap().is_empty());
+        let created = route(&record("INSERT", &keys, serde_json::json!(null), shard(3))).unwrap();
+        assert_eq!(created.len(), 2);
+        assert!(
+            route(&record("REMOVE", &keys, shard(0), serde_json::json!(null)))
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn placed_orders_go_to_the_recommender_and_other_items_nowhere() {
+        let payload = serde_json::json!({
+            "orderId": "ord_01J0000000000000000000000A", "userId": "user-1", "status": "confirmed",
+            "lines": [{ "productId": "p-1", "quantity": 2 }], "total": { "amount": 100, "currency": "USD" }
+        });
+        let event_id = "ord_01J0000000000000000000000A-OrderPlaced-v1";
+        let image = serde_json::json!({
+            "pk": { "S": format!("OUTBOX#{event_id}") }, "sk": { "S": "EVENT" },
+            "eventId": { "S": event_id }, "type": { "S": "OrderPlaced" },
+            "aggregateId": { "S": "ord_01J0000000000000000000000A" }, "version": { "N": "1" },
+            "payload": { "S": payload.to_string() }, "createdAt": { "S": "2026-11-26T09:00:00Z" }
+        });
+        let keys = [("pk", &*format!("OUTBOX#{event_id}")), ("sk", "EVENT")];
+        let routed = route(&record("INSERT", &keys, serde_json::json!(null), image.clone())).unwrap();
+        let [outgoing] = &routed[..] else {
+            panic!("one message: {routed:?}")
+        };
+        assert_eq!(outgoing.destination, Destination::Recommendations);
+        assert_eq!(outgoing.dedup_id, event_id);
+        let event: OrderEvent = serde_json::from_str(&outgoing.body).unwrap();
+        assert_eq!(event.kind, shop_domain::events::ORDER_PLACED);
+        assert_eq!(event.payload.lines[0].quantity, 2);
+        // The TTL collecting the outbox item is not an event.
+        assert!(
+            route(&record("REMOVE", &keys, image, serde_json::json!(null)))
+                .unwrap()
+                .is_empty()
+        );
+        let cart = [("pk", "CART#user-1"), ("sk", "LINE#p-1")];
+        assert!(
+            route(&record(
+                "MODIFY",
+                &cart,
+                serde_json::json!(null),
+                serde_json::json!(null)
+            ))
+            .unwrap()
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_broken_outbox_item_is_an_error_not_a_skip() {
+        let keys = [("pk", "OUTBOX#x"), ("sk", "EVENT")];
+        let image = serde_json::json!({ "pk": { "S": "OUTBOX#x" }, "sk": { "S": "EVENT" } });
+        assert!(route(&record("INSERT", &keys, serde_json::json!(null), image)).is_err());
+    }
+}
