@@ -110,7 +110,7 @@ pub fn socket_handler(binary: &str, store: DynamoStore) -> Option<crate::live::S
     match binary {
         "live-socket" => Some(Arc::new(move |event| {
             let store = Arc::clone(&store);
-            Box::pin(async move { live_socket::handle(&store, event).await }) as BoxFuture<'static, _>
+            Box::pin(async move { live_socket::handle(store.as_ref(), event).await }) as BoxFuture<'static, _>
         })),
         _ => None,
     }

@@ -4,9 +4,10 @@
 //! move to the dead-letter queue after its `maxReceiveCount`.
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use serde::de::DeserializeOwned;
 use shop_domain::events::CatalogEvent;
 use shop_domain::ids::ProductId;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// The FIFO message group of a message (none on a standard queue).
 pub fn group(message: &SqsMessage) -> Option<&str> {
@@ -33,32 +34,54 @@ pub fn batch_response(event: &SqsEvent, failed: impl Fn(&SqsMessage) -> bool) ->
     response
 }
 
-/// Applies a batch of catalog-event messages (the search index updater's,
-/// push-stock's): `apply` gets every product the batch names, each once,
-/// and answers those it could not handle. A message fails when it is not a
-/// catalog event or names such a product; on FIFO queues the rest of its
-/// group fails with it (`queue::batch_response`).
+/// Runs a batch for a queue worker, the one way every worker reads SQS:
+/// parses each message as an `M`, names it by `key`, and hands `apply`
+/// every name the batch holds, once, with one of its messages (so a product
+/// named by ten messages is looked at once). `apply` answers the names it
+/// could not handle. A message fails when it does not parse or its name
+/// failed; on a FIFO queue the rest of its group fails with it
+/// ([`batch_response`]).
+pub async fn run_batch<M, K, F, Fut>(event: &SqsEvent, key: impl Fn(&M) -> K, apply: F) -> SqsBatchResponse
+where
+    M: DeserializeOwned,
+    K: Ord + Clone,
+    F: FnOnce(BTreeMap<K, M>) -> Fut,
+    Fut: Future<Output = BTreeSet<K>>,
+{
+    let mut named: HashMap<&str, K> = HashMap::new();
+    let mut messages: BTreeMap<K, M> = BTreeMap::new();
+    for message in &event.records {
+        let id = message.message_id.as_deref().unwrap_or_default();
+        match serde_json::from_str::<M>(message.body.as_deref().unwrap_or_default()) {
+            Ok(parsed) => {
+                let name = key(&parsed);
+                named.insert(id, name.clone());
+                messages.insert(name, parsed);
+            }
+            Err(error) => tracing::error!(message_id = id, %error, "a message this queue's worker cannot read"),
+        }
+    }
+    let failed = apply(messages).await;
+    batch_response(event, |message| {
+        named
+            .get(message.message_id.as_deref().unwrap_or_default())
+            .is_none_or(|name| failed.contains(name))
+    })
+}
+
+/// [`run_batch`] for catalog events (the search index updater's,
+/// push-stock's): `apply` gets every product the batch names, each once.
 pub async fn apply_catalog_batch<F, Fut>(event: &SqsEvent, apply: F) -> SqsBatchResponse
 where
     F: FnOnce(BTreeSet<ProductId>) -> Fut,
     Fut: Future<Output = BTreeSet<ProductId>>,
 {
-    let mut named: HashMap<&str, ProductId> = HashMap::new();
-    for message in &event.records {
-        let id = message.message_id.as_deref().unwrap_or_default();
-        match serde_json::from_str::<CatalogEvent>(message.body.as_deref().unwrap_or_default()) {
-            Ok(catalog_event) => {
-                named.insert(id, catalog_event.product_id().clone());
-            }
-            Err(error) => tracing::error!(message_id = id, %error, "not a catalog event"),
-        }
-    }
-    let failed = apply(named.values().cloned().collect()).await;
-    batch_response(event, |message| {
-        named
-            .get(message.message_id.as_deref().unwrap_or_default())
-            .is_none_or(|id| failed.contains(id))
-    })
+    run_batch(
+        event,
+        |e: &CatalogEvent| e.product_id().clone(),
+        |named| apply(named.into_keys().collect()),
+    )
+    .await
 }
 
 #[cfg(test)]
@@ -88,5 +111,38 @@ mod tests {
             .map(|f| f.item_identifier.as_str())
             .collect();
         assert_eq!(failed, ["1", "3"]);
+    }
+
+    fn failed(response: &SqsBatchResponse) -> Vec<&str> {
+        response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn each_name_is_applied_once_and_fails_every_message_naming_it() {
+        let body = |product: &str| format!(r#"{{"type":"StockChanged","productId":"{product}","eventId":"e"}}"#);
+        let mut event = SqsEvent::default();
+        for (id, group, text) in [
+            ("1", "p1", body("P1")),
+            ("2", "p2", body("P2")),
+            ("3", "p1", body("P1")),
+            ("4", "p3", "not json".to_owned()),
+            ("5", "p4", body("P4")),
+        ] {
+            let mut m = message(id, group);
+            m.body = Some(text);
+            event.records.push(m);
+        }
+        let mut seen = Vec::new();
+        let response = apply_catalog_batch(&event, |products| {
+            seen.extend(products.iter().map(|p| p.to_string()));
+            async { BTreeSet::from([ProductId::parse("P2").unwrap()]) }
+        })
+        .await;
+        assert_eq!(seen, ["P1", "P2", "P4"]);
+        assert_eq!(failed(&response), ["2", "4"]);
     }
 }

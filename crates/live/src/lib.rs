@@ -14,7 +14,8 @@ use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxy
 use serde::{Deserialize, Serialize};
 use shop_domain::ids::ProductId;
 use shop_domain::stock::StockLevel;
-use shop_store::DynamoStore;
+use shop_store::catalog::ProductReader;
+use shop_store::live::LiveConnections;
 use std::collections::BTreeSet;
 
 /// Products one connection may watch at once.
@@ -122,7 +123,10 @@ fn answer(status: i64, body: &str) -> ApiGatewayProxyResponse {
 }
 
 /// The WebSocket API's routes (`$connect`, `$disconnect`, `subscribe`).
-pub async fn handle_socket(store: &DynamoStore, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
+pub async fn handle_socket(
+    store: &impl LiveConnections,
+    event: ApiGatewayWebsocketProxyRequest,
+) -> ApiGatewayProxyResponse {
     let context = &event.request_context;
     let Some(connection) = context.connection_id.as_deref() else {
         return answer(400, "no connection id");
@@ -147,13 +151,17 @@ pub async fn handle_socket(store: &DynamoStore, event: ApiGatewayWebsocketProxyR
 
 /// Sends `product`'s current availability to every connection watching it;
 /// closed connections are forgotten.
-pub async fn push_product<N: Notify>(store: &DynamoStore, notifier: &N, product: &ProductId) -> Result<(), String> {
+pub async fn push_product<N: Notify>(
+    store: &(impl LiveConnections + ProductReader),
+    notifier: &N,
+    product: &ProductId,
+) -> Result<(), String> {
     let watchers = store.watchers(product).await.map_err(|e| e.to_string())?;
     if watchers.is_empty() {
         return Ok(());
     }
-    let stock = match store.product_partition(product).await.map_err(|e| e.to_string())? {
-        Some((_, shards)) => StockLevel::of(&shards),
+    let stock = match store.product_with_stock(product).await.map_err(|e| e.to_string())? {
+        Some((_, stock)) => stock,
         None => StockLevel::default(),
     };
     let message = serde_json::to_string(&StockUpdate::new(product.clone(), &stock)).expect("updates serialise");

@@ -5,16 +5,14 @@
 use super::{SearchBackend, SearchDoc};
 use shop_domain::catalog::category_path;
 use shop_domain::ids::ProductId;
-use shop_domain::stock::StockLevel;
-use shop_store::DynamoStore;
-use shop_store::catalog::CategoryReader;
+use shop_store::catalog::{CategoryReader, ProductReader};
 use std::collections::BTreeSet;
 
 /// Re-reads these products (one query per product's partition) and upserts
 /// their documents, or removes those no longer in the table. Answers the
 /// products it could not bring up to date.
 pub async fn refresh<B: SearchBackend>(
-    store: &DynamoStore,
+    store: &(impl ProductReader + CategoryReader + Sync),
     index: &B,
     ids: &BTreeSet<ProductId>,
 ) -> BTreeSet<ProductId> {
@@ -27,16 +25,16 @@ pub async fn refresh<B: SearchBackend>(
     };
     let reads = futures::future::join_all(
         ids.iter()
-            .map(|id| async move { (id, store.product_partition(id).await) }),
+            .map(|id| async move { (id, store.product_with_stock(id).await) }),
     );
     let mut failed = BTreeSet::new();
     let mut docs = Vec::new();
     let mut gone = Vec::new();
     for (id, read) in reads.await {
         match read {
-            Ok(Some((product, shards))) => {
+            Ok(Some((product, stock))) => {
                 let path = category_path(&categories, &product.category_id);
-                docs.push(SearchDoc::new(&product, &StockLevel::of(&shards), path));
+                docs.push(SearchDoc::new(&product, &stock, path));
             }
             Ok(None) => gone.push(id.clone()),
             Err(error) => {

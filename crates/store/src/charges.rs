@@ -191,31 +191,22 @@ impl ChargeBook for DynamoStore {
     }
 
     async fn charges_since(&self, since: clock::Timestamp) -> Result<Vec<Charge>, StoreError> {
-        let since = clock::format(since);
-        let mut charges = Vec::new();
-        let mut start = None;
-        loop {
-            // The charges are spread over the table; a filtered scan finds them.
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("begins_with(#pk, :charge) AND createdAt >= :since")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":charge", s(keys::charge_pk("")))
-                .expression_attribute_values(":since", s(&since))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            for item in page.items() {
-                charges.push(charge_from_item(item)?);
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(charges);
-            }
-        }
+        // The charges are spread over the table; a filtered scan finds them.
+        let items: Vec<Item> = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("begins_with(#pk, :charge) AND createdAt >= :since")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":charge", s(keys::charge_pk("")))
+            .expression_attribute_values(":since", s(clock::format(since)))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        items.iter().map(charge_from_item).collect()
     }
 }

@@ -6,6 +6,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRe
 use shop_domain::ids::ProductId;
 use shop_domain::time::Now;
 use std::collections::BTreeSet;
+use std::future::Future;
 use time::Duration;
 
 /// API Gateway closes a WebSocket after two hours; TTL collects what a lost
@@ -15,18 +16,6 @@ const CONNECTION_LIFETIME: Duration = Duration::hours(2);
 const BATCH_WRITE: usize = 25;
 
 impl DynamoStore {
-    /// Records a new connection (watching nothing yet).
-    pub async fn connect(&self, connection: &str) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(self.connection_item(connection, &BTreeSet::new())))
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
-    }
-
     fn connection_item(&self, connection: &str, products: &BTreeSet<ProductId>) -> Item {
         let mut item = Item::from([
             (PK.into(), s(keys::live_connection_pk(connection))),
@@ -65,9 +54,69 @@ impl DynamoStore {
         })
     }
 
+    async fn batch_write(&self, writes: Vec<WriteRequest>) -> Result<(), StoreError> {
+        for chunk in writes.chunks(BATCH_WRITE) {
+            let mut pending = chunk.to_vec();
+            while !pending.is_empty() {
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(StoreError::from_sdk)?;
+                pending = output
+                    .unprocessed_items()
+                    .and_then(|u| u.get(&self.table))
+                    .cloned()
+                    .unwrap_or_default();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The WebSocket connections of open storefront pages and the products
+/// each one watches (`shop-live`).
+pub trait LiveConnections {
+    /// Records a new connection (watching nothing yet).
+    fn connect(&self, connection: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Makes `products` the connection's whole subscription: one `WATCH#`
     /// item per product, so a stock change finds its watchers with one query.
-    pub async fn subscribe(&self, connection: &str, products: &BTreeSet<ProductId>) -> Result<(), StoreError> {
+    fn subscribe(
+        &self,
+        connection: &str,
+        products: &BTreeSet<ProductId>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Forgets a connection and everything it watched.
+    fn disconnect(&self, connection: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Forgets a connection API Gateway says is gone, starting with the
+    /// watch that led to it (its connection item may not list it).
+    fn forget(&self, connection: &str, product: &ProductId) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The connections watching `product`.
+    fn watchers(&self, product: &ProductId) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+}
+
+impl LiveConnections for DynamoStore {
+    /// Records a new connection (watching nothing yet).
+    async fn connect(&self, connection: &str) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.connection_item(connection, &BTreeSet::new())))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Makes `products` the connection's whole subscription: one `WATCH#`
+    /// item per product, so a stock change finds its watchers with one query.
+    async fn subscribe(&self, connection: &str, products: &BTreeSet<ProductId>) -> Result<(), StoreError> {
         let before = self.watched(connection).await?;
         let mut writes: Vec<WriteRequest> = before
             .difference(products)
@@ -107,7 +156,7 @@ impl DynamoStore {
     }
 
     /// Forgets a connection and everything it watched.
-    pub async fn disconnect(&self, connection: &str) -> Result<(), StoreError> {
+    async fn disconnect(&self, connection: &str) -> Result<(), StoreError> {
         let watched = self.watched(connection).await?;
         let delete = |pk: String, sk: String| {
             let request = DeleteRequest::builder()
@@ -130,7 +179,7 @@ impl DynamoStore {
 
     /// Forgets a connection API Gateway says is gone, starting with the
     /// watch that led to it (its connection item may not list it).
-    pub async fn forget(&self, connection: &str, product: &ProductId) -> Result<(), StoreError> {
+    async fn forget(&self, connection: &str, product: &ProductId) -> Result<(), StoreError> {
         self.client
             .delete_item()
             .table_name(&self.table)
@@ -143,7 +192,7 @@ impl DynamoStore {
     }
 
     /// The connections watching `product`.
-    pub async fn watchers(&self, product: &ProductId) -> Result<Vec<String>, StoreError> {
+    async fn watchers(&self, product: &ProductId) -> Result<Vec<String>, StoreError> {
         let now = self.now().unix_timestamp();
         self.partition(keys::watch_pk(product))
             .await?
@@ -157,26 +206,5 @@ impl DynamoStore {
                     .ok_or_else(|| a.corrupt("not a CONN# key".into()))
             })
             .collect()
-    }
-
-    async fn batch_write(&self, writes: Vec<WriteRequest>) -> Result<(), StoreError> {
-        for chunk in writes.chunks(BATCH_WRITE) {
-            let mut pending = chunk.to_vec();
-            while !pending.is_empty() {
-                let output = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, pending)
-                    .send()
-                    .await
-                    .map_err(StoreError::from_sdk)?;
-                pending = output
-                    .unprocessed_items()
-                    .and_then(|u| u.get(&self.table))
-                    .cloned()
-                    .unwrap_or_default();
-            }
-        }
-        Ok(())
     }
 }

@@ -9,6 +9,7 @@ use shop_domain::events::OrderEvent;
 use shop_domain::ids::{CategoryId, ProductId};
 use shop_domain::recommendations::{Tally, tallies};
 use std::collections::HashMap;
+use std::future::Future;
 use time::Duration;
 
 /// Count actions per transaction, besides its marker (DynamoDB allows 100).
@@ -20,11 +21,62 @@ const MARKER_RETENTION: Duration = Duration::days(30);
 const BATCH_GET: usize = 100;
 
 impl DynamoStore {
+    fn tally_action(&self, tally: &Tally, categories: &HashMap<ProductId, CategoryId>) -> Option<TransactWriteItem> {
+        let update = match tally {
+            Tally::Pair { product, with } => Update::builder()
+                .key(PK, s(keys::also_pk(product)))
+                .key(SK, s(keys::with_sk(with)))
+                .update_expression("ADD #count :one SET entity = :entity")
+                .expression_attribute_names("#count", "count")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":entity", s("CoPurchase")),
+            // A product deleted since the order has no category to rank in.
+            Tally::Sold { product, units } => Update::builder()
+                .key(PK, s(keys::product_pk(product)))
+                .key(SK, s(keys::SALES_SK))
+                .update_expression("ADD #sold :units SET #category = :category, entity = :entity")
+                .expression_attribute_names("#sold", keys::BY_CATEGORY_SALES.1)
+                .expression_attribute_names("#category", CATEGORY_KEY)
+                .expression_attribute_values(":units", n(*units))
+                .expression_attribute_values(":category", s(categories.get(product)?.as_str()))
+                .expression_attribute_values(":entity", s("ProductSales")),
+        };
+        let update = update
+            .table_name(&self.table)
+            .build()
+            .expect("key and expression are set");
+        Some(TransactWriteItem::builder().update(update).build())
+    }
+}
+
+/// "Customers also bought": counts placed orders once, and reads them back.
+pub trait CoPurchases {
     /// Adds a placed order's co-purchases and units sold, once: each
     /// transaction carries a marker that only one delivery can create.
     /// Answers how many of its transactions this call committed (0 when the
     /// order was counted before).
-    pub async fn record_order(&self, event: &OrderEvent) -> Result<usize, StoreError> {
+    fn record_order(&self, event: &OrderEvent) -> impl Future<Output = Result<usize, StoreError>> + Send;
+
+    /// Every product bought together with `id`, with the number of orders.
+    fn also_bought(&self, id: &ProductId) -> impl Future<Output = Result<Vec<(ProductId, u64)>, StoreError>> + Send;
+
+    /// The category's products by units sold, most first.
+    fn best_sellers(
+        &self,
+        category: &CategoryId,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<ProductId>, StoreError>> + Send;
+
+    /// These products, in the order given; those that do not exist are left out.
+    fn products(&self, ids: &[ProductId]) -> impl Future<Output = Result<Vec<Product>, StoreError>> + Send;
+}
+
+impl CoPurchases for DynamoStore {
+    /// Adds a placed order's co-purchases and units sold, once: each
+    /// transaction carries a marker that only one delivery can create.
+    /// Answers how many of its transactions this call committed (0 when the
+    /// order was counted before).
+    async fn record_order(&self, event: &OrderEvent) -> Result<usize, StoreError> {
         let tallies = tallies(&event.payload.lines);
         let mut ids: Vec<ProductId> = event.payload.lines.iter().map(|l| l.product_id.clone()).collect();
         ids.sort();
@@ -69,35 +121,8 @@ impl DynamoStore {
         Ok(committed)
     }
 
-    fn tally_action(&self, tally: &Tally, categories: &HashMap<ProductId, CategoryId>) -> Option<TransactWriteItem> {
-        let update = match tally {
-            Tally::Pair { product, with } => Update::builder()
-                .key(PK, s(keys::also_pk(product)))
-                .key(SK, s(keys::with_sk(with)))
-                .update_expression("ADD #count :one SET entity = :entity")
-                .expression_attribute_names("#count", "count")
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":entity", s("CoPurchase")),
-            // A product deleted since the order has no category to rank in.
-            Tally::Sold { product, units } => Update::builder()
-                .key(PK, s(keys::product_pk(product)))
-                .key(SK, s(keys::SALES_SK))
-                .update_expression("ADD #sold :units SET #category = :category, entity = :entity")
-                .expression_attribute_names("#sold", keys::BY_CATEGORY_SALES.1)
-                .expression_attribute_names("#category", CATEGORY_KEY)
-                .expression_attribute_values(":units", n(*units))
-                .expression_attribute_values(":category", s(categories.get(product)?.as_str()))
-                .expression_attribute_values(":entity", s("ProductSales")),
-        };
-        let update = update
-            .table_name(&self.table)
-            .build()
-            .expect("key and expression are set");
-        Some(TransactWriteItem::builder().update(update).build())
-    }
-
     /// Every product bought together with `id`, with the number of orders.
-    pub async fn also_bought(&self, id: &ProductId) -> Result<Vec<(ProductId, u64)>, StoreError> {
+    async fn also_bought(&self, id: &ProductId) -> Result<Vec<(ProductId, u64)>, StoreError> {
         let mut counts = Vec::new();
         for item in self.partition(keys::also_pk(id)).await? {
             let a = Attrs::new(&item);
@@ -112,7 +137,7 @@ impl DynamoStore {
     }
 
     /// The category's products by units sold, most first.
-    pub async fn best_sellers(&self, category: &CategoryId, limit: usize) -> Result<Vec<ProductId>, StoreError> {
+    async fn best_sellers(&self, category: &CategoryId, limit: usize) -> Result<Vec<ProductId>, StoreError> {
         let (index, _) = keys::BY_CATEGORY_SALES;
         let output = self
             .client
@@ -138,7 +163,7 @@ impl DynamoStore {
     }
 
     /// These products, in the order given; those that do not exist are left out.
-    pub async fn products(&self, ids: &[ProductId]) -> Result<Vec<Product>, StoreError> {
+    async fn products(&self, ids: &[ProductId]) -> Result<Vec<Product>, StoreError> {
         let mut found: HashMap<ProductId, Product> = HashMap::new();
         for chunk in ids.chunks(BATCH_GET) {
             let mut keys_to_read: Vec<Item> = chunk

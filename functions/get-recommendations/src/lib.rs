@@ -8,10 +8,12 @@ use shop_domain::ids::ProductId;
 use shop_domain::recommendations::{Basis, DEFAULT_LIMIT, MAX_LIMIT, Recommendations, rank};
 use shop_edge::http::{self, Body, Request, Response, StatusCode};
 use shop_edge::problem::ApiError;
+use shop_store::StoreError;
 use shop_store::catalog::CategoryBrowser;
-use shop_store::{DynamoStore, StoreError};
+use shop_store::catalog::ProductReader;
+use shop_store::recommendations::CoPurchases;
 
-pub async fn handle(store: &DynamoStore, req: Request) -> Response<Body> {
+pub async fn handle(store: &(impl ProductReader + CoPurchases + CategoryBrowser), req: Request) -> Response<Body> {
     http::respond(req, |req| get_recommendations(store, req)).await
 }
 
@@ -22,12 +24,15 @@ fn parse_limit(value: &str) -> Result<u32, String> {
     }
 }
 
-async fn get_recommendations(store: &DynamoStore, req: Request) -> Result<Response<Body>, ApiError> {
+async fn get_recommendations(
+    store: &(impl ProductReader + CoPurchases + CategoryBrowser),
+    req: Request,
+) -> Result<Response<Body>, ApiError> {
     http::only_query_params(&req, &["limit"])?;
     let id = http::path_param(&req, "productId", ProductId::parse)?;
     let limit = http::query_param(&req, "limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT);
     let (product, _) = store
-        .product_partition(&id)
+        .product_with_stock(&id)
         .await?
         .ok_or_else(|| ApiError::not_found("product", &id))?;
     let recommendations = recommend(store, &product, limit).await?;
@@ -39,7 +44,11 @@ async fn get_recommendations(store: &DynamoStore, req: Request) -> Result<Respon
 }
 
 /// Up to `limit` products to show next to `product`.
-pub async fn recommend(store: &DynamoStore, product: &Product, limit: u32) -> Result<Recommendations, StoreError> {
+pub async fn recommend(
+    store: &(impl ProductReader + CoPurchases + CategoryBrowser),
+    product: &Product,
+    limit: u32,
+) -> Result<Recommendations, StoreError> {
     let limit = limit as usize;
     let others = |products: Vec<Product>| -> Vec<Product> {
         products

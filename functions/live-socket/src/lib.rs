@@ -2,8 +2,8 @@
 //! `subscribe`); the rules are in `shop_live`.
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
-use shop_store::DynamoStore;
+use shop_store::live::LiveConnections;
 
-pub async fn handle(store: &DynamoStore, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
+pub async fn handle(store: &impl LiveConnections, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
     shop_live::handle_socket(store, event).await
 }

@@ -4,13 +4,18 @@
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use shop_edge::queue::apply_catalog_batch;
 use shop_live::{Notify, push_product};
-use shop_store::DynamoStore;
+use shop_store::catalog::ProductReader;
+use shop_store::live::LiveConnections;
 use std::collections::BTreeSet;
 
 /// Applies a batch of stock events: each product once, its current
 /// availability to every connection watching it; closed connections are
 /// forgotten. Messages that are not catalog events fail on their own.
-async fn push_batch<N: Notify>(store: &DynamoStore, notifier: &N, event: SqsEvent) -> SqsBatchResponse {
+async fn push_batch<N: Notify>(
+    store: &(impl LiveConnections + ProductReader),
+    notifier: &N,
+    event: SqsEvent,
+) -> SqsBatchResponse {
     apply_catalog_batch(&event, |products| async move {
         let mut failed = BTreeSet::new();
         for product in products {
@@ -24,7 +29,11 @@ async fn push_batch<N: Notify>(store: &DynamoStore, notifier: &N, event: SqsEven
     .await
 }
 
-pub async fn handle<N: Notify>(store: &DynamoStore, notifier: &N, event: SqsEvent) -> SqsBatchResponse {
+pub async fn handle<N: Notify>(
+    store: &(impl LiveConnections + ProductReader),
+    notifier: &N,
+    event: SqsEvent,
+) -> SqsBatchResponse {
     // Boxed: the SDK call's future nests too deep for the compiler's
     // layout computation inside the Lambda runtime's.
     Box::pin(push_batch(store, notifier, event)).await

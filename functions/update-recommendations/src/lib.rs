@@ -1,29 +1,36 @@
 //! The recommendation updater (SQS): counts each placed order's
-//! co-purchases once (`DynamoStore::record_order`); other order events are
+//! co-purchases once (`CoPurchases::record_order`); other order events are
 //! acknowledged and change nothing.
 
-use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use shop_domain::events::{ORDER_PLACED, OrderEvent};
-use shop_edge::queue::batch_response;
-use shop_store::DynamoStore;
-use std::collections::HashSet;
+use shop_edge::queue::run_batch;
+use shop_store::recommendations::CoPurchases;
+use std::collections::BTreeSet;
 
-pub async fn handle(store: &DynamoStore, event: SqsEvent) -> SqsBatchResponse {
-    let mut failed: HashSet<String> = HashSet::new();
-    for message in &event.records {
-        if let Err(error) = apply(store, message).await {
-            tracing::warn!(message_id = ?message.message_id, %error, "a recommendation event failed");
-            failed.insert(message.message_id.clone().unwrap_or_default());
-        }
-    }
-    batch_response(&event, |m| failed.contains(m.message_id.as_deref().unwrap_or_default()))
+pub async fn handle(store: &impl CoPurchases, event: SqsEvent) -> SqsBatchResponse {
+    // Boxed: the SDK calls' futures nest too deep for the compiler's layout
+    // computation inside the Lambda runtime's.
+    Box::pin(run_batch(
+        &event,
+        |e: &OrderEvent| e.event_id.clone(),
+        |events| async move {
+            let mut failed = BTreeSet::new();
+            for (id, event) in events {
+                if let Err(error) = apply(store, &event).await {
+                    tracing::warn!(event = id, %error, "a recommendation event failed");
+                    failed.insert(id);
+                }
+            }
+            failed
+        },
+    ))
+    .await
 }
 
-async fn apply(store: &DynamoStore, message: &SqsMessage) -> Result<(), String> {
-    let event: OrderEvent = serde_json::from_str(message.body.as_deref().unwrap_or_default())
-        .map_err(|e| format!("not an order event: {e}"))?;
+async fn apply(store: &impl CoPurchases, event: &OrderEvent) -> Result<(), String> {
     if event.kind == ORDER_PLACED {
-        let counted = store.record_order(&event).await.map_err(|e| e.to_string())?;
+        let counted = store.record_order(event).await.map_err(|e| e.to_string())?;
         tracing::info!(order = %event.order_id, counted, "co-purchases recorded");
     }
     Ok(())
