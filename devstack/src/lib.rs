@@ -6,7 +6,6 @@
 //! The `devstack` binary runs it for people; the integration tests start it
 //! in-process with fresh state and random ports.
 
-pub mod bench;
 pub mod dynamo;
 pub mod faults;
 pub mod functions;
@@ -80,65 +79,327 @@ fn run_every(every: std::time::Duration, job: functions::Job, mut shutdown: watc
     })
 }
 
-/// Starts the event source mapping of a stream- or queue-triggered function.
-#[allow(clippy::too_many_arguments)]
-fn start_worker(
-    function: &template::FunctionSpec,
-    store: shop_store::DynamoStore,
-    config: &Config,
-    dynamodb: &aws_sdk_dynamodb::Client,
-    sdk: &aws_config::SdkConfig,
-    dynamodb_url: &str,
-    sqs: &aws_sdk_sqs::Client,
-    queues: &BTreeMap<String, moto::LocalQueue>,
-    searcher: &Arc<Searcher<TantivyBackend>>,
-    notifier: &shop_live::ApiGatewayNotifier,
-    options: &StackOptions,
-    shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<JoinHandle<()>> {
-    let unknown = || {
-        anyhow!(
-            "template.yaml triggers {}, which the local runner does not run",
-            function.binary
-        )
-    };
-    let queue = |id: &str| {
-        queues
-            .get(id)
-            .ok_or_else(|| anyhow!("{} names queue {id}, which is not in the template", function.logical_id))
-    };
-    if let Some(trigger) = &function.queue_trigger {
-        let worker = functions::queue_worker(&function.binary, store, searcher, notifier).ok_or_else(unknown)?;
-        let queue = queue(&trigger.queue)?;
-        let source = pipeline::QueueSource {
-            sqs: sqs.clone(),
-            queue_url: queue.url.clone(),
-            queue_arn: queue.arn.clone(),
-            trigger: trigger.clone(),
-            retry_delay: options.retry_delay,
-        };
-        return Ok(pipeline::run_queue(source, worker, shutdown));
+/// The template's tables in dynoxide, served over HTTP.
+struct LocalTables {
+    db: dynoxide::Database,
+    url: String,
+    /// The stack's own client, always straight to dynoxide.
+    dynamodb: aws_sdk_dynamodb::Client,
+    /// Local names by logical id.
+    names: BTreeMap<String, String>,
+    task: JoinHandle<()>,
+}
+
+impl LocalTables {
+    async fn start(
+        options: &StackOptions,
+        template: &Template,
+        sdk: &aws_config::SdkConfig,
+        shutdown: watch::Receiver<bool>,
+    ) -> anyhow::Result<Self> {
+        let db = dynamo::open(options.data_file.as_deref())?;
+        // WAL with synchronous=NORMAL: no fsync per commit, still crash-safe
+        // for the database file. Plenty for local data.
+        db.disable_bulk_loading()
+            .map_err(|e| anyhow!("dynoxide pragmas: {e}"))?;
+        let (url, task) = dynamo::serve(db.clone(), shutdown).await?;
+        let dynamodb = shop_store::aws::dynamodb(sdk, Some(&url));
+        dynamo::ensure_tables(&dynamodb, &template.tables).await?;
+        let names = template
+            .tables
+            .iter()
+            .map(|t| (t.logical_id.clone(), t.logical_id.clone()))
+            .collect();
+        Ok(Self {
+            db,
+            url,
+            dynamodb,
+            names,
+            task,
+        })
     }
-    let trigger = function.stream_trigger.clone().expect("a stream-triggered function");
-    let worker = functions::stream_worker(&function.binary, config, sqs).ok_or_else(unknown)??;
-    let on_failure = match &trigger.on_failure {
-        Some(id) => Some((sqs.clone(), queue(id)?.url.clone())),
-        None => None,
-    };
-    let streams = aws_sdk_dynamodbstreams::Client::from_conf(
-        aws_sdk_dynamodbstreams::config::Builder::from(sdk)
-            .endpoint_url(dynamodb_url)
-            .build(),
-    );
-    let source = pipeline::StreamSource {
-        streams,
-        dynamodb: dynamodb.clone(),
-        table: trigger.table.clone(),
-        trigger,
-        on_failure,
-        retry_delay: options.retry_delay.unwrap_or(std::time::Duration::from_secs(1)),
-    };
-    Ok(pipeline::run_stream(source, worker, shutdown))
+
+    fn shop_table(&self) -> anyhow::Result<&str> {
+        self.names
+            .get("ShopTable")
+            .map(String::as_str)
+            .context("template.yaml has no ShopTable")
+    }
+}
+
+/// The template's queues in moto, when the stack runs its event pipeline.
+struct LocalQueues {
+    moto: Option<moto::Moto>,
+    sqs: Option<aws_sdk_sqs::Client>,
+    queues: BTreeMap<String, moto::LocalQueue>,
+}
+
+impl LocalQueues {
+    async fn start(options: &StackOptions, template: &Template, sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
+        if !options.sqs {
+            return Ok(Self {
+                moto: None,
+                sqs: None,
+                queues: BTreeMap::new(),
+            });
+        }
+        let moto_server = moto::ensure_installed(&project_root()).await?;
+        let moto = moto::Moto::start(&moto_server).await?;
+        let sqs = shop_events::sqs(sdk, Some(&moto.endpoint));
+        let queues = moto::create_queues(&sqs, &template.queues).await?;
+        Ok(Self {
+            moto: Some(moto),
+            sqs: Some(sqs),
+            queues,
+        })
+    }
+}
+
+/// The functions reach dynoxide through the fault proxy when transaction
+/// conflicts are injected, straight otherwise.
+struct FaultProxy {
+    dynamodb: aws_sdk_dynamodb::Client,
+    counts: Arc<faults::FaultCounts>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl FaultProxy {
+    async fn start(
+        options: &StackOptions,
+        tables: &LocalTables,
+        sdk: &aws_config::SdkConfig,
+        shutdown: watch::Receiver<bool>,
+    ) -> anyhow::Result<Self> {
+        let counts = Arc::new(faults::FaultCounts::default());
+        if options.transaction_conflicts <= 0.0 {
+            return Ok(Self {
+                dynamodb: tables.dynamodb.clone(),
+                counts,
+                task: None,
+            });
+        }
+        let (proxy_url, task) = faults::serve(
+            tables.url.clone(),
+            options.transaction_conflicts,
+            Arc::clone(&counts),
+            shutdown,
+        )
+        .await?;
+        Ok(Self {
+            dynamodb: shop_store::aws::dynamodb(sdk, Some(&proxy_url)),
+            counts,
+            task: Some(task),
+        })
+    }
+}
+
+/// The API's and the storefront's sockets, bound before anything is served
+/// so that their addresses can be handed to the functions.
+struct Listeners {
+    api: tokio::net::TcpListener,
+    web: tokio::net::TcpListener,
+    api_url: String,
+    web_url: String,
+    live_url: String,
+}
+
+impl Listeners {
+    async fn bind(options: &StackOptions) -> anyhow::Result<Self> {
+        let api = tokio::net::TcpListener::bind(options.api_addr)
+            .await
+            .with_context(|| format!("binding the API to {}", options.api_addr))?;
+        let web = tokio::net::TcpListener::bind(options.web_addr)
+            .await
+            .with_context(|| format!("binding the storefront to {}", options.web_addr))?;
+        Ok(Self {
+            api_url: format!("http://{}", api.local_addr()?),
+            web_url: format!("http://{}", web.local_addr()?),
+            live_url: format!("ws://{}/live", web.local_addr()?),
+            api,
+            web,
+        })
+    }
+}
+
+/// Serves `app` on `listener` until shutdown.
+fn serve(
+    what: &'static str,
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move {
+        let signal = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(signal).await {
+            tracing::error!(error = %e, "{what} stopped");
+        }
+    })
+}
+
+/// Everything the template's functions are wired to locally.
+struct Wiring<'a> {
+    template: &'a Template,
+    options: &'a StackOptions,
+    sdk: &'a aws_config::SdkConfig,
+    tables: &'a LocalTables,
+    queues: &'a LocalQueues,
+    /// The functions' client (through the fault proxy when it is on).
+    functions_dynamodb: &'a aws_sdk_dynamodb::Client,
+    clock: &'a Clock,
+    searcher: &'a Arc<Searcher<TantivyBackend>>,
+    notifier: shop_live::ApiGatewayNotifier,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// The template's functions, wired: HTTP routes, WebSocket routes, and the
+/// event source mappings and schedules running in the background.
+struct Wired {
+    gateway: gateway::Gateway,
+    live: live::LiveGateway,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Wiring<'_> {
+    /// A function's variables from template.yaml, with `Ref`s and `GetAtt`s
+    /// of tables, queues and parameters resolved to their local values.
+    fn variable(&self, function: &template::FunctionSpec, name: &str) -> Option<String> {
+        let queues = &self.queues.queues;
+        function.environment.get(name).and_then(|value| match value {
+            EnvValue::Literal(text) => Some(text.clone()),
+            EnvValue::Ref(id) => self
+                .tables
+                .names
+                .get(id)
+                .cloned()
+                .or_else(|| queues.get(id).map(|q| q.url.clone()))
+                .or_else(|| self.template.parameters.get(id).cloned()),
+            EnvValue::GetAtt(id, attr) if attr == "Arn" => queues.get(id).map(|q| q.arn.clone()),
+            EnvValue::GetAtt(id, attr) if attr == "QueueUrl" => queues.get(id).map(|q| q.url.clone()),
+            EnvValue::GetAtt(..) | EnvValue::Sub(_) => None,
+        })
+    }
+
+    fn wire_functions(&self) -> anyhow::Result<Wired> {
+        let socket_functions: BTreeMap<&str, Vec<&str>> =
+            self.template.websockets.iter().flat_map(|api| api.routes.iter()).fold(
+                BTreeMap::new(),
+                |mut by_function, (route, function)| {
+                    by_function
+                        .entry(function.as_str())
+                        .or_insert_with(Vec::new)
+                        .push(route.as_str());
+                    by_function
+                },
+            );
+        let mut wired = Wired {
+            gateway: gateway::Gateway::new(self.options.jwt_secret.clone()),
+            live: live::LiveGateway::default(),
+            tasks: Vec::new(),
+        };
+        for function in &self.template.functions {
+            let lookup = |name: &str| self.variable(function, name);
+            let config = Config::from_lookup(lookup).with_context(|| format!("configuring {}", function.logical_id))?;
+            let payments = PaymentSettings::from_lookup(lookup)
+                .with_context(|| format!("configuring {}'s payments", function.logical_id))?;
+            let store = functions::store(&config, self.functions_dynamodb, self.clock);
+            let not_run = |what: &str| {
+                anyhow!(
+                    "template.yaml {what} {}, which the local runner does not run",
+                    function.binary
+                )
+            };
+            if let Some(routes) = socket_functions.get(function.logical_id.as_str()) {
+                let handler = functions::socket_handler(&function.binary, store)
+                    .ok_or_else(|| not_run("routes a WebSocket to"))?;
+                for route in routes {
+                    wired.live.add(route, handler.clone());
+                }
+            } else if function.queue_trigger.is_some() || function.stream_trigger.is_some() {
+                // Event sources need SQS; without it the pipeline does not run.
+                if let Some(sqs) = &self.queues.sqs {
+                    wired.tasks.push(self.start_worker(function, store, &config, sqs)?);
+                }
+            } else if let Some(every) = function.schedule {
+                let job =
+                    functions::scheduled_job(&function.binary, store, &payments).ok_or_else(|| not_run("schedules"))?;
+                wired.tasks.push(run_every(every, job, self.shutdown.clone()));
+            } else {
+                let handler = functions::handler(&function.binary, store, &payments, self.searcher)
+                    .ok_or_else(|| not_run("names binary"))?;
+                for route in &function.routes {
+                    wired.gateway.add(
+                        &route.method,
+                        &route.path,
+                        gateway::Route {
+                            resource: route.path.clone(),
+                            handler: handler.clone(),
+                            authorized: route.authorized,
+                        },
+                    )?;
+                }
+            }
+        }
+        Ok(wired)
+    }
+
+    /// Starts the event source mapping of a stream- or queue-triggered function.
+    fn start_worker(
+        &self,
+        function: &template::FunctionSpec,
+        store: shop_store::DynamoStore,
+        config: &Config,
+        sqs: &aws_sdk_sqs::Client,
+    ) -> anyhow::Result<JoinHandle<()>> {
+        let unknown = || {
+            anyhow!(
+                "template.yaml triggers {}, which the local runner does not run",
+                function.binary
+            )
+        };
+        let queue = |id: &str| {
+            self.queues
+                .queues
+                .get(id)
+                .ok_or_else(|| anyhow!("{} names queue {id}, which is not in the template", function.logical_id))
+        };
+        let retry_delay = self.options.retry_delay;
+        if let Some(trigger) = &function.queue_trigger {
+            let worker =
+                functions::queue_worker(&function.binary, store, self.searcher, &self.notifier).ok_or_else(unknown)?;
+            let queue = queue(&trigger.queue)?;
+            let source = pipeline::QueueSource {
+                sqs: sqs.clone(),
+                queue_url: queue.url.clone(),
+                queue_arn: queue.arn.clone(),
+                trigger: trigger.clone(),
+                retry_delay,
+            };
+            return Ok(pipeline::run_queue(source, worker, self.shutdown.clone()));
+        }
+        let trigger = function.stream_trigger.clone().expect("a stream-triggered function");
+        let worker = functions::stream_worker(&function.binary, config, sqs).ok_or_else(unknown)??;
+        let on_failure = match &trigger.on_failure {
+            Some(id) => Some((sqs.clone(), queue(id)?.url.clone())),
+            None => None,
+        };
+        let streams = aws_sdk_dynamodbstreams::Client::from_conf(
+            aws_sdk_dynamodbstreams::config::Builder::from(self.sdk)
+                .endpoint_url(&self.tables.url)
+                .build(),
+        );
+        let source = pipeline::StreamSource {
+            streams,
+            dynamodb: self.tables.dynamodb.clone(),
+            table: trigger.table.clone(),
+            trigger,
+            on_failure,
+            retry_delay: retry_delay.unwrap_or(std::time::Duration::from_secs(1)),
+        };
+        Ok(pipeline::run_stream(source, worker, self.shutdown.clone()))
+    }
 }
 
 /// Where a running local stack can be reached, written to its data folder
@@ -281,208 +542,66 @@ impl Stack {
         let template = Template::project()?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         let sdk = shop_store::aws::local_sdk_config();
-
-        let db = dynamo::open(options.data_file.as_deref())?;
-        // WAL with synchronous=NORMAL: no fsync per commit, still crash-safe
-        // for the database file. Plenty for local data.
-        db.disable_bulk_loading()
-            .map_err(|e| anyhow!("dynoxide pragmas: {e}"))?;
-        let (dynamodb_url, dynamo_task) = dynamo::serve(db.clone(), shutdown_rx.clone()).await?;
-        let dynamodb = shop_store::aws::dynamodb(&sdk, Some(&dynamodb_url));
-        dynamo::ensure_tables(&dynamodb, &template.tables).await?;
-        let tables: BTreeMap<String, String> = template
-            .tables
-            .iter()
-            .map(|t| (t.logical_id.clone(), t.logical_id.clone()))
-            .collect();
-
-        let (moto, sqs, queues) = if options.sqs {
-            let moto_server = moto::ensure_installed(&project_root()).await?;
-            let moto = moto::Moto::start(&moto_server).await?;
-            let sqs = shop_events::sqs(&sdk, Some(&moto.endpoint));
-            let queues = moto::create_queues(&sqs, &template.queues).await?;
-            (Some(moto), Some(sqs), queues)
-        } else {
-            (None, None, BTreeMap::new())
-        };
-
-        let table = tables.get("ShopTable").context("template.yaml has no ShopTable")?;
-        let seeded = seed::seeded_size(&dynamodb, table).await?;
-
-        let mut tasks = vec![dynamo_task];
+        let tables = LocalTables::start(&options, &template, &sdk, shutdown_rx.clone()).await?;
+        let queues = LocalQueues::start(&options, &template, &sdk).await?;
+        let seeded = seed::seeded_size(&tables.dynamodb, tables.shop_table()?).await?;
+        let faults = FaultProxy::start(&options, &tables, &sdk, shutdown_rx.clone()).await?;
+        let listeners = Listeners::bind(&options).await?;
         let clock = Clock::default();
         let searcher = Arc::new(Searcher::new(search_index::open(options.search_index.as_deref())?));
-        let fault_counts = Arc::new(faults::FaultCounts::default());
-        // The functions reach dynoxide through the fault proxy when conflicts
-        // are injected; the stack's own client always goes direct.
-        let functions_dynamodb = if options.transaction_conflicts > 0.0 {
-            let (proxy_url, proxy_task) = faults::serve(
-                dynamodb_url.clone(),
-                options.transaction_conflicts,
-                Arc::clone(&fault_counts),
-                shutdown_rx.clone(),
-            )
-            .await?;
-            tasks.push(proxy_task);
-            shop_store::aws::dynamodb(&sdk, Some(&proxy_url))
-        } else {
-            dynamodb.clone()
+
+        let wiring = Wiring {
+            template: &template,
+            options: &options,
+            sdk: &sdk,
+            tables: &tables,
+            queues: &queues,
+            functions_dynamodb: &faults.dynamodb,
+            clock: &clock,
+            searcher: &searcher,
+            // push-stock answers connections through the runner's management API.
+            notifier: shop_live::ApiGatewayNotifier::new(&sdk, &listeners.web_url),
+            shutdown: shutdown_rx.clone(),
         };
-        let listener = tokio::net::TcpListener::bind(options.api_addr)
-            .await
-            .with_context(|| format!("binding the API to {}", options.api_addr))?;
-        let api_url = format!("http://{}", listener.local_addr()?);
-        let web_listener = tokio::net::TcpListener::bind(options.web_addr)
-            .await
-            .with_context(|| format!("binding the storefront to {}", options.web_addr))?;
-        let web_url = format!("http://{}", web_listener.local_addr()?);
-        let live_url = format!("ws://{}/live", web_listener.local_addr()?);
-        // push-stock answers connections through the runner's management API.
-        let notifier = shop_live::ApiGatewayNotifier::new(&sdk, &web_url);
-        let socket_functions: BTreeMap<&str, Vec<&str>> = template
-            .websockets
-            .iter()
-            .flat_map(|api| api.routes.iter())
-            .fold(BTreeMap::new(), |mut by_function, (route, function)| {
-                by_function
-                    .entry(function.as_str())
-                    .or_insert_with(Vec::new)
-                    .push(route.as_str());
-                by_function
-            });
-        let mut live = live::LiveGateway::default();
-        let mut gateway = gateway::Gateway::new(options.jwt_secret.clone());
-        for function in &template.functions {
-            let lookup = |name: &str| {
-                function.environment.get(name).and_then(|value| match value {
-                    EnvValue::Literal(text) => Some(text.clone()),
-                    EnvValue::Ref(id) => tables
-                        .get(id)
-                        .cloned()
-                        .or_else(|| queues.get(id).map(|q| q.url.clone()))
-                        .or_else(|| template.parameters.get(id).cloned()),
-                    EnvValue::GetAtt(id, attr) if attr == "Arn" => queues.get(id).map(|q| q.arn.clone()),
-                    EnvValue::GetAtt(id, attr) if attr == "QueueUrl" => queues.get(id).map(|q| q.url.clone()),
-                    EnvValue::GetAtt(..) | EnvValue::Sub(_) => None,
-                })
-            };
-            let config = Config::from_lookup(lookup).with_context(|| format!("configuring {}", function.logical_id))?;
-            let payments = PaymentSettings::from_lookup(lookup)
-                .with_context(|| format!("configuring {}'s payments", function.logical_id))?;
-            let store = functions::store(&config, &functions_dynamodb, &clock);
-            if let Some(routes) = socket_functions.get(function.logical_id.as_str()) {
-                let handler = functions::socket_handler(&function.binary, store).ok_or_else(|| {
-                    anyhow!(
-                        "template.yaml routes a WebSocket to {}, which the local runner does not run",
-                        function.binary
-                    )
-                })?;
-                for route in routes {
-                    live.add(route, handler.clone());
-                }
-                continue;
-            }
-            if function.queue_trigger.is_some() || function.stream_trigger.is_some() {
-                // Event sources need SQS; without it the pipeline does not run.
-                if let Some(sqs) = &sqs {
-                    tasks.push(start_worker(
-                        function,
-                        store,
-                        &config,
-                        &dynamodb,
-                        &sdk,
-                        &dynamodb_url,
-                        sqs,
-                        &queues,
-                        &searcher,
-                        &notifier,
-                        &options,
-                        shutdown_rx.clone(),
-                    )?);
-                }
-                continue;
-            }
-            if let Some(every) = function.schedule {
-                let job = functions::scheduled_job(&function.binary, store, &payments).ok_or_else(|| {
-                    anyhow!(
-                        "template.yaml schedules {}, which the local runner does not run",
-                        function.binary
-                    )
-                })?;
-                tasks.push(run_every(every, job, shutdown_rx.clone()));
-                continue;
-            }
-            let handler = functions::handler(&function.binary, store, &payments, &searcher).ok_or_else(|| {
-                anyhow!(
-                    "template.yaml names binary {}, which the local runner does not serve",
-                    function.binary
-                )
-            })?;
-            for route in &function.routes {
-                gateway.add(
-                    &route.method,
-                    &route.path,
-                    gateway::Route {
-                        resource: route.path.clone(),
-                        handler: handler.clone(),
-                        authorized: route.authorized,
-                    },
-                )?;
-            }
-        }
-
-        let app = gateway.router()?.into_make_service_with_connect_info::<SocketAddr>();
-        let mut stop = shutdown_rx.clone();
-        let api_task = tokio::spawn(async move {
-            let signal = async move {
-                let _ = stop.wait_for(|s| *s).await;
-            };
-            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(signal).await {
-                tracing::error!(error = %e, "the local API stopped");
-            }
-        });
-
+        let wired = wiring.wire_functions()?;
+        let mut tasks = vec![tables.task];
+        tasks.extend(faults.task);
+        tasks.extend(wired.tasks);
+        tasks.push(serve(
+            "the local API",
+            listeners.api,
+            wired.gateway.router()?,
+            shutdown_rx.clone(),
+        ));
         let site = web::router(
             options.web_dist.clone(),
-            api_url.clone(),
-            live_url.clone(),
+            listeners.api_url.clone(),
+            listeners.live_url.clone(),
             options.jwt_secret.clone(),
         )
-        .merge(live.router());
-        let mut stop = shutdown_rx.clone();
-        let web_task = tokio::spawn(async move {
-            let signal = async move {
-                let _ = stop.wait_for(|s| *s).await;
-            };
-            if let Err(e) = axum::serve(web_listener, site).with_graceful_shutdown(signal).await {
-                tracing::error!(error = %e, "the local storefront stopped");
-            }
-        });
+        .merge(wired.live.router());
+        tasks.push(serve("the local storefront", listeners.web, site, shutdown_rx));
 
         let mut stack = Self {
-            api_url,
-            web_url,
-            live_url,
-            dynamodb_url,
-            sqs_url: moto.as_ref().map(|m| m.endpoint.clone()),
-            dynamodb,
-            sqs,
-            tables,
-            queues,
+            api_url: listeners.api_url,
+            web_url: listeners.web_url,
+            live_url: listeners.live_url,
+            dynamodb_url: tables.url,
+            sqs_url: queues.moto.as_ref().map(|m| m.endpoint.clone()),
+            dynamodb: tables.dynamodb,
+            sqs: queues.sqs,
+            tables: tables.names,
+            queues: queues.queues,
             template,
             seeded,
             clock,
             searcher,
-            faults: fault_counts,
+            faults: faults.counts,
             jwt_secret: options.jwt_secret,
             shutdown,
-            tasks: {
-                tasks.push(api_task);
-                tasks.push(web_task);
-                tasks
-            },
-            moto,
-            db,
+            tasks,
+            moto: queues.moto,
+            db: tables.db,
         };
         if let (Some(count), None) = (options.seed_products, stack.seeded) {
             stack.seed(count, options.progress).await?;

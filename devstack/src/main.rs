@@ -20,9 +20,6 @@ struct Cli {
 enum Command {
     /// Start the whole stack and serve the API until Ctrl-C (the default).
     Up(UpArgs),
-    /// Run a benchmark through the local runner; figures go to bench/results/.
-    #[command(subcommand)]
-    Bench(devstack::bench::Suite),
     /// Fill a search index from a table, e.g. a new Amazon OpenSearch domain
     /// from the deployed table. Reads the AWS configuration and the same
     /// variables as the functions: TABLE_NAME, SEARCH_BACKEND,
@@ -104,7 +101,6 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Up(args) => up(args, cli.jwt_secret).await,
-        Command::Bench(suite) => suite.run().await,
         Command::Reindex => reindex().await,
         Command::Audit { state_dir } => audit(&state_dir).await,
     }

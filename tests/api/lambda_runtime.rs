@@ -1,6 +1,8 @@
-//! The Lambda shape is real: a function binary runs under `cargo lambda
-//! watch` (the Lambda runtime API emulator) and answers an API Gateway REST
-//! event, talking to dynoxide through the AWS SDK's endpoint variables.
+//! The Lambda shape is real: get-product's `bootstrap`, as `cargo lambda
+//! build` makes it for deployment, polls the Lambda runtime API (served by
+//! `cargo lambda watch --only-lambda-apis`) with nothing in its environment
+//! but what Lambda would give it, and answers an API Gateway REST event,
+//! talking to dynoxide through the AWS SDK's endpoint variables.
 
 use crate::helpers::TestApp;
 use std::path::PathBuf;
@@ -12,13 +14,10 @@ fn venv_bin() -> PathBuf {
     devstack::project_root().join(".venv").join("bin")
 }
 
-/// `cargo lambda` with the environment a developer's shell would give it:
-/// the variables cargo and the test runner set for a test (CARGO_PKG_*,
-/// CARGO_MANIFEST_DIR, NEXTEST_*, ...) would change cargo's fingerprints and
-/// rebuild every dependency twice.
-fn cargo_lambda() -> Command {
-    let mut command = Command::new("cargo");
-    command.arg("lambda").current_dir(devstack::project_root());
+/// Removes the variables cargo and the test runner set for a test
+/// (CARGO_PKG_*, CARGO_MANIFEST_DIR, NEXTEST_*, ...): a cargo run under them
+/// would change cargo's fingerprints and rebuild every dependency.
+fn as_from_a_shell(command: &mut Command) -> &mut Command {
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
         let set_for_tests = (name.starts_with("CARGO_") && name != "CARGO_HOME" && name != "CARGO_TARGET_DIR")
@@ -33,8 +32,33 @@ fn cargo_lambda() -> Command {
     command.env(
         "PATH",
         format!("{}:{}", venv_bin().display(), std::env::var("PATH").unwrap_or_default()),
-    );
+    )
+}
+
+/// `cargo lambda` with the environment a developer's shell would give it.
+fn cargo_lambda() -> Command {
+    let mut command = Command::new("cargo");
+    as_from_a_shell(command.arg("lambda").current_dir(devstack::project_root()));
     command
+}
+
+/// The bootstrap `scripts/lambda-build` makes for `function`, built now if
+/// it is not up to date. The test command runs the same script before the
+/// tests, so here cargo finds nothing to do.
+async fn bootstrap(function: &str) -> PathBuf {
+    let output = as_from_a_shell(&mut Command::new(devstack::project_root().join("scripts/lambda-build")))
+        .output()
+        .await
+        .expect("scripts/lambda-build runs");
+    assert!(
+        output.status.success(),
+        "scripts/lambda-build failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| devstack::project_root().join("target"));
+    target.join("lambda").join(function).join("bootstrap")
 }
 
 #[tokio::test]
@@ -43,40 +67,68 @@ async fn get_product_answers_an_api_gateway_event_in_the_lambda_runtime() {
         venv_bin().join("cargo-lambda").exists(),
         "cargo-lambda is missing from .venv: the test command (scripts/test) installs it"
     );
+    let bootstrap = bootstrap("get-product").await;
     let app = TestApp::seeded(3).await;
     let port = devstack::free_port().unwrap();
-    let env = [
-        format!("TABLE_NAME={}", app.stack.table()),
-        format!("AWS_ENDPOINT_URL_DYNAMODB={}", app.stack.dynamodb_url),
-        "AWS_REGION=us-east-1".to_owned(),
-        "AWS_ACCESS_KEY_ID=local".to_owned(),
-        "AWS_SECRET_ACCESS_KEY=local".to_owned(),
-        "AWS_EC2_METADATA_DISABLED=true".to_owned(),
-    ];
-    let mut watch = cargo_lambda();
-    watch
-        .args(["watch", "--package", "get-product", "--ignore-changes"])
+    let mut apis = cargo_lambda();
+    apis.args(["watch", "--only-lambda-apis"])
         .args(["--invoke-address", "127.0.0.1", "--invoke-port", &port.to_string()])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true);
-    for var in &env {
-        watch.args(["--env-var", var]);
+    let mut apis = apis.spawn().expect("cargo lambda watch starts");
+    // The bootstrap exits if the runtime API is not there when it starts, as
+    // it would in Lambda: start it once the API listens.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(Instant::now() < deadline, "the runtime API never listened");
+        assert!(apis.try_wait().unwrap().is_none(), "cargo lambda watch exited");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let mut watch = watch.spawn().expect("cargo lambda watch starts");
 
-    // The first invocation compiles the function; keep trying until it answers.
+    // What Lambda sets for a function (template.yaml's Globals: 256 MB),
+    // plus the function's own variables; nothing from this process.
+    let mut function = Command::new(&bootstrap);
+    function
+        .env_clear()
+        .env(
+            "AWS_LAMBDA_RUNTIME_API",
+            format!("http://127.0.0.1:{port}/.rt/get-product"),
+        )
+        .env("AWS_LAMBDA_FUNCTION_NAME", "get-product")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("TABLE_NAME", app.stack.table())
+        .env("AWS_ENDPOINT_URL_DYNAMODB", &app.stack.dynamodb_url)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "local")
+        .env("AWS_SECRET_ACCESS_KEY", "local")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let mut function = function.spawn().expect("the bootstrap starts");
+
+    // Keep trying until the function has polled for the event and answered.
     let fixture = devstack::project_root().join("tests/fixtures/apigw-get-product.json");
-    let deadline = Instant::now() + Duration::from_secs(600);
+    let deadline = Instant::now() + Duration::from_secs(60);
     let output = loop {
-        let output = cargo_lambda()
+        assert!(
+            function.try_wait().unwrap().is_none(),
+            "the bootstrap exited before answering"
+        );
+        let invoke = cargo_lambda()
             .args(["invoke", "get-product", "--output-format", "json"])
             .args(["--invoke-address", "127.0.0.1", "--invoke-port", &port.to_string()])
             .arg("--data-file")
             .arg(&fixture)
-            .output()
+            .kill_on_drop(true)
+            .output();
+        let output = tokio::time::timeout(Duration::from_secs(30), invoke)
             .await
+            .expect("an invocation answers within 30 s")
             .expect("cargo lambda invoke runs");
         if output.status.success() {
             break output;
@@ -86,11 +138,12 @@ async fn get_product_answers_an_api_gateway_event_in_the_lambda_runtime() {
             "no answer: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let _ = watch.start_kill();
-    let _ = watch.wait().await;
-
+    let _ = function.start_kill();
+    let _ = apis.start_kill();
+    let _ = function.wait().await;
+    let _ = apis.wait().await;
     let response: serde_json::Value = serde_json::from_slice(&output.stdout).expect("a JSON API Gateway response");
     assert_eq!(response["statusCode"], 200, "{response}");
     // lambda_http answers a REST API event with multi-value headers.

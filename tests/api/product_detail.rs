@@ -1,4 +1,5 @@
 use crate::helpers::TestApp;
+use reqwest::Method;
 
 #[tokio::test]
 async fn product_detail_returns_the_product_with_what_can_be_bought_now() {
@@ -44,6 +45,48 @@ async fn product_detail_with_a_malformed_id_is_a_400_naming_the_parameter() {
         reply.problem(400, "VALIDATION_FAILED");
         assert_eq!(reply.fields(), ["productId"], "for {bad}");
     }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_query_parameter_is_a_400_on_every_route_and_changes_nothing() {
+    let app = TestApp::seeded(5).await;
+    let (shopper, admin) = (app.shopper(), app.admin());
+    let add = r#"{"productId":"P0000001","quantity":1}"#;
+    let cases = [
+        (Method::GET, "/products/P0000001?color=red", None, None),
+        (Method::POST, "/cart/items?color=red", Some(&shopper), Some(add)),
+        (
+            Method::PATCH,
+            "/cart/items/P0000001?color=red",
+            Some(&shopper),
+            Some(r#"{"quantity":2}"#),
+        ),
+        (Method::DELETE, "/cart/items/P0000001?color=red", Some(&shopper), None),
+        (
+            Method::PUT,
+            "/admin/products/P0000001/stock?color=red",
+            Some(&admin),
+            Some(r#"{"onHand":1}"#),
+        ),
+    ];
+    for (method, path, token, body) in cases {
+        let reply = app.send(method.clone(), path, token.map(String::as_str), body).await;
+        reply.problem(400, "VALIDATION_FAILED");
+        assert_eq!(reply.fields(), ["color"], "{method} {path}");
+    }
+    let cart = app.send(Method::GET, "/cart", Some(&shopper), None).await;
+    assert_eq!(
+        cart.body["items"].as_array().map(Vec::len),
+        Some(0),
+        "nothing was added"
+    );
+    let product = app.get("/products/P0000001").await;
+    assert_eq!(
+        product.body["available"],
+        devstack::seed::product(1).1,
+        "stock unchanged"
+    );
     app.stop().await;
 }
 

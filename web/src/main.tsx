@@ -3,10 +3,11 @@ import { RouterProvider } from "@tanstack/react-router";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { onUnauthorized, setTokenSource } from "./api/client";
-import { currentToken, isSignedIn, useAuth } from "./auth/store";
-import { useCart } from "./cart/store";
+import { currentToken, isSignedIn, useAuth } from "./features/auth/store";
+import { useCart } from "./features/cart/store";
 import { loadConfig } from "./config";
-import { live } from "./live/client";
+import { live } from "./features/live/client";
+import { orderKeys } from "./features/orders/queries";
 import { queryClient, router } from "./router";
 import "./styles.css";
 
@@ -28,8 +29,8 @@ function wire(liveUrl: string | null): void {
     if (user === (prev.session?.user ?? null) && state.session?.token === prev.session?.token) return;
     if (user !== (prev.session?.user ?? null)) {
       useCart.getState().reset(user);
-      queryClient.removeQueries({ queryKey: ["orders"] });
-      queryClient.removeQueries({ queryKey: ["order"] });
+      queryClient.removeQueries({ queryKey: orderKeys.list });
+      queryClient.removeQueries({ queryKey: orderKeys.details });
     }
     if (isSignedIn()) void useCart.getState().reconcile();
   });

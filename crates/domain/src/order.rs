@@ -2,6 +2,7 @@
 
 use crate::ids::{ProductId, UserId};
 use crate::money::Money;
+use crate::payment::PaymentMethodId;
 use crate::pricing::Totals;
 use crate::stock::Allocation;
 use crate::time::Timestamp;
@@ -227,7 +228,27 @@ pub struct OrderPayment {
 #[serde(rename_all = "camelCase")]
 pub struct PlaceOrder {
     pub shipping_address: ShippingAddress,
-    pub payment_method_id: String,
+    pub payment_method_id: PaymentMethodId,
+}
+
+/// A carrier's tracking number: 1 to 64 letters, digits or dashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackingNumber(String);
+
+impl TrackingNumber {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let valid =
+            !value.is_empty() && value.len() <= 64 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if valid {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err("must be 1 to 64 letters, digits or dashes".into())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,48 +268,82 @@ pub struct Order {
     pub version: u64,
 }
 
+/// The checkout's answer: `201 { orderId, status, subtotal, tax, shipping,
+/// total, estimatedDelivery, createdAt }`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlacedView<'a> {
+    pub order_id: &'a OrderId,
+    pub status: OrderStatus,
+    pub subtotal: Money,
+    pub tax: Money,
+    pub shipping: Money,
+    pub total: Money,
+    pub estimated_delivery: String,
+    pub created_at: String,
+}
+
+/// One order in the shopper's list.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SummaryView<'a> {
+    pub order_id: &'a OrderId,
+    pub status: OrderStatus,
+    pub total: Money,
+    pub item_count: i64,
+    pub created_at: String,
+    pub estimated_delivery: String,
+}
+
+/// `GET /orders/{orderId}`: everything, with the status history.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DetailView<'a> {
+    #[serde(flatten)]
+    pub placed: PlacedView<'a>,
+    pub lines: &'a [OrderLine],
+    pub shipping_address: &'a ShippingAddress,
+    pub tracking_number: Option<&'a str>,
+    pub refunded: bool,
+    pub updated_at: String,
+    pub history: &'a [StatusChange],
+}
+
 impl Order {
-    /// The checkout's answer: `201 { orderId, status, subtotal, tax, shipping, total, estimatedDelivery }`.
-    pub fn placed_view(&self) -> serde_json::Value {
-        serde_json::json!({
-            "orderId": self.id,
-            "status": self.status,
-            "subtotal": self.totals.subtotal,
-            "tax": self.totals.tax,
-            "shipping": self.totals.shipping,
-            "total": self.totals.total,
-            "estimatedDelivery": date_string(self.estimated_delivery),
-            "createdAt": crate::time::format(self.created_at),
-        })
-    }
-
-    /// One order in the shopper's list.
-    pub fn summary_view(&self) -> serde_json::Value {
-        serde_json::json!({
-            "orderId": self.id,
-            "status": self.status,
-            "total": self.totals.total,
-            "itemCount": self.lines.iter().map(|l| l.quantity).sum::<i64>(),
-            "createdAt": crate::time::format(self.created_at),
-            "estimatedDelivery": date_string(self.estimated_delivery),
-        })
-    }
-
-    /// `GET /orders/{orderId}`: everything, with the status history.
-    pub fn detail_view(&self, history: &[StatusChange]) -> serde_json::Value {
-        let mut view = self.placed_view();
-        let extra = serde_json::json!({
-            "lines": self.lines,
-            "shippingAddress": self.shipping_address,
-            "trackingNumber": self.tracking_number,
-            "refunded": self.payment.refund_id.is_some(),
-            "updatedAt": crate::time::format(self.updated_at),
-            "history": history,
-        });
-        if let (Some(view), serde_json::Value::Object(extra)) = (view.as_object_mut(), extra) {
-            view.extend(extra);
+    pub fn placed_view(&self) -> PlacedView<'_> {
+        PlacedView {
+            order_id: &self.id,
+            status: self.status,
+            subtotal: self.totals.subtotal,
+            tax: self.totals.tax,
+            shipping: self.totals.shipping,
+            total: self.totals.total,
+            estimated_delivery: date_string(self.estimated_delivery),
+            created_at: crate::time::format(self.created_at),
         }
-        view
+    }
+
+    pub fn summary_view(&self) -> SummaryView<'_> {
+        SummaryView {
+            order_id: &self.id,
+            status: self.status,
+            total: self.totals.total,
+            item_count: self.lines.iter().map(|l| l.quantity).sum(),
+            created_at: crate::time::format(self.created_at),
+            estimated_delivery: date_string(self.estimated_delivery),
+        }
+    }
+
+    pub fn detail_view<'a>(&'a self, history: &'a [StatusChange]) -> DetailView<'a> {
+        DetailView {
+            placed: self.placed_view(),
+            lines: &self.lines,
+            shipping_address: &self.shipping_address,
+            tracking_number: self.tracking_number.as_deref(),
+            refunded: self.payment.refund_id.is_some(),
+            updated_at: crate::time::format(self.updated_at),
+            history,
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! the `shop-payments` crate.
 
 use crate::money::Money;
+use serde::{Deserialize, Serialize};
 
 /// The provider's id of a payment (a PaymentIntent id for Stripe).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -103,4 +104,60 @@ pub enum PaymentError {
     /// payment never charged): a bug, not the card.
     #[error("the payment provider refused the request: {0}")]
     Rejected(String),
+}
+
+/// A payment method id as the shopper's client sends it (`pm_…`, issued by
+/// the provider's client library; the test ids are Stripe's).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PaymentMethodId(String);
+
+impl PaymentMethodId {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let valid = value.starts_with("pm_")
+            && value.len() <= 255
+            && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if valid {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err("must be a payment method id such as \"pm_card_visa\"".into())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for PaymentMethodId {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, String> {
+        Self::parse(&value)
+    }
+}
+
+impl From<PaymentMethodId> for String {
+    fn from(id: PaymentMethodId) -> Self {
+        id.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payment_method_ids_are_pm_ids_of_letters_digits_and_underscores() {
+        assert!(PaymentMethodId::parse("pm_card_visa").is_ok());
+        for bad in [
+            "",
+            "card_visa",
+            "pm_card visa",
+            "pm_é",
+            &format!("pm_{}", "a".repeat(253)),
+        ] {
+            assert!(PaymentMethodId::parse(bad).is_err(), "{bad}");
+        }
+    }
 }

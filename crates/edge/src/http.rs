@@ -16,7 +16,7 @@ use std::future::Future;
 use std::time::Instant;
 use tracing::Instrument;
 
-pub use lambda_http::http::{HeaderValue, StatusCode};
+pub use lambda_http::http::{HeaderValue, Method, StatusCode};
 pub use lambda_http::{Body, Request, Response};
 
 /// The header that carries the correlation id, in and out.
@@ -136,11 +136,12 @@ pub fn only_query_params(req: &Request, known: &[&str]) -> Result<(), ApiError> 
         })
         .unwrap_or_default()
         .into_iter()
-        .map(|k| {
-            FieldError::new(
+        .map(|k| match known {
+            [] => FieldError::new(k, "is not a parameter of this route (it takes none)"),
+            _ => FieldError::new(
                 k,
                 format!("is not a parameter of this route (known: {})", known.join(", ")),
-            )
+            ),
         })
         .collect();
     if errors.is_empty() {

@@ -16,3 +16,5 @@ pub mod logging;
 pub mod metrics;
 pub mod problem;
 pub mod queue;
+#[cfg(feature = "testing")]
+pub mod testing;

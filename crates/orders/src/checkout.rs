@@ -262,7 +262,7 @@ where
         );
         let wanted = verdict.is_ok().then(|| Wanted {
             amount: totals.total,
-            payment_method: &self.request.payment_method_id,
+            payment_method: self.request.payment_method_id.as_str(),
             cart: cart_digest(&cart),
         });
 
@@ -313,7 +313,7 @@ where
         let order = self.order(&cart, totals, &noted, placed_at);
         let response = StoredResponse {
             status: StatusCode::CREATED.as_u16(),
-            body: order.placed_view().to_string(),
+            body: serde_json::to_string(&order.placed_view()).expect("views serialise"),
         };
         match self
             .store

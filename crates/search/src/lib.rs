@@ -26,9 +26,11 @@
 
 pub mod backend;
 pub mod breaker;
+pub mod fallback;
 pub mod opensearch;
 #[cfg(any(test, feature = "testing"))]
 pub mod oracle;
+pub mod query;
 pub mod tantivy;
 pub mod updater;
 

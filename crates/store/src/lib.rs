@@ -5,6 +5,8 @@ pub mod aws;
 pub mod cart;
 pub mod catalog;
 pub mod charges;
+#[cfg(feature = "testing")]
+pub mod fake;
 pub mod keys;
 pub mod ledger;
 pub mod live;

@@ -25,6 +25,7 @@ pub async fn handle(store: &(impl CartWriter + Now), req: Request) -> Response<B
 
 async fn add_cart_item(store: &(impl CartWriter + Now), req: Request) -> Result<Response<Body>, ApiError> {
     let shopper = Identity::from_request(&req)?;
+    http::only_query_params(&req, &[])?;
     let input: AddItemInput = http::json_body(&req)?;
     let product = ProductId::parse(input.product_id).map_err(|m| FieldError::new("productId", m));
     let quantity = Quantity::parse(input.quantity).map_err(|m| FieldError::new("quantity", m));

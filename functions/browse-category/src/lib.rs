@@ -2,7 +2,7 @@
 //! products (including its subcategories'), a page at a time, from the
 //! category indexes; never a scan.
 
-use serde_json::json;
+use serde::Serialize;
 use shop_domain::catalog::{BrowseSort, ProductSummary, leaves_under};
 use shop_domain::ids::CategoryId;
 use shop_edge::http::{self, Body, DEFAULT_PAGE_LIMIT, Request, Response, StatusCode};
@@ -27,16 +27,27 @@ async fn browse_category(
     let cursor = http::query_param(&req, "page", |token| BrowseCursor::decode(token, sort, &leaves))?;
 
     let page = store.browse(&leaves, sort, limit, cursor.as_ref()).await?;
-    let products: Vec<ProductSummary> = page.products.iter().map(ProductSummary::from).collect();
     Ok(http::json(
         StatusCode::OK,
-        &json!({
-            "categoryId": category_id,
-            "sort": sort.as_str(),
-            "limit": limit,
-            "products": products,
-            "hasMore": page.next.is_some(),
-            "nextPage": page.next.map(|c| c.encode()),
-        }),
+        &BrowsePage {
+            category_id: &category_id,
+            sort: sort.as_str(),
+            limit,
+            products: page.products.iter().map(ProductSummary::from).collect(),
+            has_more: page.next.is_some(),
+            next_page: page.next.map(|c| c.encode()),
+        },
     ))
+}
+
+/// The answer: a page of the category's products.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BrowsePage<'a> {
+    category_id: &'a CategoryId,
+    sort: &'static str,
+    limit: u32,
+    products: Vec<ProductSummary>,
+    has_more: bool,
+    next_page: Option<String>,
 }

@@ -12,6 +12,7 @@ pub async fn handle(store: &impl ProductReader, req: Request) -> Response<Body> 
 }
 
 async fn get_product(store: &impl ProductReader, req: Request) -> Result<Response<Body>, ApiError> {
+    http::only_query_params(&req, &[])?;
     let id = http::path_param(&req, "productId", ProductId::parse)?;
     let (product, stock) = store
         .product_with_stock(&id)

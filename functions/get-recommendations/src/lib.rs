@@ -1,7 +1,7 @@
 //! `GET /products/{productId}/recommendations?limit=`: "customers also
 //! bought", as product summaries, best first (`shop_domain::recommendations`).
 
-use serde_json::json;
+use serde::Serialize;
 use shop_domain::catalog::ProductSummary;
 use shop_domain::catalog::{BrowseSort, Product};
 use shop_domain::ids::ProductId;
@@ -36,11 +36,23 @@ async fn get_recommendations(
         .await?
         .ok_or_else(|| ApiError::not_found("product", &id))?;
     let recommendations = recommend(store, &product, limit).await?;
-    let products: Vec<ProductSummary> = recommendations.products.iter().map(ProductSummary::from).collect();
     Ok(http::json(
         StatusCode::OK,
-        &json!({ "productId": id, "basis": recommendations.basis, "products": products }),
+        &RecommendationsView {
+            product_id: &id,
+            basis: recommendations.basis,
+            products: recommendations.products.iter().map(ProductSummary::from).collect(),
+        },
     ))
+}
+
+/// The answer: products to show next to this one, best first, and why.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RecommendationsView<'a> {
+    product_id: &'a ProductId,
+    basis: Basis,
+    products: Vec<ProductSummary>,
 }
 
 /// Up to `limit` products to show next to `product`.

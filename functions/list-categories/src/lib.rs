@@ -1,7 +1,7 @@
 //! `GET /categories`: the category tree with product counts.
 
-use serde_json::json;
-use shop_domain::catalog::category_tree;
+use serde::Serialize;
+use shop_domain::catalog::{CategoryNode, category_tree};
 use shop_edge::http::{self, Body, Request, Response, StatusCode};
 use shop_edge::problem::ApiError;
 use shop_store::catalog::CategoryReader;
@@ -13,8 +13,14 @@ pub async fn handle(store: &impl CategoryReader, req: Request) -> Response<Body>
 async fn list_categories(store: &impl CategoryReader, req: Request) -> Result<Response<Body>, ApiError> {
     http::only_query_params(&req, &[])?;
     let categories = store.categories().await?;
-    Ok(http::json(
-        StatusCode::OK,
-        &json!({ "categories": category_tree(&categories) }),
-    ))
+    let tree = CategoryTree {
+        categories: category_tree(&categories),
+    };
+    Ok(http::json(StatusCode::OK, &tree))
+}
+
+/// The answer: departments with their subcategories.
+#[derive(Serialize)]
+struct CategoryTree {
+    categories: Vec<CategoryNode>,
 }

@@ -3,7 +3,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::json;
+use serde::Serialize;
+use shop_domain::order::SummaryView;
 use shop_edge::http::{self, Body, DEFAULT_PAGE_LIMIT, Identity, Request, Response, StatusCode};
 use shop_edge::problem::ApiError;
 use shop_store::orders::OrderReader;
@@ -30,14 +31,23 @@ async fn list_orders(store: &impl OrderReader, req: Request) -> Result<Response<
     let limit = http::query_param(&req, "limit", http::parse_limit)?.unwrap_or(DEFAULT_PAGE_LIMIT);
     let cursor = http::query_param(&req, "page", decode_page)?;
     let (orders, next) = store.orders_of(&shopper.user_id, limit, cursor.as_deref()).await?;
-    let summaries: Vec<serde_json::Value> = orders.iter().map(|o| o.summary_view()).collect();
     Ok(http::json(
         StatusCode::OK,
-        &json!({
-            "orders": summaries,
-            "limit": limit,
-            "hasMore": next.is_some(),
-            "nextPage": next.map(|key| URL_SAFE_NO_PAD.encode(key)),
-        }),
+        &OrdersPage {
+            orders: orders.iter().map(|o| o.summary_view()).collect(),
+            limit,
+            has_more: next.is_some(),
+            next_page: next.map(|key| URL_SAFE_NO_PAD.encode(key)),
+        },
     ))
+}
+
+/// The answer: a page of the caller's orders.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OrdersPage<'a> {
+    orders: Vec<SummaryView<'a>>,
+    limit: u32,
+    has_more: bool,
+    next_page: Option<String>,
 }

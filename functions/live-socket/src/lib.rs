@@ -7,3 +7,53 @@ use shop_store::live::LiveConnections;
 pub async fn handle(store: &impl LiveConnections, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
     shop_live::handle_socket(store, event).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shop_domain::ids::ProductId;
+    use shop_store::fake::FakeStore;
+
+    fn event(route: &str, body: Option<&str>) -> ApiGatewayWebsocketProxyRequest {
+        let mut event = ApiGatewayWebsocketProxyRequest::default();
+        event.request_context.connection_id = Some("c-1".into());
+        event.request_context.route_key = Some(route.into());
+        event.body = body.map(str::to_owned);
+        event
+    }
+
+    fn id(p: &str) -> ProductId {
+        ProductId::parse(p).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_page_connects_watches_what_it_subscribes_to_and_forgets_it_on_leaving() {
+        let store = FakeStore::at(shop_domain::time::parse("2026-12-01T10:00:00Z").unwrap());
+        assert_eq!(handle(&store, event("$connect", None)).await.status_code, 200);
+        let subscribe = r#"{"action":"subscribe","productIds":["P1","P2"]}"#;
+        assert_eq!(
+            handle(&store, event("subscribe", Some(subscribe))).await.status_code,
+            200
+        );
+        assert!(store.watching(&id("P1")).contains("c-1"));
+        let narrower = r#"{"action":"subscribe","productIds":["P2"]}"#;
+        handle(&store, event("subscribe", Some(narrower))).await;
+        assert!(
+            store.watching(&id("P1")).is_empty(),
+            "a new subscription replaces the old"
+        );
+        assert_eq!(handle(&store, event("$disconnect", None)).await.status_code, 200);
+        assert!(store.watching(&id("P2")).is_empty());
+        assert!(!store.is_connected("c-1"));
+    }
+
+    #[tokio::test]
+    async fn a_bad_subscription_is_400_and_changes_nothing() {
+        let store = FakeStore::at(shop_domain::time::parse("2026-12-01T10:00:00Z").unwrap());
+        for body in ["not json", r#"{"action":"subscribe","productIds":["bad#id"]}"#] {
+            assert_eq!(handle(&store, event("subscribe", Some(body))).await.status_code, 400);
+        }
+        assert!(store.watching(&id("P1")).is_empty());
+        assert_eq!(handle(&store, event("$unknown", None)).await.status_code, 400);
+    }
+}

@@ -7,6 +7,7 @@
 use serde::Deserialize;
 use shop_domain::idempotency::{self, IdempotencyKey};
 use shop_domain::order::ShippingAddress;
+use shop_domain::payment::PaymentMethodId;
 use shop_domain::time::Now;
 use shop_edge::http::{self, Body, Identity, Request, Response};
 use shop_edge::problem::{ApiError, FieldError};
@@ -47,16 +48,6 @@ fn idempotency_key(req: &Request) -> Result<IdempotencyKey, ApiError> {
     IdempotencyKey::parse(value).map_err(|m| ApiError::field(field, m))
 }
 
-fn check_payment_method(id: &str) -> Option<FieldError> {
-    let valid = id.starts_with("pm_") && id.len() <= 255 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    (!valid).then(|| {
-        FieldError::new(
-            "paymentMethodId",
-            "must be a payment method id such as \"pm_card_visa\"",
-        )
-    })
-}
-
 async fn place_order(
     store: &(impl CheckoutStore + CartReader + Now),
     payments: &impl PaymentProvider,
@@ -67,16 +58,19 @@ async fn place_order(
     let key = idempotency_key(&req)?;
     let input: PlaceOrderInput = http::json_body(&req)?;
     let mut problems = input.shipping_address.problems();
-    problems.extend(check_payment_method(&input.payment_method_id));
-    if !problems.is_empty() {
-        return Err(ApiError::Validation(problems));
+    let payment_method = PaymentMethodId::parse(&input.payment_method_id);
+    if let Err(message) = &payment_method {
+        problems.push(FieldError::new("paymentMethodId", message));
     }
+    let (Ok(payment_method_id), true) = (payment_method, problems.is_empty()) else {
+        return Err(ApiError::Validation(problems));
+    };
     // The fingerprint is of the body as sent (canonicalised), not of what
     // this version of the code happens to read from it.
     let body: serde_json::Value = http::json_body(&req)?;
     let request = PlaceOrder {
         shipping_address: input.shipping_address,
-        payment_method_id: input.payment_method_id,
+        payment_method_id,
     };
     let answer = checkout::place_order(
         store,

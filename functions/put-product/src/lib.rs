@@ -13,6 +13,7 @@ pub async fn handle(store: &impl ProductWriter, req: Request) -> Response<Body> 
 
 async fn put_product(store: &impl ProductWriter, req: Request) -> Result<Response<Body>, ApiError> {
     let admin = Identity::require_admin(&req)?;
+    http::only_query_params(&req, &[])?;
     let id = http::path_param(&req, "productId", ProductId::parse)?;
     let input: ProductDraftInput = http::json_body(&req)?;
     let draft = ProductDraft::parse(input).map_err(ApiError::Validation)?;

@@ -2,10 +2,10 @@
 //! units the shop has (admin only), never below what is reserved or sold, and
 //! optionally over how many stock items a hot product's stock is split.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shop_domain::ids::ProductId;
-use shop_domain::stock::{OnHand, ShardCount, StockError};
+use shop_domain::stock::{OnHand, ShardCount, StockError, StockLevel};
 use shop_edge::http::{self, Body, Identity, Request, Response, StatusCode};
 use shop_edge::problem::{self, ApiError, FieldError};
 use shop_store::catalog::{SetStockError, StockWriter};
@@ -23,6 +23,7 @@ pub async fn handle(store: &impl StockWriter, req: Request) -> Response<Body> {
 
 async fn put_stock(store: &impl StockWriter, req: Request) -> Result<Response<Body>, ApiError> {
     let admin = Identity::require_admin(&req)?;
+    http::only_query_params(&req, &[])?;
     let id = http::path_param(&req, "productId", ProductId::parse)?;
     let input: SetStockInput = http::json_body(&req)?;
     let on_hand = OnHand::parse(input.on_hand).map_err(|m| FieldError::new("onHand", m));
@@ -46,15 +47,24 @@ async fn put_stock(store: &impl StockWriter, req: Request) -> Result<Response<Bo
     tracing::info!(admin = %admin.user_id, product = %id, on_hand = level.on_hand, shards = set.shards, "stock set");
     Ok(http::json(
         StatusCode::OK,
-        &json!({
-            "productId": id,
-            "onHand": level.on_hand,
-            "available": level.available,
-            "reserved": level.reserved,
-            "sold": level.sold,
-            "inStock": level.in_stock(),
-            "shards": set.shards,
-            "drainingShards": set.draining,
-        }),
+        &StockView {
+            product_id: &id,
+            level,
+            in_stock: level.in_stock(),
+            shards: set.shards,
+            draining_shards: set.draining,
+        },
     ))
+}
+
+/// The answer: the product's stock as it is now.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StockView<'a> {
+    product_id: &'a ProductId,
+    #[serde(flatten)]
+    level: StockLevel,
+    in_stock: bool,
+    shards: u8,
+    draining_shards: usize,
 }

@@ -12,6 +12,7 @@ pub async fn handle(store: &(impl CartWriter + Now), req: Request) -> Response<B
 
 async fn remove_cart_item(store: &(impl CartWriter + Now), req: Request) -> Result<Response<Body>, ApiError> {
     let shopper = Identity::from_request(&req)?;
+    http::only_query_params(&req, &[])?;
     let product = http::path_param(&req, "productId", ProductId::parse)?;
     store
         .change_line(&shopper.user_id, &product, LineChange::Remove, store.now())

@@ -9,7 +9,9 @@ use shop_store::cart::{ReservationSweeper, Sweep};
 /// Releases everything that expired before `now`, going on past lines that
 /// fail; says how many were released and how many failed.
 pub async fn sweep(store: &impl ReservationSweeper, now: Timestamp) -> Sweep {
-    let sweep = store.release_expired(now).await;
+    // Boxed: the paged index read nests too deep for the compiler's layout
+    // computation inside the Lambda runtime's future.
+    let sweep = Box::pin(store.release_expired(now)).await;
     if sweep.released > 0 || sweep.failed > 0 {
         tracing::info!(
             released = sweep.released,

@@ -22,6 +22,7 @@ pub async fn handle(store: &(impl CartWriter + Now), req: Request) -> Response<B
 
 async fn update_cart_item(store: &(impl CartWriter + Now), req: Request) -> Result<Response<Body>, ApiError> {
     let shopper = Identity::from_request(&req)?;
+    http::only_query_params(&req, &[])?;
     let product = http::path_param(&req, "productId", ProductId::parse)?;
     let input: SetQuantityInput = http::json_body(&req)?;
     let quantity = Quantity::parse(input.quantity)

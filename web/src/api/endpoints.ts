@@ -3,7 +3,7 @@ import type {
   BrowseSort,
   Cart,
   CartLine,
-  CategoryNode,
+  CategoryList,
   CategoryPage,
   OrderDetail,
   OrderPage,
@@ -33,7 +33,7 @@ export function search(params: SearchParams, page: number, signal?: AbortSignal)
   return apiRequest("GET", `/search${queryString({ ...params, page, limit: SEARCH_PAGE_SIZE })}`, { signal });
 }
 
-export function getCategories(signal?: AbortSignal): Promise<{ categories: CategoryNode[] }> {
+export function getCategories(signal?: AbortSignal): Promise<CategoryList> {
   return apiRequest("GET", "/categories", { signal });
 }
 

@@ -1,135 +1,51 @@
-/** Response shapes from infra/openapi.yaml (the fields the storefront reads). */
+/**
+ * The API's shapes by the names the app uses: aliases onto the types generated from
+ * infra/openapi.yaml (./schema.d.ts, `npm run gen:api`), so the contract is the one source.
+ */
+import type { components, operations } from "./schema";
 
-export type Money = { amount: number; currency: string };
+type Schemas = components["schemas"];
+type JsonResponse<Op extends keyof operations> = operations[Op]["responses"] extends { 200: { content: { "application/json": infer T } } }
+  ? T
+  : never;
 
-export type ProductSummary = {
-  productId: string;
-  title: string;
-  brand: string;
-  categoryId: string;
-  price: Money;
-  rating: number;
-  reviewCount: number;
-};
+export type Money = Schemas["Money"];
 
-export type ProductDetail = ProductSummary & {
-  description: string;
-  available: number;
-  inStock: boolean;
-  createdAt: string;
-  updatedAt: string;
-};
+export type ProductSummary = Schemas["ProductSummary"];
+export type ProductDetail = Schemas["ProductDetail"];
 
-export type SearchHit = ProductSummary & { available: number; inStock: boolean };
+export type SearchHit = Schemas["SearchHit"];
+export type Bucket = Schemas["Bucket"];
+export type SearchResults = Schemas["SearchResults"];
+export type SearchSort = SearchResults["sort"];
 
-export type Bucket = { key: string; count: number };
+export type CategoryNode = Schemas["CategoryNode"];
+/** `GET /categories`. */
+export type CategoryList = JsonResponse<"listCategories">;
+export type CategoryPage = Schemas["CategoryPage"];
+export type BrowseSort = CategoryPage["sort"];
 
-export type SearchSort = "relevance" | "price_asc" | "price_desc" | "rating" | "newest";
+/** `GET /products/{productId}/recommendations` (an inline schema in the contract). */
+export type Recommendations = JsonResponse<"getRecommendations">;
 
-export type SearchResults = {
-  products: SearchHit[];
-  facets: {
-    categories: Bucket[];
-    brands: Bucket[];
-    priceRanges: Bucket[];
-    avgRating: number | null;
-  };
-  totalCount: number;
-  page: number;
-  limit: number;
-  sort: SearchSort;
-  hasMore: boolean;
-  degraded: boolean;
-};
+export type CartLine = Schemas["CartLine"];
+export type Cart = Schemas["Cart"];
 
-export type CategoryNode = {
-  categoryId: string;
-  name: string;
-  productCount: number;
-  children: CategoryNode[];
-};
+export type ShippingAddress = Schemas["ShippingAddress"];
+export type PlaceOrderInput = Schemas["PlaceOrderInput"];
+export type OrderStatus = Schemas["OrderStatus"];
+export type PlacedOrder = Schemas["PlacedOrder"];
+export type OrderSummary = Schemas["OrderSummary"];
+export type OrderPage = Schemas["OrderPage"];
+export type OrderDetail = Schemas["OrderDetail"];
 
-export type BrowseSort = "rating" | "price_asc" | "price_desc" | "newest";
+/** RFC 9457 problem details, as the contract promises every API error. */
+export type ApiProblem = Schemas["Problem"];
 
-export type CategoryPage = {
-  categoryId: string;
-  sort: BrowseSort;
-  limit: number;
-  products: ProductSummary[];
-  hasMore: boolean;
-  nextPage: string | null;
-};
-
-export type Recommendations = {
-  productId: string;
-  basis: "alsoBought" | "categoryBestSellers" | "categoryTopRated";
-  products: ProductSummary[];
-};
-
-export type CartLine = {
-  productId: string;
-  title: string;
-  quantity: number;
-  unitPrice: Money;
-  lineTotal?: Money;
-  reservedUntil: string;
-  reserved?: boolean;
-};
-
-export type Cart = { items: CartLine[]; subtotal: Money; itemCount: number };
-
-export type ShippingAddress = {
-  name: string;
-  line1: string;
-  line2?: string;
-  city: string;
-  region?: string;
-  postalCode: string;
-  country: string;
-};
-
-export type PlaceOrderInput = { shippingAddress: ShippingAddress; paymentMethodId: string };
-
-export type OrderStatus = "confirmed" | "packed" | "shipped" | "delivered" | "cancelled";
-
-export type PlacedOrder = {
-  orderId: string;
-  status: OrderStatus;
-  subtotal: Money;
-  tax: Money;
-  shipping: Money;
-  total: Money;
-  estimatedDelivery: string;
-  createdAt: string;
-};
-
-export type OrderSummary = {
-  orderId: string;
-  status: OrderStatus;
-  total: Money;
-  itemCount: number;
-  createdAt: string;
-  estimatedDelivery: string;
-};
-
-export type OrderPage = { orders: OrderSummary[]; limit: number; hasMore: boolean; nextPage: string | null };
-
-export type OrderDetail = PlacedOrder & {
-  lines: { productId: string; title: string; quantity: number; unitPrice: Money; lineTotal: Money }[];
-  shippingAddress: ShippingAddress;
-  trackingNumber: string | null;
-  refunded: boolean;
-  updatedAt: string;
-  history: { status: OrderStatus; at: string; trackingNumber?: string }[];
-};
-
-/** RFC 9457 problem details, as every API error is sent. */
-export type Problem = {
-  type?: string;
-  title?: string;
-  status?: number;
-  detail?: string;
-  code?: string;
-  errors?: { field: string; message: string }[];
-  [extra: string]: unknown;
-};
+/**
+ * What the client holds as a problem: any error body (possibly not a conforming one, or
+ * made here for a network failure), so every member may be missing; plus the extension
+ * members that some codes carry (`available`, `maxPerLine`, `retryAfter`, ...), which the
+ * contract describes in prose only.
+ */
+export type Problem = Partial<ApiProblem> & { [extension: string]: unknown };

@@ -1,13 +1,13 @@
 import { Link, Outlet, useNavigate, useRouterState } from "@tanstack/react-router";
 import { useEffect, useRef } from "react";
-import { cognitoLogoutUrl } from "../auth/cognito";
-import { isSessionValid, useAuth } from "../auth/store";
-import { CartDrawer } from "../cart/CartDrawer";
-import { cartCount, lineExpired, useCart } from "../cart/store";
+import { cognitoLogoutUrl } from "../features/auth/cognito";
+import { isSessionValid, useAuth } from "../features/auth/store";
+import { CartDrawer } from "../features/cart/CartDrawer";
+import { cartCount, lineExpired, useCart } from "../features/cart/store";
 import { getConfig } from "../config";
 import { useNow } from "../lib/hooks";
 import { useUi } from "../lib/ui";
-import { useStock } from "../live/stock";
+import { useStock } from "../features/live/stock";
 
 function CartButton() {
   const lines = useCart((s) => s.lines);

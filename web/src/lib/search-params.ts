@@ -1,5 +1,3 @@
-import type { SearchSort } from "../api/types";
-
 /**
  * Plain query strings (`?q=desk&brand=Acme&brand=Zeta`) instead of the router's
  * default JSON encoding: repeated keys become arrays; nothing is JSON-quoted.
@@ -51,36 +49,3 @@ export function optEnum<T extends string>(v: unknown, allowed: readonly T[]): T 
   const s = optString(v);
   return s && (allowed as readonly string[]).includes(s) ? (s as T) : undefined;
 }
-
-export const SEARCH_SORTS: readonly SearchSort[] = ["relevance", "price_asc", "price_desc", "rating", "newest"];
-
-export type SearchQuery = {
-  q?: string;
-  category?: string;
-  brand?: string[];
-  priceMin?: number;
-  priceMax?: number;
-  inStock?: boolean;
-  sort?: SearchSort;
-};
-
-export function validateSearchQuery(raw: Record<string, unknown>): SearchQuery {
-  const inStock = Array.isArray(raw.inStock) ? raw.inStock[0] : raw.inStock;
-  return {
-    q: optString(raw.q),
-    category: optString(raw.category),
-    brand: stringList(raw.brand),
-    priceMin: optInt(raw.priceMin),
-    priceMax: optInt(raw.priceMax),
-    inStock: inStock === true || inStock === "true" ? true : undefined,
-    sort: optEnum(raw.sort, SEARCH_SORTS),
-  };
-}
-
-/** The API's price buckets (cents; each includes its lower bound). */
-export const PRICE_RANGES: { key: string; min?: number; max?: number }[] = [
-  { key: "Under $25", max: 2499 },
-  { key: "$25-$50", min: 2500, max: 4999 },
-  { key: "$50-$100", min: 5000, max: 9999 },
-  { key: "Over $100", min: 10000 },
-];

@@ -1,0 +1,141 @@
+//! A search request as the API takes it (`GET /search`): `q`, `category`,
+//! `brand` (repeatable), `priceMin`, `priceMax`, `inStock`, `sort`, `page`
+//! and `limit`, every problem reported at once.
+
+use super::{DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, MAX_TEXT, SearchRequest, SearchSort};
+use shop_domain::catalog::MAX_PRICE_MINOR;
+use shop_domain::ids::CategoryId;
+use shop_domain::validation::FieldError;
+
+/// The query parameters a search takes; any other is refused.
+pub const PARAMETERS: &[&str] = &[
+    "q", "category", "brand", "priceMin", "priceMax", "inStock", "sort", "page", "limit",
+];
+
+/// The most brands one search may filter on.
+pub const MAX_BRANDS: usize = 20;
+
+/// The parameters being read, and the problems found so far.
+struct Reader<F> {
+    values: F,
+    problems: Vec<FieldError>,
+}
+
+impl<F: Fn(&str) -> Vec<String>> Reader<F> {
+    /// A parameter given at most once, parsed; a problem is noted, not returned.
+    fn one<T>(&mut self, name: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
+        let found = match (self.values)(name).as_slice() {
+            [] => return None,
+            [value] => parse(value),
+            _ => Err("must be given at most once".to_owned()),
+        };
+        found
+            .map_err(|message| self.problems.push(FieldError::new(name, message)))
+            .ok()
+    }
+}
+
+/// Reads a request from `values`, which gives every value of a parameter
+/// (none when it is absent).
+pub fn parse(values: impl Fn(&str) -> Vec<String>) -> Result<SearchRequest, Vec<FieldError>> {
+    let mut r = Reader {
+        values,
+        problems: Vec::new(),
+    };
+    let text = r
+        .one("q", |q| {
+            let q = q.trim();
+            if q.chars().count() > MAX_TEXT {
+                Err(format!("must be at most {MAX_TEXT} characters"))
+            } else {
+                Ok(q.to_owned())
+            }
+        })
+        .filter(|q| !q.is_empty());
+    let category = r.one("category", |c| CategoryId::parse(c));
+    let price = |value: &str| match value.parse::<i64>() {
+        Ok(amount) if (0..=MAX_PRICE_MINOR).contains(&amount) => Ok(amount),
+        _ => Err(format!("must be a whole number of cents from 0 to {MAX_PRICE_MINOR}")),
+    };
+    let price_min = r.one("priceMin", price);
+    let price_max = r.one("priceMax", price);
+    let in_stock = r.one("inStock", |v| match v {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err("must be true or false".to_owned()),
+    });
+    let sort = r.one("sort", SearchSort::parse);
+    let whole = |max: u32| {
+        move |v: &str| match v.parse::<u32>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(format!("must be a whole number from 1 to {max}")),
+        }
+    };
+    let page = r.one("page", whole(MAX_PAGE));
+    let limit = r.one("limit", whole(MAX_LIMIT));
+    let brands = (r.values)("brand");
+    if brands.len() > MAX_BRANDS {
+        r.problems
+            .push(FieldError::new("brand", format!("at most {MAX_BRANDS} brands")));
+    }
+    if brands.iter().any(|b| b.trim().is_empty() || b.chars().count() > 100) {
+        r.problems
+            .push(FieldError::new("brand", "each brand must be 1 to 100 characters"));
+    }
+    if let (Some(min), Some(max)) = (price_min, price_max)
+        && min > max
+    {
+        r.problems
+            .push(FieldError::new("priceMin", "must not be more than priceMax"));
+    }
+    if !r.problems.is_empty() {
+        return Err(r.problems);
+    }
+    Ok(SearchRequest {
+        text,
+        category,
+        brands,
+        price_min,
+        price_max,
+        in_stock_only: in_stock.unwrap_or(false),
+        sort: sort.unwrap_or_default(),
+        page: page.unwrap_or(1),
+        limit: limit.unwrap_or(DEFAULT_LIMIT),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn parse_query(query: &str) -> Result<SearchRequest, Vec<String>> {
+        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            map.entry(k.to_owned()).or_default().push(v.to_owned());
+        }
+        parse(|name| map.get(name).cloned().unwrap_or_default())
+            .map_err(|problems| problems.into_iter().map(|p| p.field).collect())
+    }
+
+    #[test]
+    fn defaults_fill_what_is_not_given() {
+        let request = parse_query("q=%20&brand=Acme&brand=Zed").unwrap();
+        assert_eq!(request.text, Some("%20".to_owned()));
+        assert_eq!(request.brands, ["Acme", "Zed"]);
+        assert_eq!(
+            (request.page, request.limit, request.sort),
+            (1, DEFAULT_LIMIT, SearchSort::default())
+        );
+        assert_eq!(parse_query("q=   ").unwrap().text, None);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let fields =
+            parse_query("category=bad%23id&priceMin=-1&inStock=yes&sort=nope&page=0&limit=101&limit=2").unwrap_err();
+        assert_eq!(fields, ["category", "priceMin", "inStock", "sort", "page", "limit"]);
+        assert_eq!(parse_query("priceMin=500&priceMax=100").unwrap_err(), ["priceMin"]);
+    }
+}
