@@ -41,15 +41,7 @@ impl Reply {
 
     /// The field names of a validation problem.
     pub fn fields(&self) -> Vec<String> {
-        self.body["errors"]
-            .as_array()
-            .map(|errors| {
-                errors
-                    .iter()
-                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
+        shop_edge::testing::fields(&self.body)
     }
 }
 
