@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 
 use crate::ids::UserId;
+use crate::order::CheckoutRefusal;
 use crate::time::Timestamp;
 
 /// How long a running checkout holds its key. The checkout function's
@@ -139,11 +140,30 @@ pub fn payment_key(
     format!("chk_{}_{charge}", &hex(&hash.finalize())[..40])
 }
 
-/// A response kept to be replayed.
+/// A finished checkout's answer, kept so that every retry gets the same
+/// one. The edge renders it; the use case only says what happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredResponse {
-    pub status: u16,
-    pub body: String,
+pub enum StoredResponse {
+    /// The order was placed: its public view, as the JSON first sent.
+    Placed { body: String },
+    /// No order was placed, and why.
+    Refused(CheckoutRefusal),
+    /// A refusal recorded before refusals were typed: the HTTP answer as
+    /// first sent. Such records retire [`RETENTION`] after they finished.
+    Rendered { status: u16, body: String },
+}
+
+impl StoredResponse {
+    /// What happened, in the words of the API's codes: `ORDER_PLACED`, the
+    /// refusal's code, or `RECORDED` for an answer recorded before refusals
+    /// were typed.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Placed { .. } => "ORDER_PLACED",
+            Self::Refused(refusal) => refusal.code(),
+            Self::Rendered { .. } => "RECORDED",
+        }
+    }
 }
 
 /// A key's record as stored.
@@ -255,10 +275,7 @@ mod tests {
 
     #[test]
     fn a_completed_key_replays_only_the_same_body() {
-        let response = StoredResponse {
-            status: 201,
-            body: "{}".into(),
-        };
+        let response = StoredResponse::Placed { body: "{}".into() };
         let done = record(RecordState::Completed {
             response: response.clone(),
             at: at(5),
@@ -286,10 +303,7 @@ mod tests {
 
     #[test]
     fn a_day_after_it_finished_a_key_starts_afresh() {
-        let response = StoredResponse {
-            status: 201,
-            body: "{}".into(),
-        };
+        let response = StoredResponse::Placed { body: "{}".into() };
         let done = record(RecordState::Completed {
             response: response.clone(),
             at: at(0),

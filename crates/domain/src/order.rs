@@ -231,6 +231,41 @@ pub struct PlaceOrder {
     pub payment_method_id: PaymentMethodId,
 }
 
+/// Why a checkout placed no order: its final answer, kept on the key's
+/// record for every retry. The edge gives each its HTTP status and problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "code", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase")]
+pub enum CheckoutRefusal {
+    #[error("the cart is empty; add something first")]
+    CartEmpty,
+    #[error("the reservation of {} ran out; add the items to the cart again", product_ids.join(", "))]
+    ReservationExpired { product_ids: Vec<String> },
+    #[error(
+        "the cart changed while the order was being placed; the payment was refunded, review the cart and try again"
+    )]
+    CartChanged,
+    #[error("the payment was declined: {message}")]
+    PaymentFailed { decline_code: String, message: String },
+    #[error(
+        "the checkout was interrupted and no order was placed; nothing was charged, or the charge was refunded. \
+         Review the cart and place the order again with a new Idempotency-Key"
+    )]
+    CheckoutInterrupted,
+}
+
+impl CheckoutRefusal {
+    /// The stable code clients switch on (the serialised tag).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::CartEmpty => "CART_EMPTY",
+            Self::ReservationExpired { .. } => "RESERVATION_EXPIRED",
+            Self::CartChanged => "CART_CHANGED",
+            Self::PaymentFailed { .. } => "PAYMENT_FAILED",
+            Self::CheckoutInterrupted => "CHECKOUT_INTERRUPTED",
+        }
+    }
+}
+
 /// A carrier's tracking number: 1 to 64 letters, digits or dashes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackingNumber(String);
@@ -415,5 +450,31 @@ mod tests {
                 "shippingAddress.country"
             ]
         );
+    }
+
+    #[test]
+    fn a_refusal_is_stored_under_its_code() {
+        let refusals = [
+            CheckoutRefusal::CartEmpty,
+            CheckoutRefusal::ReservationExpired {
+                product_ids: vec!["A".into()],
+            },
+            CheckoutRefusal::CartChanged,
+            CheckoutRefusal::PaymentFailed {
+                decline_code: "card_declined".into(),
+                message: "no".into(),
+            },
+            CheckoutRefusal::CheckoutInterrupted,
+        ];
+        for refusal in refusals {
+            let json = serde_json::to_value(&refusal).unwrap();
+            assert_eq!(json["code"], refusal.code());
+            assert_eq!(serde_json::from_value::<CheckoutRefusal>(json).unwrap(), refusal);
+        }
+        let declined = CheckoutRefusal::PaymentFailed {
+            decline_code: "x".into(),
+            message: "m".into(),
+        };
+        assert_eq!(serde_json::to_value(&declined).unwrap()["declineCode"], "x");
     }
 }

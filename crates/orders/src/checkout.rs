@@ -21,18 +21,16 @@
 //! `reconcile::RECONCILE_AFTER` the reconciler does ([`reconcile_checkout`]), without
 //! ever charging a card itself.
 
-use serde_json::json;
 use shop_domain::cart::CartLine;
 use shop_domain::idempotency::{self, IdempotencyKey, StoredResponse};
 use shop_domain::ids::UserId;
-use shop_domain::order::{Order, OrderId, OrderLine, OrderPayment, OrderStatus};
+use shop_domain::order::{CheckoutRefusal, Order, OrderId, OrderLine, OrderPayment, OrderStatus};
 use shop_domain::payment::{PaymentError, PaymentRequest, PaymentState, PaymentTags};
 use shop_domain::pricing;
 use shop_domain::stock::MAX_QUANTITY_PER_LINE;
 use shop_domain::time::{Now, Timestamp};
-use shop_edge::http::StatusCode;
-use shop_edge::problem::ApiError;
 use shop_payments::PaymentProvider;
+use shop_store::StoreError;
 use shop_store::cart::CartReader;
 use shop_store::orders::{Audit, CheckoutStore, Claim, Commit, NotedPayment, Ticket};
 
@@ -46,12 +44,30 @@ pub struct Answer {
     pub replayed: bool,
 }
 
-fn key_in_use() -> ApiError {
-    ApiError::conflict(
-        "IDEMPOTENCY_KEY_IN_USE",
-        "a request with this Idempotency-Key is still being processed; retry shortly",
-        json!({}),
-    )
+/// Why a checkout request ended without an answer to keep; the same
+/// request may be sent again. (A checkout that ends with an answer, an
+/// order or a [`CheckoutRefusal`], keeps it for every retry.)
+#[derive(Debug, thiserror::Error)]
+pub enum CheckoutError {
+    /// Another request with this key is running.
+    #[error("a request with this Idempotency-Key is still being processed")]
+    KeyInUse,
+    /// The key was used before with another request body.
+    #[error("this Idempotency-Key was already used with a different request body")]
+    KeyReused,
+    /// The payment provider did not answer; the key was released, so the
+    /// retry settles the payment first.
+    #[error("the payment provider did not answer: {0}")]
+    ProviderUnavailable(String),
+    /// The provider refused a request it should have taken: a bug or a
+    /// misconfiguration, not the shopper's doing.
+    #[error("the payment provider refused: {0}")]
+    ProviderRefused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A crash injected by a test (`fail::cfg`) at this failpoint.
+    #[error("crash injected at {0}")]
+    Crashed(&'static str),
 }
 
 /// Places an order from the caller's cart (`POST /orders`).
@@ -62,7 +78,7 @@ pub async fn place_order<S, P>(
     key: &IdempotencyKey,
     fingerprint: &str,
     request: &PlaceOrder,
-) -> Result<Answer, ApiError>
+) -> Result<Answer, CheckoutError>
 where
     S: CheckoutStore + CartReader + Now,
     P: PaymentProvider,
@@ -76,15 +92,8 @@ where
                 replayed: true,
             });
         }
-        Claim::InUse => return Err(key_in_use()),
-        Claim::Reused => {
-            return Err(ApiError::refused(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "IDEMPOTENCY_KEY_REUSED",
-                "this Idempotency-Key was already used with a different request body; use a new key",
-                json!({}),
-            ));
-        }
+        Claim::InUse => return Err(CheckoutError::KeyInUse),
+        Claim::Reused => return Err(CheckoutError::KeyReused),
     };
     let checkout = Checkout {
         store,
@@ -96,7 +105,7 @@ where
     let answer = checkout.run().await;
     match &answer {
         Ok(_) => tracing::info!(user = %user, attempt = ticket.attempt, "checkout answered"),
-        Err(e) => tracing::warn!(user = %user, code = e.code(), error = %e, "checkout failed"),
+        Err(e) => tracing::warn!(user = %user, error = %e, "checkout failed"),
     }
     answer.map(|response| Answer {
         response,
@@ -114,7 +123,7 @@ pub async fn reconcile_checkout<S, P>(
     payments: &P,
     ticket: &Ticket,
     request: &PlaceOrder,
-) -> Result<StoredResponse, ApiError>
+) -> Result<StoredResponse, CheckoutError>
 where
     S: CheckoutStore + CartReader + Now,
     P: PaymentProvider,
@@ -148,28 +157,17 @@ struct Checkout<'a, S, P> {
 }
 
 /// Why a cart cannot be checked out as it is, if it cannot.
-fn check_cart(lines: &[CartLine], now: Timestamp) -> Result<(), ApiError> {
+fn check_cart(lines: &[CartLine], now: Timestamp) -> Result<(), CheckoutRefusal> {
     if lines.is_empty() {
-        return Err(ApiError::conflict(
-            "CART_EMPTY",
-            "the cart is empty; add something first",
-            json!({}),
-        ));
+        return Err(CheckoutRefusal::CartEmpty);
     }
-    let expired: Vec<&str> = lines
+    let expired: Vec<String> = lines
         .iter()
         .filter(|l| !l.is_reserved(now))
-        .map(|l| l.product_id.as_str())
+        .map(|l| l.product_id.to_string())
         .collect();
     if !expired.is_empty() {
-        return Err(ApiError::conflict(
-            "RESERVATION_EXPIRED",
-            format!(
-                "the reservation of {} ran out; add the items to the cart again",
-                expired.join(", ")
-            ),
-            json!({ "productIds": expired }),
-        ));
+        return Err(CheckoutRefusal::ReservationExpired { product_ids: expired });
     }
     debug_assert!(lines.iter().all(|l| l.quantity <= MAX_QUANTITY_PER_LINE));
     Ok(())
@@ -248,9 +246,9 @@ where
     S: CheckoutStore + CartReader + Now,
     P: PaymentProvider,
 {
-    async fn run(&self) -> Result<StoredResponse, ApiError> {
-        fail::fail_point!("checkout-before-charge", |_| Err(ApiError::Internal(
-            "crash injected".into()
+    async fn run(&self) -> Result<StoredResponse, CheckoutError> {
+        fail::fail_point!("checkout-before-charge", |_| Err(CheckoutError::Crashed(
+            "checkout-before-charge"
         )));
         let ticket = self.ticket;
         let now = self.store.now();
@@ -272,13 +270,18 @@ where
             Some(noted) => self.settle(noted, wanted.as_ref()).await?,
             None => None,
         };
-        if let Err(problem) = verdict {
-            return self.fail(problem, "cart not reservable").await;
+        if let Err(refusal) = verdict {
+            return self.fail(refusal, "cart not reservable").await;
         }
         let (noted, state) = match carried {
             Some(carried) => carried,
             None if self.runner == Runner::Reconciler => {
-                return self.fail(interrupted(), "checkout interrupted before a charge").await;
+                return self
+                    .fail(
+                        CheckoutRefusal::CheckoutInterrupted,
+                        "checkout interrupted before a charge",
+                    )
+                    .await;
             }
             None => {
                 let wanted = wanted.expect("the cart can be checked out");
@@ -292,27 +295,24 @@ where
         match state {
             PaymentState::Succeeded => {}
             PaymentState::Declined { code, message } => {
-                let problem = ApiError::refused(
-                    StatusCode::PAYMENT_REQUIRED,
-                    "PAYMENT_FAILED",
-                    format!("the payment was declined: {message}"),
-                    json!({ "declineCode": code }),
-                );
-                return self.fail(problem, "payment declined").await;
+                let refusal = CheckoutRefusal::PaymentFailed {
+                    decline_code: code,
+                    message,
+                };
+                return self.fail(refusal, "payment declined").await;
             }
             other => {
                 let error = PaymentError::Unavailable(format!("the payment is {other:?}"));
                 return Err(self.give_up(error, "payment provider").await);
             }
         }
-        fail::fail_point!("checkout-after-charge", |_| Err(ApiError::Internal(
-            "crash injected".into()
+        fail::fail_point!("checkout-after-charge", |_| Err(CheckoutError::Crashed(
+            "checkout-after-charge"
         )));
 
         let placed_at = self.store.now();
         let order = self.order(&cart, totals, &noted, placed_at);
-        let response = StoredResponse {
-            status: StatusCode::CREATED.as_u16(),
+        let response = StoredResponse::Placed {
             body: serde_json::to_string(&order.placed_view()).expect("views serialise"),
         };
         match self
@@ -321,25 +321,21 @@ where
             .await?
         {
             Commit::Placed => {
-                fail::fail_point!("checkout-after-commit", |_| Err(ApiError::Internal(
-                    "crash injected".into()
+                fail::fail_point!("checkout-after-commit", |_| Err(CheckoutError::Crashed(
+                    "checkout-after-commit"
                 )));
                 tracing::info!(order = %order.id, total = order.totals.total.amount, "order placed");
                 Ok(response)
             }
             // A later attempt owns the key and the payment now.
-            Commit::LostKey => Err(key_in_use()),
+            Commit::LostKey => Err(CheckoutError::KeyInUse),
             Commit::CartChanged => {
                 self.refund(&noted).await?;
                 let cart = self.store.cart(&ticket.user).await?;
-                let problem = check_cart(&cart, self.store.now()).err().unwrap_or_else(|| {
-                    ApiError::conflict(
-                        "CART_CHANGED",
-                        "the cart changed while the order was being placed; the payment was refunded, review the cart and try again",
-                        json!({}),
-                    )
-                });
-                self.fail(problem, "cart changed after payment; refunded").await
+                let refusal = check_cart(&cart, self.store.now())
+                    .err()
+                    .unwrap_or(CheckoutRefusal::CartChanged);
+                self.fail(refusal, "cart changed after payment; refunded").await
             }
         }
     }
@@ -385,23 +381,23 @@ where
     }
 
     /// Notes the payment on the record; only while this attempt holds the key.
-    async fn note(&self, payment: &NotedPayment) -> Result<(), ApiError> {
+    async fn note(&self, payment: &NotedPayment) -> Result<(), CheckoutError> {
         if self.store.note_payment(self.ticket, payment).await? {
             Ok(())
         } else {
-            Err(key_in_use())
+            Err(CheckoutError::KeyInUse)
         }
     }
 
     /// Forgets a payment that holds no money and never will (refunded,
     /// cancelled, or never charged): the next payment of this checkout takes
     /// the next number after `seq`, so a new key.
-    async fn forget(&self, seq: u32) -> Result<(), ApiError> {
+    async fn forget(&self, seq: u32) -> Result<(), CheckoutError> {
         let seq = seq.max(self.ticket.charge_seq);
         if self.store.forget_payment(self.ticket, seq).await? {
             Ok(())
         } else {
-            Err(key_in_use())
+            Err(CheckoutError::KeyInUse)
         }
     }
 
@@ -412,7 +408,7 @@ where
         &self,
         noted: &NotedPayment,
         wanted: Option<&Wanted<'_>>,
-    ) -> Result<Option<(NotedPayment, PaymentState)>, ApiError> {
+    ) -> Result<Option<(NotedPayment, PaymentState)>, CheckoutError> {
         let same = wanted.is_some_and(|w| w.is(noted));
         let may_confirm = same && self.runner == Runner::Shopper;
         if noted.refunding {
@@ -459,7 +455,7 @@ where
     /// lines: a retry asking for the same payment gets the one an attempt
     /// that died before noting it created (never charged), and one asking
     /// for another payment gets another.
-    async fn create(&self, wanted: &Wanted<'_>) -> Result<NotedPayment, ApiError> {
+    async fn create(&self, wanted: &Wanted<'_>) -> Result<NotedPayment, CheckoutError> {
         let seq = self.ticket.charge_seq + 1;
         let key = idempotency::payment_key(&self.seed(), seq, wanted.amount, wanted.payment_method, &wanted.cart);
         let request = PaymentRequest {
@@ -496,7 +492,7 @@ where
     }
 
     /// Charges the noted payment; an answer that did not arrive is read back.
-    async fn confirm(&self, noted: &NotedPayment) -> Result<PaymentState, ApiError> {
+    async fn confirm(&self, noted: &NotedPayment) -> Result<PaymentState, CheckoutError> {
         match self.payments.confirm(&noted.id).await {
             Ok(state) => Ok(state),
             Err(PaymentError::Unavailable(_)) => match self.payments.retrieve(&noted.id).await {
@@ -510,7 +506,7 @@ where
     /// Refunds the noted payment and forgets it. The record says
     /// `refunding` before the provider is asked, so the payment is never
     /// used for an order again, whatever happens to the answer.
-    async fn refund(&self, noted: &NotedPayment) -> Result<(), ApiError> {
+    async fn refund(&self, noted: &NotedPayment) -> Result<(), CheckoutError> {
         let id = &noted.id;
         if !noted.refunding {
             let refunding = NotedPayment {
@@ -531,15 +527,15 @@ where
             },
             Err(error) => return Err(self.give_up(error, "refund").await),
         }
-        fail::fail_point!("checkout-after-refund", |_| Err(ApiError::Internal(
-            "crash injected".into()
+        fail::fail_point!("checkout-after-refund", |_| Err(CheckoutError::Crashed(
+            "checkout-after-refund"
         )));
         self.forget(noted.seq).await
     }
 
     /// A transient failure: give the key up at once, so that a retry (which
-    /// will settle the noted payment first) can run, and answer 503.
-    async fn give_up(&self, error: PaymentError, step: &str) -> ApiError {
+    /// will settle the noted payment first) can run.
+    async fn give_up(&self, error: PaymentError, step: &str) -> CheckoutError {
         let audit = Audit {
             reason: "PAYMENT_PROVIDER_UNAVAILABLE",
             detail: format!("{step}: {error}"),
@@ -548,25 +544,19 @@ where
             tracing::warn!(error = %e, "could not release the idempotency key; it expires by itself");
         }
         match error {
-            PaymentError::Rejected(detail) => ApiError::Internal(format!("{step}: {detail}")),
-            PaymentError::Unavailable(_) => ApiError::Unavailable {
-                detail: "the payment provider did not answer; retry with the same Idempotency-Key".into(),
-                retry_after_secs: 2,
-            },
+            PaymentError::Rejected(detail) => CheckoutError::ProviderRefused(format!("{step}: {detail}")),
+            PaymentError::Unavailable(detail) => CheckoutError::ProviderUnavailable(format!("{step}: {detail}")),
         }
     }
 
     /// A final failure: stored as the key's response (so a retry gets the
     /// same answer) and audited.
-    async fn fail(&self, problem: ApiError, why: &str) -> Result<StoredResponse, ApiError> {
-        let response = StoredResponse {
-            status: problem.status().as_u16(),
-            body: problem.to_problem().to_string(),
-        };
+    async fn fail(&self, refusal: CheckoutRefusal, why: &str) -> Result<StoredResponse, CheckoutError> {
         let audit = Audit {
-            reason: problem.code(),
-            detail: format!("{why}: {problem}"),
+            reason: refusal.code(),
+            detail: format!("{why}: {refusal}"),
         };
+        let response = StoredResponse::Refused(refusal);
         if self
             .store
             .fail(self.ticket, &response, &audit, self.store.now())
@@ -574,20 +564,9 @@ where
         {
             Ok(response)
         } else {
-            Err(key_in_use())
+            Err(CheckoutError::KeyInUse)
         }
     }
-}
-
-/// The reconciler's answer for a checkout that died before its card was
-/// charged (or whose charge had to be refunded).
-fn interrupted() -> ApiError {
-    ApiError::conflict(
-        "CHECKOUT_INTERRUPTED",
-        "the checkout was interrupted and no order was placed; nothing was charged, or the charge was refunded. \
-         Review the cart and place the order again with a new Idempotency-Key",
-        json!({}),
-    )
 }
 
 #[cfg(test)]

@@ -34,8 +34,9 @@ pub const ALARM_AFTER_TRIES: u32 = 5;
 /// What one run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reconciled {
-    /// Stale checkouts finished, by the status of the answer stored for them.
-    pub checkouts_answered: Vec<u16>,
+    /// Stale checkouts finished, by the code of the answer stored for them
+    /// (`ORDER_PLACED` or the refusal's).
+    pub checkouts_answered: Vec<&'static str>,
     /// Cancelled orders refunded.
     pub refunds_made: usize,
     /// Items tried and not resolved this time (the next run tries again).
@@ -68,8 +69,8 @@ where
         };
         match checkout::reconcile_checkout(store, payments, &ticket, &request).await {
             Ok(response) => {
-                tracing::info!(checkout = %what, status = response.status, "reconciler finished a checkout");
-                run.checkouts_answered.push(response.status);
+                tracing::info!(checkout = %what, answer = response.code(), "reconciler finished a checkout");
+                run.checkouts_answered.push(response.code());
             }
             Err(error) => {
                 tracing::warn!(checkout = %what, tries = ticket.reconcile_tries, %error, "reconciler could not finish a checkout");

@@ -467,14 +467,32 @@ struct StoredRecord {
     reconcile_tries: u32,
 }
 
+/// A completed record's answer: a placed order's view (`responseStatus`
+/// 201 and `responseBody`), a typed refusal (`refusal`, as JSON), or a
+/// refusal rendered before refusals were typed (`responseStatus` and
+/// `responseBody`).
+fn stored_response(a: &Attrs<'_>) -> Result<StoredResponse, StoreError> {
+    if a.opt_s("refusal").is_some() {
+        let refusal = a.parsed("refusal", |json| serde_json::from_str(json).map_err(|e| e.to_string()))?;
+        return Ok(StoredResponse::Refused(refusal));
+    }
+    let status: u16 = a.n("responseStatus")?;
+    let body = a.s("responseBody")?.to_owned();
+    Ok(match status {
+        PLACED_STATUS => StoredResponse::Placed { body },
+        status => StoredResponse::Rendered { status, body },
+    })
+}
+
+/// The `responseStatus` of a placed order's record: HTTP's 201, kept so
+/// that records written before refusals were typed read the same way.
+const PLACED_STATUS: u16 = 201;
+
 fn record_from_item(item: &Item) -> Result<StoredRecord, StoreError> {
     let a = Attrs::new(item);
     let state = match a.s("state")? {
         COMPLETED => RecordState::Completed {
-            response: StoredResponse {
-                status: a.n("responseStatus")?,
-                body: a.s("responseBody")?.to_owned(),
-            },
+            response: stored_response(&a)?,
             at: a.parsed("completedAt", clock::parse)?,
         },
         _ => RecordState::InProgress {
@@ -738,9 +756,25 @@ impl DynamoStore {
         order: Option<&Order>,
         now: Timestamp,
     ) -> TransactWriteItem {
-        let mut expression = String::from(
-            "SET #state = :completed, responseStatus = :status, responseBody = :body, completedAttempt = :attempt, \
-             completedAt = :now, #expires = :expires",
+        let (answer, values) = match response {
+            StoredResponse::Placed { body } => (
+                "responseStatus = :status, responseBody = :body",
+                vec![(":status", n(PLACED_STATUS)), (":body", s(body))],
+            ),
+            StoredResponse::Rendered { status, body } => (
+                "responseStatus = :status, responseBody = :body",
+                vec![(":status", n(*status)), (":body", s(body))],
+            ),
+            StoredResponse::Refused(refusal) => (
+                "refusal = :refusal",
+                vec![(
+                    ":refusal",
+                    s(serde_json::to_string(refusal).expect("refusals serialise")),
+                )],
+            ),
+        };
+        let mut expression = format!(
+            "SET #state = :completed, {answer}, completedAttempt = :attempt, completedAt = :now, #expires = :expires"
         );
         if order.is_some() {
             expression.push_str(", orderId = :order");
@@ -752,10 +786,11 @@ impl DynamoStore {
             .expression_attribute_names("#gpk", keys::GSI1_PK)
             .expression_attribute_names("#gsk", keys::GSI1_SK)
             .expression_attribute_values(":completed", s(COMPLETED))
-            .expression_attribute_values(":status", n(response.status))
-            .expression_attribute_values(":body", s(&response.body))
             .expression_attribute_values(":now", s(clock::format(now)))
             .expression_attribute_values(":expires", n((now + idempotency::RETENTION).unix_timestamp()));
+        for (name, value) in values {
+            update = update.expression_attribute_values(name, value);
+        }
         if let Some(order) = order {
             update = update
                 .condition_expression(
@@ -1211,5 +1246,43 @@ impl OrderWriter for DynamoStore {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shop_domain::order::CheckoutRefusal;
+
+    fn answer(attributes: &[(&str, AttributeValue)]) -> StoredResponse {
+        let item: Item = attributes.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+        stored_response(&Attrs::new(&item)).unwrap()
+    }
+
+    #[test]
+    fn a_placed_order_and_a_refusal_read_back_as_written() {
+        assert_eq!(
+            answer(&[("responseStatus", n(201)), ("responseBody", s("{\"orderId\":\"x\"}"))]),
+            StoredResponse::Placed {
+                body: "{\"orderId\":\"x\"}".into()
+            }
+        );
+        let refusal = CheckoutRefusal::CheckoutInterrupted;
+        assert_eq!(
+            answer(&[("refusal", s(serde_json::to_string(&refusal).unwrap()))]),
+            StoredResponse::Refused(refusal)
+        );
+    }
+
+    #[test]
+    fn a_refusal_rendered_by_an_earlier_version_is_replayed_as_it_was() {
+        let body = r#"{"code":"CART_EMPTY","status":409}"#;
+        assert_eq!(
+            answer(&[("responseStatus", n(409)), ("responseBody", s(body))]),
+            StoredResponse::Rendered {
+                status: 409,
+                body: body.into()
+            }
+        );
     }
 }

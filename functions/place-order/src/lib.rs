@@ -5,13 +5,14 @@
 //! true`. The flow is `shop_orders::checkout`; `docs/checkout.md` explains it.
 
 use serde::Deserialize;
-use shop_domain::idempotency::{self, IdempotencyKey};
-use shop_domain::order::ShippingAddress;
+use serde_json::json;
+use shop_domain::idempotency::{self, IdempotencyKey, StoredResponse};
+use shop_domain::order::{CheckoutRefusal, ShippingAddress};
 use shop_domain::payment::PaymentMethodId;
 use shop_domain::time::Now;
-use shop_edge::http::{self, Body, Identity, Request, Response};
+use shop_edge::http::{self, Body, Identity, Request, Response, StatusCode};
 use shop_edge::problem::{ApiError, FieldError};
-use shop_orders::checkout::{self, PlaceOrder};
+use shop_orders::checkout::{self, CheckoutError, PlaceOrder};
 use shop_payments::PaymentProvider;
 use shop_store::cart::CartReader;
 use shop_store::orders::CheckoutStore;
@@ -80,12 +81,63 @@ async fn place_order(
         &idempotency::fingerprint(&body),
         &request,
     )
-    .await?;
-    let mut response = http::stored(answer.response.status, answer.response.body);
+    .await
+    .map_err(problem)?;
+    let mut response = match answer.response {
+        StoredResponse::Placed { body } => http::stored(StatusCode::CREATED.as_u16(), body),
+        StoredResponse::Refused(refusal) => refused(refusal).into_response(),
+        StoredResponse::Rendered { status, body } => http::stored(status, body),
+    };
     if answer.replayed {
         response
             .headers_mut()
             .insert(REPLAYED_HEADER, http::HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+/// The HTTP answer for a checkout that placed no order. It is rendered
+/// from the stored refusal on every replay, so it must stay the same for
+/// the same refusal: no clock, no request data.
+fn refused(refusal: CheckoutRefusal) -> ApiError {
+    let detail = refusal.to_string();
+    let code = refusal.code();
+    match refusal {
+        CheckoutRefusal::PaymentFailed { decline_code, .. } => ApiError::refused(
+            StatusCode::PAYMENT_REQUIRED,
+            code,
+            detail,
+            json!({ "declineCode": decline_code }),
+        ),
+        CheckoutRefusal::ReservationExpired { product_ids } => {
+            ApiError::conflict(code, detail, json!({ "productIds": product_ids }))
+        }
+        CheckoutRefusal::CartEmpty | CheckoutRefusal::CartChanged | CheckoutRefusal::CheckoutInterrupted => {
+            ApiError::conflict(code, detail, json!({}))
+        }
+    }
+}
+
+/// The HTTP answer for a checkout request that ended without an answer to
+/// keep.
+fn problem(error: CheckoutError) -> ApiError {
+    match error {
+        CheckoutError::KeyInUse => ApiError::conflict(
+            "IDEMPOTENCY_KEY_IN_USE",
+            "a request with this Idempotency-Key is still being processed; retry shortly",
+            json!({}),
+        ),
+        CheckoutError::KeyReused => ApiError::refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "IDEMPOTENCY_KEY_REUSED",
+            "this Idempotency-Key was already used with a different request body; use a new key",
+            json!({}),
+        ),
+        CheckoutError::ProviderUnavailable(_) => ApiError::Unavailable {
+            detail: "the payment provider did not answer; retry with the same Idempotency-Key".into(),
+            retry_after_secs: 2,
+        },
+        CheckoutError::ProviderRefused(_) | CheckoutError::Crashed(_) => ApiError::Internal(error.to_string()),
+        CheckoutError::Store(e) => e.into(),
+    }
 }
