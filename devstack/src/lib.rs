@@ -23,9 +23,9 @@ pub mod web;
 use anyhow::{Context, anyhow, bail};
 use shop_domain::time::Clock;
 use shop_edge::config::Config;
-use shop_payments::PaymentSettings;
 use shop_search::Searcher;
-use shop_search::tantivy::TantivyBackend;
+use shop_search::backend::AnyBackend;
+use shop_store::DynamoStore;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -249,7 +249,7 @@ struct Wiring<'a> {
     /// The functions' client (through the fault proxy when it is on).
     functions_dynamodb: &'a aws_sdk_dynamodb::Client,
     clock: &'a Clock,
-    searcher: &'a Arc<Searcher<TantivyBackend>>,
+    searcher: &'a Arc<Searcher<AnyBackend>>,
     notifier: shop_live::ApiGatewayNotifier,
     shutdown: watch::Receiver<bool>,
 }
@@ -282,7 +282,7 @@ impl Wiring<'_> {
         })
     }
 
-    fn wire_functions(&self) -> anyhow::Result<Wired> {
+    async fn wire_functions(&self) -> anyhow::Result<Wired> {
         let socket_functions: BTreeMap<&str, Vec<&str>> =
             self.template.websockets.iter().flat_map(|api| api.routes.iter()).fold(
                 BTreeMap::new(),
@@ -299,90 +299,123 @@ impl Wiring<'_> {
             live: live::LiveGateway::default(),
             tasks: Vec::new(),
         };
+        // What the runner shares with its functions instead of letting each
+        // build its own: the emulator's SQS client, the one search index,
+        // and the notifier that answers through the runner's WebSocket API.
+        let mut provided = shop_edge::function::Extensions::new();
+        if let Some(sqs) = &self.queues.sqs {
+            provided.insert(sqs.clone());
+        }
+        provided.insert(Arc::clone(self.searcher));
+        provided.insert(self.notifier.clone());
         for function in &self.template.functions {
             let lookup = |name: &str| self.variable(function, name);
             let config = Config::from_lookup(lookup).with_context(|| format!("configuring {}", function.logical_id))?;
-            let payments = PaymentSettings::from_lookup(lookup)
-                .with_context(|| format!("configuring {}'s payments", function.logical_id))?;
-            let store = functions::store(&config, self.functions_dynamodb, self.clock);
-            let not_run = |what: &str| {
-                anyhow!(
-                    "template.yaml {what} {}, which the local runner does not run",
-                    function.binary
-                )
+            let store = DynamoStore::new(self.functions_dynamodb.clone(), config.table_name.clone())
+                .with_clock(self.clock.clone());
+            let init = shop_edge::function::Init {
+                env: &lookup,
+                config: &config,
+                store: &store,
+                sdk: self.sdk,
+                provided: &provided,
             };
-            if let Some(routes) = socket_functions.get(function.logical_id.as_str()) {
-                let handler = functions::socket_handler(&function.binary, store)
-                    .ok_or_else(|| not_run("routes a WebSocket to"))?;
-                for route in routes {
-                    wired.live.add(route, handler.clone());
-                }
-            } else if function.queue_trigger.is_some() || function.stream_trigger.is_some() {
+            let event_source = function.queue_trigger.is_some() || function.stream_trigger.is_some();
+            if event_source && self.queues.sqs.is_none() {
                 // Event sources need SQS; without it the pipeline does not run.
-                if let Some(sqs) = &self.queues.sqs {
-                    wired.tasks.push(self.start_worker(function, store, &config, sqs)?);
+                continue;
+            }
+            let built = functions::build(&function.binary, &init)
+                .await
+                .ok_or_else(|| {
+                    anyhow!(
+                        "template.yaml names binary {}, which the local runner does not know",
+                        function.binary
+                    )
+                })?
+                .map_err(|e| anyhow!("starting {}: {e}", function.logical_id))?;
+            let wrong = |what: &str| anyhow!("template.yaml wires {} as {what}, which it is not", function.binary);
+            match built {
+                functions::Built::Socket(handler) => {
+                    let routes = socket_functions
+                        .get(function.logical_id.as_str())
+                        .ok_or_else(|| wrong("an HTTP, queue or scheduled function"))?;
+                    for route in routes {
+                        wired.live.add(route, handler.clone());
+                    }
                 }
-            } else if let Some(every) = function.schedule {
-                let job =
-                    functions::scheduled_job(&function.binary, store, &payments).ok_or_else(|| not_run("schedules"))?;
-                wired.tasks.push(run_every(every, job, self.shutdown.clone()));
-            } else {
-                let handler = functions::handler(&function.binary, store, &payments, self.searcher)
-                    .ok_or_else(|| not_run("names binary"))?;
-                for route in &function.routes {
-                    wired.gateway.add(
-                        &route.method,
-                        &route.path,
-                        gateway::Route {
-                            resource: route.path.clone(),
-                            handler: handler.clone(),
-                            authorized: route.authorized,
-                        },
-                    )?;
+                functions::Built::Queue(worker) => {
+                    let trigger = function
+                        .queue_trigger
+                        .as_ref()
+                        .ok_or_else(|| wrong("not queue-triggered"))?;
+                    wired.tasks.push(self.start_queue_worker(function, trigger, worker)?);
+                }
+                functions::Built::Stream(worker) => {
+                    let trigger = function
+                        .stream_trigger
+                        .as_ref()
+                        .ok_or_else(|| wrong("not stream-triggered"))?;
+                    wired.tasks.push(self.start_stream_worker(function, trigger, worker)?);
+                }
+                functions::Built::Job(job) => {
+                    let every = function.schedule.ok_or_else(|| wrong("unscheduled"))?;
+                    wired.tasks.push(run_every(every, job, self.shutdown.clone()));
+                }
+                functions::Built::Http(handler) => {
+                    for route in &function.routes {
+                        wired.gateway.add(
+                            &route.method,
+                            &route.path,
+                            gateway::Route {
+                                resource: route.path.clone(),
+                                handler: handler.clone(),
+                                authorized: route.authorized,
+                            },
+                        )?;
+                    }
                 }
             }
         }
         Ok(wired)
     }
 
-    /// Starts the event source mapping of a stream- or queue-triggered function.
-    fn start_worker(
+    fn queue(&self, function: &template::FunctionSpec, id: &str) -> anyhow::Result<&moto::LocalQueue> {
+        self.queues
+            .queues
+            .get(id)
+            .ok_or_else(|| anyhow!("{} names queue {id}, which is not in the template", function.logical_id))
+    }
+
+    /// Starts the event source mapping of a queue-triggered function.
+    fn start_queue_worker(
         &self,
         function: &template::FunctionSpec,
-        store: shop_store::DynamoStore,
-        config: &Config,
-        sqs: &aws_sdk_sqs::Client,
+        trigger: &template::QueueTrigger,
+        worker: pipeline::QueueWorker,
     ) -> anyhow::Result<JoinHandle<()>> {
-        let unknown = || {
-            anyhow!(
-                "template.yaml triggers {}, which the local runner does not run",
-                function.binary
-            )
+        let sqs = self.queues.sqs.as_ref().expect("event sources run with SQS");
+        let queue = self.queue(function, &trigger.queue)?;
+        let source = pipeline::QueueSource {
+            sqs: sqs.clone(),
+            queue_url: queue.url.clone(),
+            queue_arn: queue.arn.clone(),
+            trigger: trigger.clone(),
+            retry_delay: self.options.retry_delay,
         };
-        let queue = |id: &str| {
-            self.queues
-                .queues
-                .get(id)
-                .ok_or_else(|| anyhow!("{} names queue {id}, which is not in the template", function.logical_id))
-        };
-        let retry_delay = self.options.retry_delay;
-        if let Some(trigger) = &function.queue_trigger {
-            let worker =
-                functions::queue_worker(&function.binary, store, self.searcher, &self.notifier).ok_or_else(unknown)?;
-            let queue = queue(&trigger.queue)?;
-            let source = pipeline::QueueSource {
-                sqs: sqs.clone(),
-                queue_url: queue.url.clone(),
-                queue_arn: queue.arn.clone(),
-                trigger: trigger.clone(),
-                retry_delay,
-            };
-            return Ok(pipeline::run_queue(source, worker, self.shutdown.clone()));
-        }
-        let trigger = function.stream_trigger.clone().expect("a stream-triggered function");
-        let worker = functions::stream_worker(&function.binary, config, sqs).ok_or_else(unknown)??;
+        Ok(pipeline::run_queue(source, worker, self.shutdown.clone()))
+    }
+
+    /// Starts the event source mapping of a stream-triggered function.
+    fn start_stream_worker(
+        &self,
+        function: &template::FunctionSpec,
+        trigger: &template::StreamTrigger,
+        worker: pipeline::StreamWorker,
+    ) -> anyhow::Result<JoinHandle<()>> {
+        let sqs = self.queues.sqs.as_ref().expect("event sources run with SQS");
         let on_failure = match &trigger.on_failure {
-            Some(id) => Some((sqs.clone(), queue(id)?.url.clone())),
+            Some(id) => Some((sqs.clone(), self.queue(function, id)?.url.clone())),
             None => None,
         };
         let streams = aws_sdk_dynamodbstreams::Client::from_conf(
@@ -394,9 +427,9 @@ impl Wiring<'_> {
             streams,
             dynamodb: self.tables.dynamodb.clone(),
             table: trigger.table.clone(),
-            trigger,
+            trigger: trigger.clone(),
             on_failure,
-            retry_delay: retry_delay.unwrap_or(std::time::Duration::from_secs(1)),
+            retry_delay: self.options.retry_delay.unwrap_or(std::time::Duration::from_secs(1)),
         };
         Ok(pipeline::run_stream(source, worker, self.shutdown.clone()))
     }
@@ -527,7 +560,7 @@ pub struct Stack {
     /// The functions' clock; moving it forward expires reservations.
     pub clock: Clock,
     /// The search index the `search` function reads.
-    pub searcher: Arc<Searcher<TantivyBackend>>,
+    pub searcher: Arc<Searcher<AnyBackend>>,
     /// What the fault proxy injected (all zero when it is off).
     pub faults: Arc<faults::FaultCounts>,
     jwt_secret: String,
@@ -548,7 +581,9 @@ impl Stack {
         let faults = FaultProxy::start(&options, &tables, &sdk, shutdown_rx.clone()).await?;
         let listeners = Listeners::bind(&options).await?;
         let clock = Clock::default();
-        let searcher = Arc::new(Searcher::new(search_index::open(options.search_index.as_deref())?));
+        let searcher = Arc::new(Searcher::new(AnyBackend::Tantivy(search_index::open(
+            options.search_index.as_deref(),
+        )?)));
 
         let wiring = Wiring {
             template: &template,
@@ -563,7 +598,7 @@ impl Stack {
             notifier: shop_live::ApiGatewayNotifier::new(&sdk, &listeners.web_url),
             shutdown: shutdown_rx.clone(),
         };
-        let wired = wiring.wire_functions()?;
+        let wired = wiring.wire_functions().await?;
         let mut tasks = vec![tables.task];
         tasks.extend(faults.task);
         tasks.extend(wired.tasks);
@@ -637,14 +672,10 @@ impl Stack {
         let categories = shop_store::catalog::CategoryReader::categories(&store).await?;
         let products: u64 = categories.iter().map(|c| c.product_count).sum();
         let started = std::time::Instant::now();
-        let indexed = search_index::ensure_built(
-            &self.searcher.backend,
-            &self.dynamodb,
-            self.table(),
-            &categories,
-            products,
-        )
-        .await?;
+        let AnyBackend::Tantivy(index) = &self.searcher.backend else {
+            unreachable!("the runner's search index is tantivy");
+        };
+        let indexed = search_index::ensure_built(index, &self.dynamodb, self.table(), &categories, products).await?;
         if indexed > 0 {
             tracing::info!(indexed, seconds = started.elapsed().as_secs_f64(), "search index built");
         }

@@ -5,11 +5,14 @@
 //!   and the answer for each store and cart refusal.
 //! - [`http`]: request plumbing written once (identity, JSON bodies, query
 //!   and path parameters, responses, correlation ids).
-//! - [`lambda`]: start-up for a function (`run`, `run_with`, `run_events`, ...).
+//! - [`function`]: the one description of a function (its init and its
+//!   handler) that both its `main.rs` and the local runner use.
+//! - [`lambda`]: serving a function in Lambda (`serve_http`, `serve`, `serve_job`).
 //! - [`queue`]: SQS batches and which messages failed.
 //! - [`config`], [`logging`], [`metrics`]: environment, JSON logs, EMF metrics.
 
 pub mod config;
+pub mod function;
 pub mod http;
 pub mod lambda;
 pub mod logging;

@@ -108,10 +108,9 @@ pub enum Payments {
 }
 
 impl Payments {
-    /// The provider the process environment names, as in Lambda.
-    pub fn from_env(store: &DynamoStore) -> Result<Self, ConfigError> {
-        let settings = PaymentSettings::from_lookup(|name| std::env::var(name).ok())?;
-        Ok(Self::new(&settings, store))
+    /// The provider the environment `lookup` reads names.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>, store: &DynamoStore) -> Result<Self, ConfigError> {
+        Ok(Self::new(&PaymentSettings::from_lookup(lookup)?, store))
     }
 
     /// The provider `settings` name; the simulated one keeps its payments in `store`'s table.

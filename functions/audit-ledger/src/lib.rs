@@ -3,9 +3,12 @@
 //! logs every discrepancy and publishes their count as the
 //! `LedgerDiscrepancies` metric, which raises an alarm.
 
-use shop_domain::time::Timestamp;
+use shop_domain::time::{Now, Timestamp};
+use shop_edge::function::{Error, Function, Init};
 use shop_orders::audit::{self, AuditError, AuditReport};
 use shop_payments::PaymentProvider;
+use shop_payments::Payments;
+use shop_store::DynamoStore;
 use shop_store::ledger::LedgerReader;
 
 /// Audits everything at `now`: all the stock, and the payments of the last
@@ -36,4 +39,30 @@ where
         ],
     );
     Ok(report)
+}
+
+/// This function, as its `main.rs` and the local runner build it: the
+/// store and the payment provider its environment names.
+pub struct AuditLedger {
+    store: DynamoStore,
+    payments: Payments,
+}
+
+impl Function for AuditLedger {
+    type Event = ();
+    type Output = Result<(), Error>;
+
+    async fn init(init: &Init<'_>) -> Result<Self, Error> {
+        Ok(Self {
+            store: init.store.clone(),
+            payments: Payments::from_lookup(init.env, init.store)?,
+        })
+    }
+
+    async fn handle(&self, _: ()) -> Result<(), Error> {
+        // Boxed: the audit's future is deep enough to overflow rustc's
+        // layout query inside the Lambda runtime's future.
+        Box::pin(run(&self.store, &self.payments, self.store.now())).await?;
+        Ok(())
+    }
 }

@@ -1,10 +1,6 @@
-//! Lambda entry point: wiring only; the handler is in `lib.rs`.
+//! Lambda entry point: serves the function `lib.rs` describes.
 
 #[tokio::main]
 async fn main() -> Result<(), shop_edge::lambda::Error> {
-    shop_edge::lambda::run_with(
-        |_, store| Ok(shop_payments::Payments::from_env(store)?),
-        cancel_order::handle,
-    )
-    .await
+    shop_edge::lambda::serve_http::<cancel_order::CancelOrder>().await
 }

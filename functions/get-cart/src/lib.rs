@@ -11,6 +11,8 @@ pub async fn handle(store: &(impl CartReader + Now), req: Request) -> Response<B
     http::respond(req, |req| get_cart(store, req)).await
 }
 
+shop_edge::store_function!(GetCart, Request => Response<Body>, handle);
+
 async fn get_cart(store: &(impl CartReader + Now), req: Request) -> Result<Response<Body>, ApiError> {
     let shopper = Identity::from_request(&req)?;
     http::only_query_params(&req, &[])?;

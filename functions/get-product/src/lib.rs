@@ -11,6 +11,8 @@ pub async fn handle(store: &impl ProductReader, req: Request) -> Response<Body> 
     http::respond(req, |req| get_product(store, req)).await
 }
 
+shop_edge::store_function!(GetProduct, Request => Response<Body>, handle);
+
 async fn get_product(store: &impl ProductReader, req: Request) -> Result<Response<Body>, ApiError> {
     http::only_query_params(&req, &[])?;
     let id = http::path_param(&req, "productId", ProductId::parse)?;

@@ -17,6 +17,8 @@ pub async fn handle(store: &(impl ProductReader + CoPurchases + CategoryBrowser)
     http::respond(req, |req| get_recommendations(store, req)).await
 }
 
+shop_edge::store_function!(GetRecommendations, Request => Response<Body>, handle);
+
 fn parse_limit(value: &str) -> Result<u32, String> {
     match value.parse::<u32>() {
         Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => Ok(limit),

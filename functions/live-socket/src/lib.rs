@@ -8,6 +8,8 @@ pub async fn handle(store: &impl LiveConnections, event: ApiGatewayWebsocketProx
     shop_live::handle_socket(store, event).await
 }
 
+shop_edge::store_function!(LiveSocket, ApiGatewayWebsocketProxyRequest => ApiGatewayProxyResponse, handle);
+
 #[cfg(test)]
 mod tests {
     use super::*;

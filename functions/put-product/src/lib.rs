@@ -11,6 +11,8 @@ pub async fn handle(store: &impl ProductWriter, req: Request) -> Response<Body> 
     http::respond(req, |req| put_product(store, req)).await
 }
 
+shop_edge::store_function!(PutProduct, Request => Response<Body>, handle);
+
 async fn put_product(store: &impl ProductWriter, req: Request) -> Result<Response<Body>, ApiError> {
     let admin = Identity::require_admin(&req)?;
     http::only_query_params(&req, &[])?;

@@ -21,6 +21,8 @@ pub async fn handle(store: &impl StockWriter, req: Request) -> Response<Body> {
     http::respond(req, |req| put_stock(store, req)).await
 }
 
+shop_edge::store_function!(PutStock, Request => Response<Body>, handle);
+
 async fn put_stock(store: &impl StockWriter, req: Request) -> Result<Response<Body>, ApiError> {
     let admin = Identity::require_admin(&req)?;
     http::only_query_params(&req, &[])?;

@@ -4,8 +4,11 @@
 //! as the `UnresolvedPayments` metric, which raises an alarm.
 
 use shop_domain::time::{Now, Timestamp};
+use shop_edge::function::{Error, Function, Init};
 use shop_orders::reconcile::{self, Reconciled};
 use shop_payments::PaymentProvider;
+use shop_payments::Payments;
+use shop_store::DynamoStore;
 use shop_store::StoreError;
 use shop_store::cart::CartReader;
 use shop_store::orders::{CheckoutStore, OrderWriter, RefundsOwed, StaleCheckouts};
@@ -35,4 +38,30 @@ where
         ],
     );
     Ok(run)
+}
+
+/// This function, as its `main.rs` and the local runner build it: the
+/// store and the payment provider its environment names.
+pub struct ReconcilePayments {
+    store: DynamoStore,
+    payments: Payments,
+}
+
+impl Function for ReconcilePayments {
+    type Event = ();
+    type Output = Result<(), Error>;
+
+    async fn init(init: &Init<'_>) -> Result<Self, Error> {
+        Ok(Self {
+            store: init.store.clone(),
+            payments: Payments::from_lookup(init.env, init.store)?,
+        })
+    }
+
+    async fn handle(&self, _: ()) -> Result<(), Error> {
+        // Boxed: the settle-and-commit future is deep enough to overflow
+        // rustc's layout query inside the Lambda runtime's future.
+        Box::pin(run(&self.store, &self.payments, self.store.now())).await?;
+        Ok(())
+    }
 }

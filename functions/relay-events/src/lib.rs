@@ -5,6 +5,7 @@ use aws_lambda_events::dynamodb::Event;
 use aws_lambda_events::streams::DynamoDbEventResponse;
 use shop_domain::settings::ConfigError;
 use shop_edge::config::Config;
+use shop_edge::function::{Error, Function, Init};
 use shop_events::relay::{Publish, SqsPublisher};
 
 /// The queues from the configuration (`SEARCH_INDEX_QUEUE_URL`,
@@ -24,4 +25,27 @@ pub fn publisher(config: &Config, sqs: aws_sdk_sqs::Client) -> Result<SqsPublish
 
 pub async fn handle<P: Publish>(publisher: &P, event: Event) -> DynamoDbEventResponse {
     shop_events::relay::relay(publisher, event).await
+}
+
+/// This function, as its `main.rs` and the local runner build it: a
+/// publisher to the queues its environment names, through SQS (or the
+/// local runner's client for its emulator).
+pub struct RelayEvents {
+    publisher: SqsPublisher,
+}
+
+impl Function for RelayEvents {
+    type Event = Event;
+    type Output = DynamoDbEventResponse;
+
+    async fn init(init: &Init<'_>) -> Result<Self, Error> {
+        let sqs = init.provided_or(async { Ok(shop_events::sqs(init.sdk, None)) }).await?;
+        Ok(Self {
+            publisher: publisher(init.config, sqs)?,
+        })
+    }
+
+    fn handle(&self, event: Event) -> impl std::future::Future<Output = DynamoDbEventResponse> + Send {
+        handle(&self.publisher, event)
+    }
 }

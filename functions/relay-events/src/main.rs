@@ -1,10 +1,6 @@
-//! Lambda entry point: wiring only; the handler is in `lib.rs`.
+//! Lambda entry point: serves the function `lib.rs` describes.
 
 #[tokio::main]
 async fn main() -> Result<(), shop_edge::lambda::Error> {
-    shop_edge::lambda::run_events(
-        |config, sdk| Ok(relay_events::publisher(config, shop_events::sqs(sdk, None))?),
-        |_, publisher, event| relay_events::handle(publisher, event),
-    )
-    .await
+    shop_edge::lambda::serve::<relay_events::RelayEvents>().await
 }

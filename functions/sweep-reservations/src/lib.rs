@@ -3,7 +3,10 @@
 //! Expiry is decided from the stored `reservedUntil`; cart lines have no TTL,
 //! so a line that still holds units is only ever removed by a release.
 
+use shop_domain::time::Now;
 use shop_domain::time::Timestamp;
+use shop_edge::function::{Error, Function, Init};
+use shop_store::DynamoStore;
 use shop_store::cart::{ReservationSweeper, Sweep};
 
 /// Releases everything that expired before `now`, going on past lines that
@@ -20,4 +23,35 @@ pub async fn sweep(store: &impl ReservationSweeper, now: Timestamp) -> Sweep {
         );
     }
     sweep
+}
+
+/// This function, as its `main.rs` and the local runner build it.
+pub struct SweepReservations {
+    store: DynamoStore,
+}
+
+impl Function for SweepReservations {
+    type Event = ();
+    type Output = Result<(), Error>;
+
+    async fn init(init: &Init<'_>) -> Result<Self, Error> {
+        Ok(Self {
+            store: init.store.clone(),
+        })
+    }
+
+    /// Fails the invocation if some reservation could not be released, so
+    /// that it shows in the function's `Errors` metric; everything that
+    /// could be released was, and the next sweep retries the rest.
+    async fn handle(&self, _: ()) -> Result<(), Error> {
+        let sweep = sweep(&self.store, self.store.now()).await;
+        if sweep.failed > 0 {
+            return Err(format!(
+                "{} expired reservations could not be released; the next sweep retries",
+                sweep.failed
+            )
+            .into());
+        }
+        Ok(())
+    }
 }

@@ -1,6 +1,6 @@
-//! Lambda entry point: wiring only; the handler is in `lib.rs`.
+//! Lambda entry point: serves the function `lib.rs` describes.
 
 #[tokio::main]
 async fn main() -> Result<(), shop_edge::lambda::Error> {
-    shop_edge::lambda::run(update_cart_item::handle).await
+    shop_edge::lambda::serve_http::<update_cart_item::UpdateCartItem>().await
 }

@@ -28,6 +28,8 @@ pub async fn handle(store: &impl CoPurchases, event: SqsEvent) -> SqsBatchRespon
     .await
 }
 
+shop_edge::store_function!(UpdateRecommendations, SqsEvent => SqsBatchResponse, handle);
+
 async fn apply(store: &impl CoPurchases, event: &OrderEvent) -> Result<(), String> {
     if event.kind == ORDER_PLACED {
         let counted = store.record_order(event).await.map_err(|e| e.to_string())?;

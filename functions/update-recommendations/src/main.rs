@@ -1,10 +1,6 @@
-//! Lambda entry point: wiring only; the handler is in `lib.rs`.
+//! Lambda entry point: serves the function `lib.rs` describes.
 
 #[tokio::main]
 async fn main() -> Result<(), shop_edge::lambda::Error> {
-    shop_edge::lambda::run_events(
-        |_, _| Ok(()),
-        |store, _, event| update_recommendations::handle(store, event),
-    )
-    .await
+    shop_edge::lambda::serve::<update_recommendations::UpdateRecommendations>().await
 }

@@ -1,0 +1,94 @@
+//! One function, described once: how an instance of it is built and what
+//! it does with one event. Its `main.rs` serves it in Lambda
+//! ([`crate::lambda::serve_http`], [`crate::lambda::serve`],
+//! [`crate::lambda::serve_job`]); the local runner builds the same type from
+//! template.yaml's environment (`devstack/src/functions.rs`). Neither wires a
+//! handler by hand, so the two cannot drift apart.
+
+use crate::config::Config;
+use shop_store::DynamoStore;
+use std::future::Future;
+
+pub use lambda_http::Error;
+pub use lambda_http::http::Extensions;
+
+/// What an instance is built from, once (Lambda's init phase).
+pub struct Init<'a> {
+    /// Its environment: the process's in Lambda, template.yaml's in the runner.
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    /// The table and queues the environment names.
+    pub config: &'a Config,
+    /// The table, on the instance's clock.
+    pub store: &'a DynamoStore,
+    /// Region and credentials for any other AWS client.
+    pub sdk: &'a aws_config::SdkConfig,
+    /// Clients the local runner shares with its functions instead of
+    /// letting each build its own from the environment (its SQS client for
+    /// the emulator, its one search index, its WebSocket notifier). Empty in
+    /// Lambda.
+    pub provided: &'a Extensions,
+}
+
+impl Init<'_> {
+    /// The variable `name`, or a configuration error naming it.
+    pub fn var(&self, name: &'static str) -> Result<String, Error> {
+        (self.env)(name)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| format!("{name} is not set").into())
+    }
+
+    /// The `T` the local runner provides, or else the one `open` builds
+    /// from the environment (always, in Lambda).
+    pub async fn provided_or<T, F>(&self, open: F) -> Result<T, Error>
+    where
+        T: Clone + Send + Sync + 'static,
+        F: Future<Output = Result<T, Error>>,
+    {
+        match self.provided.get::<T>() {
+            Some(shared) => Ok(shared.clone()),
+            None => open.await,
+        }
+    }
+}
+
+/// A function: an instance built once, then one call per event.
+pub trait Function: Sized + Send + Sync + 'static {
+    /// What one invocation receives: an API Gateway request, an SQS batch,
+    /// stream records, a WebSocket event, a schedule's tick.
+    type Event: Send + 'static;
+    /// What it answers.
+    type Output: Send + 'static;
+
+    fn init(init: &Init<'_>) -> impl Future<Output = Result<Self, Error>>;
+
+    fn handle(&self, event: Self::Event) -> impl Future<Output = Self::Output> + Send;
+}
+
+/// A function whose handler needs nothing but its store:
+/// `store_function!(GetProduct, Request => Response<Body>, handle)` defines
+/// `pub struct GetProduct` and its [`Function`] impl calling
+/// `handle(&store, event)`.
+#[macro_export]
+macro_rules! store_function {
+    ($name:ident, $event:ty => $output:ty, $handle:path) => {
+        /// This function, as its `main.rs` and the local runner build it.
+        pub struct $name {
+            store: ::shop_store::DynamoStore,
+        }
+
+        impl $crate::function::Function for $name {
+            type Event = $event;
+            type Output = $output;
+
+            async fn init(init: &$crate::function::Init<'_>) -> Result<Self, $crate::function::Error> {
+                Ok(Self {
+                    store: init.store.clone(),
+                })
+            }
+
+            fn handle(&self, event: $event) -> impl ::std::future::Future<Output = $output> + Send {
+                $handle(&self.store, event)
+            }
+        }
+    };
+}
