@@ -334,12 +334,13 @@ impl Wiring<'_> {
                     )
                 })?
                 .map_err(|e| anyhow!("starting {}: {e}", function.logical_id))?;
-            let wrong = |what: &str| anyhow!("template.yaml wires {} as {what}, which it is not", function.binary);
+            let mismatch =
+                |kind: &str, lacks: &str| anyhow!("{} is {kind}, but template.yaml gives it {lacks}", function.binary);
             match built {
                 functions::Built::Socket(handler) => {
                     let routes = socket_functions
                         .get(function.logical_id.as_str())
-                        .ok_or_else(|| wrong("an HTTP, queue or scheduled function"))?;
+                        .ok_or_else(|| mismatch("a WebSocket function", "no WebSocket route"))?;
                     for route in routes {
                         wired.live.add(route, handler.clone());
                     }
@@ -348,18 +349,20 @@ impl Wiring<'_> {
                     let trigger = function
                         .queue_trigger
                         .as_ref()
-                        .ok_or_else(|| wrong("not queue-triggered"))?;
+                        .ok_or_else(|| mismatch("a queue worker", "no SQS trigger"))?;
                     wired.tasks.push(self.start_queue_worker(function, trigger, worker)?);
                 }
                 functions::Built::Stream(worker) => {
                     let trigger = function
                         .stream_trigger
                         .as_ref()
-                        .ok_or_else(|| wrong("not stream-triggered"))?;
+                        .ok_or_else(|| mismatch("a stream worker", "no DynamoDB stream trigger"))?;
                     wired.tasks.push(self.start_stream_worker(function, trigger, worker)?);
                 }
                 functions::Built::Job(job) => {
-                    let every = function.schedule.ok_or_else(|| wrong("unscheduled"))?;
+                    let every = function
+                        .schedule
+                        .ok_or_else(|| mismatch("a scheduled job", "no schedule"))?;
                     wired.tasks.push(run_every(every, job, self.shutdown.clone()));
                 }
                 functions::Built::Http(handler) => {

@@ -64,12 +64,18 @@ pub trait Function: Sized + Send + Sync + 'static {
     fn handle(&self, event: Self::Event) -> impl Future<Output = Self::Output> + Send;
 }
 
-/// A function whose handler needs nothing but its store:
-/// `store_function!(GetProduct, Request => Response<Body>, handle)` defines
-/// `pub struct GetProduct` and its [`Function`] impl calling
-/// `handle(&store, event)`.
+/// Defines a function from its handler, in one line:
+///
+/// - `function!(GetProduct, Request => Response<Body>, handle)`: a function
+///   whose handler needs only its store, `handle(&store, event)`;
+/// - `function!(Checkout, Request => Response<Body>, handle, Payments =
+///   |init| Payments::from_lookup(init.env, init.store)?)`: one that also
+///   needs a dependency built once per instance from its [`Init`],
+///   `handle(&store, &dependency, event)`.
+///
+/// It defines `pub struct <Name>` and its [`Function`] impl.
 #[macro_export]
-macro_rules! store_function {
+macro_rules! function {
     ($name:ident, $event:ty => $output:ty, $handle:path) => {
         /// This function, as its `main.rs` and the local runner build it.
         pub struct $name {
@@ -88,6 +94,30 @@ macro_rules! store_function {
 
             fn handle(&self, event: $event) -> impl ::std::future::Future<Output = $output> + Send {
                 $handle(&self.store, event)
+            }
+        }
+    };
+    ($name:ident, $event:ty => $output:ty, $handle:path, $dependency:ty = |$init:ident| $make:expr) => {
+        /// This function, as its `main.rs` and the local runner build it.
+        pub struct $name {
+            store: ::shop_store::DynamoStore,
+            dependency: $dependency,
+        }
+
+        impl $crate::function::Function for $name {
+            type Event = $event;
+            type Output = $output;
+
+            async fn init($init: &$crate::function::Init<'_>) -> Result<Self, $crate::function::Error> {
+                let dependency: $dependency = $make;
+                Ok(Self {
+                    store: $init.store.clone(),
+                    dependency,
+                })
+            }
+
+            fn handle(&self, event: $event) -> impl ::std::future::Future<Output = $output> + Send {
+                $handle(&self.store, &self.dependency, event)
             }
         }
     };

@@ -63,6 +63,13 @@ pub enum AnyBackend {
 }
 
 impl AnyBackend {
+    /// Opens the backend the environment `lookup` reads names.
+    pub async fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self::open(&BackendSettings::from_lookup(lookup)?).await?)
+    }
+
     /// Opens the backend the settings name; for a signed OpenSearch
     /// endpoint, loads the AWS configuration (region, credentials).
     pub async fn open(settings: &BackendSettings) -> Result<Self, SearchError> {

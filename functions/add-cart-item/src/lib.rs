@@ -23,7 +23,7 @@ pub async fn handle(store: &(impl CartWriter + Now), req: Request) -> Response<B
     http::respond(req, |req| add_cart_item(store, req)).await
 }
 
-shop_edge::store_function!(AddCartItem, Request => Response<Body>, handle);
+shop_edge::function!(AddCartItem, Request => Response<Body>, handle);
 
 async fn add_cart_item(store: &(impl CartWriter + Now), req: Request) -> Result<Response<Body>, ApiError> {
     let shopper = Identity::from_request(&req)?;

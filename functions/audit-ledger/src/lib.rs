@@ -4,7 +4,7 @@
 //! `LedgerDiscrepancies` metric, which raises an alarm.
 
 use shop_domain::time::{Now, Timestamp};
-use shop_edge::function::{Error, Function, Init};
+use shop_edge::function::Error;
 use shop_orders::audit::{self, AuditError, AuditReport};
 use shop_payments::PaymentProvider;
 use shop_payments::Payments;
@@ -41,28 +41,12 @@ where
     Ok(report)
 }
 
-/// This function, as its `main.rs` and the local runner build it: the
-/// store and the payment provider its environment names.
-pub struct AuditLedger {
-    store: DynamoStore,
-    payments: Payments,
+/// One scheduled run; an error fails the invocation.
+async fn tick(store: &DynamoStore, payments: &Payments, _: ()) -> Result<(), Error> {
+    // Boxed: the audit's future is deep enough to overflow rustc's
+    // layout query inside the Lambda runtime's future.
+    Box::pin(run(store, payments, store.now())).await?;
+    Ok(())
 }
 
-impl Function for AuditLedger {
-    type Event = ();
-    type Output = Result<(), Error>;
-
-    async fn init(init: &Init<'_>) -> Result<Self, Error> {
-        Ok(Self {
-            store: init.store.clone(),
-            payments: Payments::from_lookup(init.env, init.store)?,
-        })
-    }
-
-    async fn handle(&self, _: ()) -> Result<(), Error> {
-        // Boxed: the audit's future is deep enough to overflow rustc's
-        // layout query inside the Lambda runtime's future.
-        Box::pin(run(&self.store, &self.payments, self.store.now())).await?;
-        Ok(())
-    }
-}
+shop_edge::function!(AuditLedger, () => Result<(), Error>, tick, Payments = |init| Payments::from_lookup(init.env, init.store)?);

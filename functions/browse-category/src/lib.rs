@@ -13,7 +13,7 @@ pub async fn handle(store: &(impl CategoryReader + CategoryBrowser), req: Reques
     http::respond(req, |req| browse_category(store, req)).await
 }
 
-shop_edge::store_function!(BrowseCategory, Request => Response<Body>, handle);
+shop_edge::function!(BrowseCategory, Request => Response<Body>, handle);
 
 async fn browse_category(
     store: &(impl CategoryReader + CategoryBrowser),

@@ -6,13 +6,11 @@
 use serde_json::json;
 use shop_domain::order::OrderId;
 use shop_domain::time::Now;
-use shop_edge::function::{Error, Function, Init};
 use shop_edge::http::{self, Body, Identity, Request, Response, StatusCode};
 use shop_edge::problem::ApiError;
 use shop_orders::orders::OrderError;
 use shop_payments::PaymentProvider;
 use shop_payments::Payments;
-use shop_store::DynamoStore;
 use shop_store::orders::{OrderReader, OrderWriter};
 
 pub async fn handle(
@@ -23,28 +21,7 @@ pub async fn handle(
     http::respond(req, |req| cancel_order(store, payments, req)).await
 }
 
-/// This function, as its `main.rs` and the local runner build it: the
-/// store and the payment provider its environment names.
-pub struct CancelOrder {
-    store: DynamoStore,
-    payments: Payments,
-}
-
-impl Function for CancelOrder {
-    type Event = Request;
-    type Output = Response<Body>;
-
-    async fn init(init: &Init<'_>) -> Result<Self, Error> {
-        Ok(Self {
-            store: init.store.clone(),
-            payments: Payments::from_lookup(init.env, init.store)?,
-        })
-    }
-
-    fn handle(&self, req: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
-        handle(&self.store, &self.payments, req)
-    }
-}
+shop_edge::function!(CancelOrder, Request => Response<Body>, handle, Payments = |init| Payments::from_lookup(init.env, init.store)?);
 
 async fn cancel_order(
     store: &(impl OrderReader + OrderWriter + Now),

@@ -11,7 +11,7 @@ pub async fn handle(store: &(impl CartReader + Now), req: Request) -> Response<B
     http::respond(req, |req| get_cart(store, req)).await
 }
 
-shop_edge::store_function!(GetCart, Request => Response<Body>, handle);
+shop_edge::function!(GetCart, Request => Response<Body>, handle);
 
 async fn get_cart(store: &(impl CartReader + Now), req: Request) -> Result<Response<Body>, ApiError> {
     let shopper = Identity::from_request(&req)?;

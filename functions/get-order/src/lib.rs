@@ -10,7 +10,7 @@ pub async fn handle(store: &impl OrderReader, req: Request) -> Response<Body> {
     http::respond(req, |req| get_order(store, req)).await
 }
 
-shop_edge::store_function!(GetOrder, Request => Response<Body>, handle);
+shop_edge::function!(GetOrder, Request => Response<Body>, handle);
 
 async fn get_order(store: &impl OrderReader, req: Request) -> Result<Response<Body>, ApiError> {
     let shopper = Identity::from_request(&req)?;

@@ -11,7 +11,7 @@ pub async fn handle(store: &impl ProductReader, req: Request) -> Response<Body> 
     http::respond(req, |req| get_product(store, req)).await
 }
 
-shop_edge::store_function!(GetProduct, Request => Response<Body>, handle);
+shop_edge::function!(GetProduct, Request => Response<Body>, handle);
 
 async fn get_product(store: &impl ProductReader, req: Request) -> Result<Response<Body>, ApiError> {
     http::only_query_params(&req, &[])?;

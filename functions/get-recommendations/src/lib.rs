@@ -17,7 +17,7 @@ pub async fn handle(store: &(impl ProductReader + CoPurchases + CategoryBrowser)
     http::respond(req, |req| get_recommendations(store, req)).await
 }
 
-shop_edge::store_function!(GetRecommendations, Request => Response<Body>, handle);
+shop_edge::function!(GetRecommendations, Request => Response<Body>, handle);
 
 fn parse_limit(value: &str) -> Result<u32, String> {
     match value.parse::<u32>() {

@@ -10,7 +10,7 @@ pub async fn handle(store: &impl CategoryReader, req: Request) -> Response<Body>
     http::respond(req, |req| list_categories(store, req)).await
 }
 
-shop_edge::store_function!(ListCategories, Request => Response<Body>, handle);
+shop_edge::function!(ListCategories, Request => Response<Body>, handle);
 
 async fn list_categories(store: &impl CategoryReader, req: Request) -> Result<Response<Body>, ApiError> {
     http::only_query_params(&req, &[])?;

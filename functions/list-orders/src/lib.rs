@@ -13,7 +13,7 @@ pub async fn handle(store: &impl OrderReader, req: Request) -> Response<Body> {
     http::respond(req, |req| list_orders(store, req)).await
 }
 
-shop_edge::store_function!(ListOrders, Request => Response<Body>, handle);
+shop_edge::function!(ListOrders, Request => Response<Body>, handle);
 
 /// A page token is the last order's index key, base64url-encoded; it only
 /// ever pages within the caller's own orders.

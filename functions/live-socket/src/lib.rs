@@ -8,7 +8,7 @@ pub async fn handle(store: &impl LiveConnections, event: ApiGatewayWebsocketProx
     shop_live::handle_socket(store, event).await
 }
 
-shop_edge::store_function!(LiveSocket, ApiGatewayWebsocketProxyRequest => ApiGatewayProxyResponse, handle);
+shop_edge::function!(LiveSocket, ApiGatewayWebsocketProxyRequest => ApiGatewayProxyResponse, handle);
 
 #[cfg(test)]
 mod tests {

@@ -10,13 +10,11 @@ use shop_domain::idempotency::{self, IdempotencyKey, StoredResponse};
 use shop_domain::order::{CheckoutRefusal, ShippingAddress};
 use shop_domain::payment::PaymentMethodId;
 use shop_domain::time::Now;
-use shop_edge::function::{Error, Function, Init};
 use shop_edge::http::{self, Body, Identity, Request, Response, StatusCode};
 use shop_edge::problem::{ApiError, FieldError};
 use shop_orders::checkout::{self, CheckoutError, PlaceOrder};
 use shop_payments::PaymentProvider;
 use shop_payments::Payments;
-use shop_store::DynamoStore;
 use shop_store::cart::CartReader;
 use shop_store::orders::CheckoutStore;
 
@@ -40,28 +38,7 @@ pub async fn handle(
     http::respond(req, |req| place_order(store, payments, req)).await
 }
 
-/// This function, as its `main.rs` and the local runner build it: the
-/// store and the payment provider its environment names.
-pub struct Checkout {
-    store: DynamoStore,
-    payments: Payments,
-}
-
-impl Function for Checkout {
-    type Event = Request;
-    type Output = Response<Body>;
-
-    async fn init(init: &Init<'_>) -> Result<Self, Error> {
-        Ok(Self {
-            store: init.store.clone(),
-            payments: Payments::from_lookup(init.env, init.store)?,
-        })
-    }
-
-    fn handle(&self, req: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
-        handle(&self.store, &self.payments, req)
-    }
-}
+shop_edge::function!(Checkout, Request => Response<Body>, handle, Payments = |init| Payments::from_lookup(init.env, init.store)?);
 
 fn idempotency_key(req: &Request) -> Result<IdempotencyKey, ApiError> {
     let field = "Idempotency-Key";

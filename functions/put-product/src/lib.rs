@@ -11,7 +11,7 @@ pub async fn handle(store: &impl ProductWriter, req: Request) -> Response<Body> 
     http::respond(req, |req| put_product(store, req)).await
 }
 
-shop_edge::store_function!(PutProduct, Request => Response<Body>, handle);
+shop_edge::function!(PutProduct, Request => Response<Body>, handle);
 
 async fn put_product(store: &impl ProductWriter, req: Request) -> Result<Response<Body>, ApiError> {
     let admin = Identity::require_admin(&req)?;

@@ -21,7 +21,7 @@ pub async fn handle(store: &impl StockWriter, req: Request) -> Response<Body> {
     http::respond(req, |req| put_stock(store, req)).await
 }
 
-shop_edge::store_function!(PutStock, Request => Response<Body>, handle);
+shop_edge::function!(PutStock, Request => Response<Body>, handle);
 
 async fn put_stock(store: &impl StockWriter, req: Request) -> Result<Response<Body>, ApiError> {
     let admin = Identity::require_admin(&req)?;

@@ -10,7 +10,7 @@ pub async fn handle(store: &(impl CartWriter + Now), req: Request) -> Response<B
     http::respond(req, |req| remove_cart_item(store, req)).await
 }
 
-shop_edge::store_function!(RemoveCartItem, Request => Response<Body>, handle);
+shop_edge::function!(RemoveCartItem, Request => Response<Body>, handle);
 
 async fn remove_cart_item(store: &(impl CartWriter + Now), req: Request) -> Result<Response<Body>, ApiError> {
     let shopper = Identity::from_request(&req)?;

@@ -5,47 +5,20 @@
 
 use serde::Serialize;
 use shop_domain::catalog::leaves_under;
-use shop_edge::function::{Error, Function, Init};
 use shop_edge::http::{self, Body, Request, Response, StatusCode};
 use shop_edge::problem::ApiError;
-use shop_search::backend::{AnyBackend, BackendSettings};
+use shop_search::backend::AnyBackend;
 use shop_search::fallback::{self, Fallback};
 use shop_search::{Facets, SearchBackend, SearchHit, Searcher, query};
-use shop_store::DynamoStore;
 use std::sync::Arc;
 
 pub async fn handle<B: SearchBackend>(store: &impl Fallback, searcher: &Searcher<B>, req: Request) -> Response<Body> {
     http::respond(req, |req| search(store, searcher, req)).await
 }
 
-/// This function, as its `main.rs` and the local runner build it: the
-/// store and the search index its environment names (or the one the local
-/// runner shares).
-pub struct Search {
-    store: DynamoStore,
-    searcher: Arc<Searcher<AnyBackend>>,
-}
-
-impl Function for Search {
-    type Event = Request;
-    type Output = Response<Body>;
-
-    async fn init(init: &Init<'_>) -> Result<Self, Error> {
-        Ok(Self {
-            store: init.store.clone(),
-            searcher: init
-                .provided_or(async {
-                    let backend = AnyBackend::open(&BackendSettings::from_lookup(init.env)?).await?;
-                    Ok(Arc::new(Searcher::new(backend)))
-                })
-                .await?,
-        })
-    }
-
-    fn handle(&self, req: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
-        handle(&self.store, &self.searcher, req)
-    }
-}
+shop_edge::function!(Search, Request => Response<Body>, handle, Arc<Searcher<AnyBackend>> = |init| init
+    .provided_or(async { Ok(Arc::new(Searcher::new(AnyBackend::from_lookup(init.env).await?))) })
+    .await?);
 
 async fn search<B: SearchBackend>(
     store: &impl Fallback,

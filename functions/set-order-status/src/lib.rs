@@ -23,7 +23,7 @@ pub async fn handle(store: &(impl OrderReader + OrderWriter + Now), req: Request
     http::respond(req, |req| set_order_status(store, req)).await
 }
 
-shop_edge::store_function!(SetOrderStatus, Request => Response<Body>, handle);
+shop_edge::function!(SetOrderStatus, Request => Response<Body>, handle);
 
 /// The tracking number a status needs: one with `shipped`, none otherwise.
 fn tracking_for(status: OrderStatus, tracking: Option<&str>) -> Result<Option<TrackingNumber>, FieldError> {

@@ -5,7 +5,7 @@
 
 use shop_domain::time::Now;
 use shop_domain::time::Timestamp;
-use shop_edge::function::{Error, Function, Init};
+use shop_edge::function::Error;
 use shop_store::DynamoStore;
 use shop_store::cart::{ReservationSweeper, Sweep};
 
@@ -25,33 +25,20 @@ pub async fn sweep(store: &impl ReservationSweeper, now: Timestamp) -> Sweep {
     sweep
 }
 
-/// This function, as its `main.rs` and the local runner build it.
-pub struct SweepReservations {
-    store: DynamoStore,
+/// One scheduled run. It fails the invocation if some reservation could not
+/// be released, so that it shows in the function's `Errors` metric;
+/// everything that could be released was, and the next sweep retries the
+/// rest.
+async fn tick(store: &DynamoStore, _: ()) -> Result<(), Error> {
+    let sweep = sweep(store, store.now()).await;
+    if sweep.failed > 0 {
+        return Err(format!(
+            "{} expired reservations could not be released; the next sweep retries",
+            sweep.failed
+        )
+        .into());
+    }
+    Ok(())
 }
 
-impl Function for SweepReservations {
-    type Event = ();
-    type Output = Result<(), Error>;
-
-    async fn init(init: &Init<'_>) -> Result<Self, Error> {
-        Ok(Self {
-            store: init.store.clone(),
-        })
-    }
-
-    /// Fails the invocation if some reservation could not be released, so
-    /// that it shows in the function's `Errors` metric; everything that
-    /// could be released was, and the next sweep retries the rest.
-    async fn handle(&self, _: ()) -> Result<(), Error> {
-        let sweep = sweep(&self.store, self.store.now()).await;
-        if sweep.failed > 0 {
-            return Err(format!(
-                "{} expired reservations could not be released; the next sweep retries",
-                sweep.failed
-            )
-            .into());
-        }
-        Ok(())
-    }
-}
+shop_edge::function!(SweepReservations, () => Result<(), Error>, tick);

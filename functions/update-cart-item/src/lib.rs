@@ -20,7 +20,7 @@ pub async fn handle(store: &(impl CartWriter + Now), req: Request) -> Response<B
     http::respond(req, |req| update_cart_item(store, req)).await
 }
 
-shop_edge::store_function!(UpdateCartItem, Request => Response<Body>, handle);
+shop_edge::function!(UpdateCartItem, Request => Response<Body>, handle);
 
 async fn update_cart_item(store: &(impl CartWriter + Now), req: Request) -> Result<Response<Body>, ApiError> {
     let shopper = Identity::from_request(&req)?;

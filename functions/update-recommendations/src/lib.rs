@@ -28,7 +28,7 @@ pub async fn handle(store: &impl CoPurchases, event: SqsEvent) -> SqsBatchRespon
     .await
 }
 
-shop_edge::store_function!(UpdateRecommendations, SqsEvent => SqsBatchResponse, handle);
+shop_edge::function!(UpdateRecommendations, SqsEvent => SqsBatchResponse, handle);
 
 async fn apply(store: &impl CoPurchases, event: &OrderEvent) -> Result<(), String> {
     if event.kind == ORDER_PLACED {

@@ -6,7 +6,7 @@ use shop_edge::function::{Error, Function, Init};
 use shop_edge::queue::apply_catalog_batch;
 use shop_search::SearchBackend;
 use shop_search::Searcher;
-use shop_search::backend::{AnyBackend, BackendSettings};
+use shop_search::backend::AnyBackend;
 use shop_search::updater::refresh;
 use shop_store::DynamoStore;
 use shop_store::catalog::{CategoryReader, ProductReader};
@@ -46,7 +46,7 @@ impl Function for UpdateSearchIndex {
             store: init.store.clone(),
             searcher: init
                 .provided_or(async {
-                    let backend = AnyBackend::open(&BackendSettings::from_lookup(init.env)?).await?;
+                    let backend = AnyBackend::from_lookup(init.env).await?;
                     backend.ensure_index().await?;
                     Ok(Arc::new(Searcher::new(backend)))
                 })
