@@ -3,8 +3,8 @@
 //!
 //! - [`ids`], [`money`], [`time`], [`choice`]: the vocabulary.
 //! - [`catalog`], [`stock`], [`pricing`], [`cart`], [`order`]: products,
-//!   units on hand and held, prices and totals, cart lines, orders and
-//!   their status changes.
+//!   units on hand and held, prices and totals, cart lines, orders, their
+//!   status changes, and why a checkout can refuse.
 //! - [`idempotency`]: what a repeated checkout key means.
 //! - [`payment`]: what a payment is, whoever moves the money.
 //! - [`ledger`]: whether stock and money add up.
