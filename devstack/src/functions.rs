@@ -5,7 +5,7 @@
 
 use futures::future::BoxFuture;
 use shop_edge::function::{Error, Function, Init};
-use shop_edge::http::{Body, Request, Response};
+use shop_edge::http::{AllowedOrigin, Body, Request, Response};
 use std::sync::Arc;
 
 /// A function as the gateway calls it.
@@ -65,8 +65,20 @@ async fn instance<F: Function>(
     })
 }
 
+/// As `shop_edge::lambda::serve_http` serves it: its answers may be read by
+/// the storefront's origin.
 async fn http<F: Function<Event = Request, Output = Response<Body>>>(init: &Init<'_>) -> Result<Built, Error> {
-    Ok(Built::Http(Arc::new(instance::<F>(init).await?)))
+    let origin = AllowedOrigin::from_lookup(init.env)?;
+    let handle = instance::<F>(init).await?;
+    Ok(Built::Http(Arc::new(move |req| {
+        let response = handle(req);
+        let origin = origin.clone();
+        Box::pin(async move {
+            let mut response = response.await;
+            origin.allow(&mut response);
+            response
+        })
+    })))
 }
 
 async fn socket<F>(init: &Init<'_>) -> Result<Built, Error>

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use lambda_http::request::LambdaRequest;
+use shop_edge::http::AllowedOrigin;
 use shop_edge::problem::ApiError;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -32,18 +33,22 @@ pub struct Route {
 pub struct Gateway {
     routes: BTreeMap<String, HashMap<Method, Route>>,
     jwt_secret: String,
+    origin: AllowedOrigin,
 }
 
 struct Served {
     routes: matchit::Router<HashMap<Method, Route>>,
     jwt_secret: String,
+    origin: AllowedOrigin,
 }
 
 impl Gateway {
-    pub fn new(jwt_secret: String) -> Self {
+    /// A gateway whose CORS answers let `origin` (the storefront's) read them.
+    pub fn new(jwt_secret: String, origin: AllowedOrigin) -> Self {
         Self {
             routes: BTreeMap::new(),
             jwt_secret,
+            origin,
         }
     }
 
@@ -73,15 +78,17 @@ impl Gateway {
             .with_state(Arc::new(Served {
                 routes,
                 jwt_secret: self.jwt_secret,
+                origin: self.origin,
             })))
     }
 }
 
 /// The gateway's own refusals, shaped like the template's GatewayResponses.
-fn problem(error: ApiError, correlation_id: &str) -> Response {
-    let mut response = lambda_to_axum(error.into_response());
+fn problem(error: ApiError, origin: &AllowedOrigin, correlation_id: &str) -> Response {
+    let mut response = error.into_response();
+    origin.allow(&mut response);
+    let mut response = lambda_to_axum(response);
     let headers = response.headers_mut();
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     if let Ok(value) = HeaderValue::from_str(correlation_id) {
         headers.insert(shop_edge::http::CORRELATION_HEADER, value);
     }
@@ -100,10 +107,10 @@ fn lambda_to_axum(response: lambda_http::Response<lambda_http::Body>) -> Respons
 }
 
 /// The CORS preflight answer, as the template's `Cors` section configures it.
-fn preflight() -> Response {
+fn preflight(origin: &AllowedOrigin) -> Response {
     let mut response = StatusCode::NO_CONTENT.into_response();
     let h = response.headers_mut();
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.header().clone());
     h.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
         HeaderValue::from_static("Authorization,Content-Type,Idempotency-Key,X-Correlation-Id"),
@@ -146,14 +153,15 @@ async fn dispatch(
     let request_id = ulid::Ulid::new().to_string();
     let correlation_id = shop_edge::http::client_correlation_id(&headers).unwrap_or_else(|| request_id.clone());
     let Ok(matched) = gateway.routes.at(path) else {
-        return problem(ApiError::not_found("route", path), &correlation_id);
+        return problem(ApiError::not_found("route", path), &gateway.origin, &correlation_id);
     };
     if method == Method::OPTIONS {
-        return preflight();
+        return preflight(&gateway.origin);
     }
     let Some(route) = matched.value.get(&method) else {
         return problem(
             ApiError::not_found("route", format!("{method} {path}")),
+            &gateway.origin,
             &correlation_id,
         );
     };
@@ -167,7 +175,7 @@ async fn dispatch(
                     .fields
                     .insert("claims".into(), serde_json::Value::Object(claims));
             }
-            None => return problem(ApiError::Unauthorized, &correlation_id),
+            None => return problem(ApiError::Unauthorized, &gateway.origin, &correlation_id),
         }
     }
     let params: HashMap<String, String> = matched

@@ -23,6 +23,7 @@ pub mod web;
 use anyhow::{Context, anyhow, bail};
 use shop_domain::time::Clock;
 use shop_edge::config::Config;
+use shop_edge::http::AllowedOrigin;
 use shop_search::Searcher;
 use shop_search::backend::AnyBackend;
 use shop_store::DynamoStore;
@@ -251,8 +252,13 @@ struct Wiring<'a> {
     clock: &'a Clock,
     searcher: &'a Arc<Searcher<AnyBackend>>,
     notifier: shop_live::ApiGatewayNotifier,
+    /// Where the runner serves the storefront: the origin the API lets read it.
+    storefront_url: &'a str,
     shutdown: watch::Receiver<bool>,
 }
+
+/// The template parameter naming the storefront's URL.
+const STOREFRONT_URL: &str = "StorefrontUrl";
 
 /// The template's functions, wired: HTTP routes, WebSocket routes, and the
 /// event source mappings and schedules running in the background.
@@ -263,6 +269,16 @@ struct Wired {
 }
 
 impl Wiring<'_> {
+    /// A template parameter as the runner sets it: `StorefrontUrl` is the
+    /// runner's own storefront (as a deploy passes the real one); the others
+    /// keep their defaults.
+    fn parameter(&self, id: &str) -> Option<String> {
+        match id {
+            STOREFRONT_URL => Some(self.storefront_url.to_owned()),
+            _ => self.template.parameters.get(id).cloned(),
+        }
+    }
+
     /// A function's variables from template.yaml, with `Ref`s and `GetAtt`s
     /// of tables, queues and parameters resolved to their local values.
     fn variable(&self, function: &template::FunctionSpec, name: &str) -> Option<String> {
@@ -275,7 +291,7 @@ impl Wiring<'_> {
                 .get(id)
                 .cloned()
                 .or_else(|| queues.get(id).map(|q| q.url.clone()))
-                .or_else(|| self.template.parameters.get(id).cloned()),
+                .or_else(|| self.parameter(id)),
             EnvValue::GetAtt(id, attr) if attr == "Arn" => queues.get(id).map(|q| q.arn.clone()),
             EnvValue::GetAtt(id, attr) if attr == "QueueUrl" => queues.get(id).map(|q| q.url.clone()),
             EnvValue::GetAtt(..) | EnvValue::Sub(_) => None,
@@ -295,7 +311,10 @@ impl Wiring<'_> {
                 },
             );
         let mut wired = Wired {
-            gateway: gateway::Gateway::new(self.options.jwt_secret.clone()),
+            gateway: gateway::Gateway::new(
+                self.options.jwt_secret.clone(),
+                AllowedOrigin::parse(self.storefront_url).map_err(|e| anyhow!("the storefront's URL: {e}"))?,
+            ),
             live: live::LiveGateway::default(),
             tasks: Vec::new(),
         };
@@ -599,6 +618,7 @@ impl Stack {
             searcher: &searcher,
             // push-stock answers connections through the runner's management API.
             notifier: shop_live::ApiGatewayNotifier::new(&sdk, &listeners.web_url),
+            storefront_url: &listeners.web_url,
             shutdown: shutdown_rx.clone(),
         };
         let wired = wiring.wire_functions().await?;

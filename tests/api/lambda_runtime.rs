@@ -100,6 +100,7 @@ async fn get_product_answers_an_api_gateway_event_in_the_lambda_runtime() {
         .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
         .env("TABLE_NAME", app.stack.table())
+        .env("ALLOWED_ORIGIN", "https://shop.example.com")
         .env("AWS_ENDPOINT_URL_DYNAMODB", &app.stack.dynamodb_url)
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "local")
@@ -151,6 +152,10 @@ async fn get_product_answers_an_api_gateway_event_in_the_lambda_runtime() {
     assert_eq!(
         response["multiValueHeaders"]["x-correlation-id"][0],
         "lambda-runtime-test-1"
+    );
+    assert_eq!(
+        response["multiValueHeaders"]["access-control-allow-origin"][0],
+        "https://shop.example.com"
     );
     let body: serde_json::Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
     assert_eq!(body["productId"], "P0000001");

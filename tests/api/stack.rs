@@ -35,11 +35,12 @@ async fn every_route_of_the_template_is_served_and_guarded_as_declared() {
 }
 
 #[tokio::test]
-async fn cors_preflight_is_answered_like_the_template_configures() {
+async fn cors_lets_only_the_storefront_read_the_api_like_the_template_configures() {
     let app = TestApp::spawn().await;
     let reply = app.send(Method::OPTIONS, "/admin/products/P1", None, None).await;
     assert_eq!(reply.status, 204);
-    assert_eq!(reply.headers["access-control-allow-origin"], "*");
+    let storefront = app.stack.web_url.as_str();
+    assert_eq!(reply.headers["access-control-allow-origin"], storefront);
     assert!(
         reply.headers["access-control-allow-headers"]
             .to_str()
@@ -47,7 +48,10 @@ async fn cors_preflight_is_answered_like_the_template_configures() {
             .contains("Idempotency-Key")
     );
     let get = app.get("/categories").await;
-    assert_eq!(get.headers["access-control-allow-origin"], "*");
+    assert_eq!(get.headers["access-control-allow-origin"], storefront);
+    let refused = app.get("/no-such-route").await;
+    assert_eq!(refused.status, 404);
+    assert_eq!(refused.headers["access-control-allow-origin"], storefront);
     app.stop().await;
 }
 

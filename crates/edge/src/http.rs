@@ -12,6 +12,7 @@ use lambda_http::request::RequestContext;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shop_domain::ids::UserId;
+use shop_domain::settings::ConfigError;
 use std::future::Future;
 use std::time::Instant;
 use tracing::Instrument;
@@ -268,6 +269,59 @@ pub fn correlation_id(req: &Request) -> String {
         .unwrap_or_else(|| ulid::Ulid::new().to_string())
 }
 
+/// The one origin whose pages may read the API's answers: the storefront's.
+/// API Gateway answers CORS preflights and its own refusals with it (the
+/// template's `Cors` and gateway responses); a function's answers carry it
+/// themselves, added where the function is served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedOrigin(HeaderValue);
+
+impl AllowedOrigin {
+    /// The name of the variable that holds it (template.yaml sets it from
+    /// the `StorefrontUrl` parameter).
+    pub const VARIABLE: &'static str = "ALLOWED_ORIGIN";
+
+    /// An origin: `http://` or `https://`, a host, perhaps a port, nothing
+    /// after (a trailing `/` is dropped).
+    pub fn parse(origin: &str) -> Result<Self, String> {
+        let origin = origin.trim_end_matches('/');
+        let host = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"))
+            .ok_or_else(|| format!("{origin:?} is not an origin: it must start with https:// or http://"))?;
+        if host.is_empty() || host.contains(['/', '?', '#', '*', ' ']) {
+            return Err(format!("{origin:?} is not an origin: only a scheme, a host and a port"));
+        }
+        HeaderValue::from_str(origin)
+            .map(Self)
+            .map_err(|_| format!("{origin:?} is not an origin"))
+    }
+
+    /// From the environment `lookup` reads: required, so that a deployed
+    /// function never answers every origin.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let value = lookup(Self::VARIABLE)
+            .filter(|v| !v.is_empty())
+            .ok_or(ConfigError::Missing(Self::VARIABLE))?;
+        Self::parse(&value).map_err(|_| ConfigError::Invalid {
+            name: Self::VARIABLE,
+            value,
+            expected: "an origin such as https://shop.example.com",
+        })
+    }
+
+    pub fn header(&self) -> &HeaderValue {
+        &self.0
+    }
+
+    /// Lets the storefront's pages read `response`.
+    pub fn allow(&self, response: &mut Response<Body>) {
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, self.0.clone());
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+}
+
 /// Runs a handler inside the request's span: every log line carries the
 /// correlation id, errors become problem documents, and the response carries
 /// the correlation id back.
@@ -293,9 +347,6 @@ where
         if let Ok(value) = HeaderValue::from_str(&correlation_id) {
             headers.insert(CORRELATION_HEADER, value);
         }
-        // API Gateway answers CORS preflights; the function's answers must
-        // carry the header themselves. Tokens, not cookies, so `*` is safe.
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
         tracing::info!(
             status = response.status().as_u16(),
             elapsed_us = started.elapsed().as_micros() as u64,
@@ -341,5 +392,25 @@ mod tests {
             strip_position("invalid type: string \"x\", expected i64 at line 1 column 17"),
             "invalid type: string \"x\", expected i64"
         );
+    }
+
+    #[test]
+    fn an_allowed_origin_is_a_scheme_a_host_and_a_port() {
+        assert_eq!(
+            AllowedOrigin::parse("https://shop.example.com/").unwrap().header(),
+            "https://shop.example.com"
+        );
+        assert!(AllowedOrigin::parse("http://localhost:3001").is_ok());
+        for bad in [
+            "*",
+            "shop.example.com",
+            "https://",
+            "https://shop.example.com/app",
+            "ftp://x",
+        ] {
+            assert!(AllowedOrigin::parse(bad).is_err(), "{bad}");
+        }
+        let missing = AllowedOrigin::from_lookup(|_| None).unwrap_err();
+        assert!(missing.to_string().contains("ALLOWED_ORIGIN"), "{missing}");
     }
 }

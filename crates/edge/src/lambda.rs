@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::function::{Extensions, Function, Init};
-use crate::http::{Body, Request, Response};
+use crate::http::{AllowedOrigin, Body, Request, Response};
 use shop_store::DynamoStore;
 use std::convert::Infallible;
 
@@ -34,9 +34,15 @@ where
     F: Function<Event = Request, Output = Response<Body>>,
 {
     let function = start::<F>().await?;
+    let origin = AllowedOrigin::from_lookup(|name| std::env::var(name).ok())?;
+    let origin = &origin;
     lambda_http::run(lambda_http::service_fn(|req| {
         let response = function.handle(req);
-        async move { Ok::<_, Infallible>(response.await) }
+        async move {
+            let mut response = response.await;
+            origin.allow(&mut response);
+            Ok::<_, Infallible>(response)
+        }
     }))
     .await
 }
