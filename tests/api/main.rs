@@ -17,6 +17,7 @@ mod lambda_runtime;
 mod ledger;
 mod live;
 mod orders;
+mod payments;
 mod product_detail;
 mod recommendations;
 mod search;

@@ -69,7 +69,7 @@ pub trait Function: Sized + Send + Sync + 'static {
 /// - `function!(GetProduct, Request => Response<Body>, handle)`: a function
 ///   whose handler needs only its store, `handle(&store, event)`;
 /// - `function!(Checkout, Request => Response<Body>, handle, Payments =
-///   |init| Payments::from_lookup(init.env, init.store)?)`: one that also
+///   |init| Payments::load(init.env, init.sdk, init.store).await?)`: one that also
 ///   needs a dependency built once per instance from its [`Init`],
 ///   `handle(&store, &dependency, event)`.
 ///

@@ -63,7 +63,8 @@ pub trait PaymentProvider {
 
 /// Which provider a function uses: `PAYMENT_PROVIDER` is `simulated` (the
 /// default) or `stripe`, with `STRIPE_API_KEY` and optionally
-/// `STRIPE_API_BASE`.
+/// `STRIPE_API_BASE`. In AWS the key is not in the environment: it is read
+/// from Secrets Manager at init ([`PaymentSettings::load`]).
 #[derive(Clone, PartialEq, Eq)]
 pub enum PaymentSettings {
     Simulated,
@@ -91,6 +92,45 @@ impl PaymentSettings {
     }
 }
 
+/// The variable naming the Secrets Manager secret that holds the Stripe key
+/// (template.yaml sets it from `StripeSecretArn`).
+pub const STRIPE_SECRET_ARN: &str = "STRIPE_SECRET_ARN";
+
+impl PaymentSettings {
+    /// As [`PaymentSettings::from_lookup`], but with the Stripe key read,
+    /// once, from the Secrets Manager secret `STRIPE_SECRET_ARN` names when
+    /// it names one: so in AWS the key is in no environment variable, no
+    /// template parameter and no log. The function's role may read only
+    /// that secret.
+    pub async fn load(
+        lookup: impl Fn(&str) -> Option<String>,
+        sdk: &aws_config::SdkConfig,
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let secret = lookup(STRIPE_SECRET_ARN).filter(|arn| !arn.is_empty());
+        let stripe = lookup("PAYMENT_PROVIDER").as_deref() == Some("stripe");
+        let Some(arn) = secret.filter(|_| stripe) else {
+            return Ok(Self::from_lookup(lookup)?);
+        };
+        let client = aws_sdk_secretsmanager::Client::new(sdk);
+        let answer = client.get_secret_value().secret_id(&arn).send().await.map_err(|e| {
+            format!(
+                "reading the Stripe key from {arn}: {}",
+                shop_domain::report::error_chain(&e)
+            )
+        })?;
+        let key = answer
+            .secret_string()
+            .map(str::trim)
+            .filter(|key| !key.is_empty())
+            .ok_or_else(|| format!("secret {arn} holds no Stripe key (SecretString is empty)"))?
+            .to_owned();
+        Ok(Self::from_lookup(|name| match name {
+            "STRIPE_API_KEY" => Some(key.clone()),
+            _ => lookup(name),
+        })?)
+    }
+}
+
 impl std::fmt::Debug for PaymentSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -108,9 +148,14 @@ pub enum Payments {
 }
 
 impl Payments {
-    /// The provider the environment `lookup` reads names.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>, store: &DynamoStore) -> Result<Self, ConfigError> {
-        Ok(Self::new(&PaymentSettings::from_lookup(lookup)?, store))
+    /// The provider the environment `lookup` reads names, its key read
+    /// from Secrets Manager in AWS ([`PaymentSettings::load`]).
+    pub async fn load(
+        lookup: impl Fn(&str) -> Option<String>,
+        sdk: &aws_config::SdkConfig,
+        store: &DynamoStore,
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self::new(&PaymentSettings::load(lookup, sdk).await?, store))
     }
 
     /// The provider `settings` name; the simulated one keeps its payments in `store`'s table.

@@ -21,7 +21,7 @@ pub async fn handle(
     http::respond(req, |req| cancel_order(store, payments, req)).await
 }
 
-shop_edge::function!(CancelOrder, Request => Response<Body>, handle, Payments = |init| Payments::from_lookup(init.env, init.store)?);
+shop_edge::function!(CancelOrder, Request => Response<Body>, handle, Payments = |init| Payments::load(init.env, init.sdk, init.store).await?);
 
 async fn cancel_order(
     store: &(impl OrderReader + OrderWriter + Now),

@@ -38,7 +38,7 @@ pub async fn handle(
     http::respond(req, |req| place_order(store, payments, req)).await
 }
 
-shop_edge::function!(Checkout, Request => Response<Body>, handle, Payments = |init| Payments::from_lookup(init.env, init.store)?);
+shop_edge::function!(Checkout, Request => Response<Body>, handle, Payments = |init| Payments::load(init.env, init.sdk, init.store).await?);
 
 fn idempotency_key(req: &Request) -> Result<IdempotencyKey, ApiError> {
     let field = "Idempotency-Key";

@@ -48,4 +48,4 @@ async fn tick(store: &DynamoStore, payments: &Payments, _: ()) -> Result<(), Err
     Ok(())
 }
 
-shop_edge::function!(ReconcilePayments, () => Result<(), Error>, tick, Payments = |init| Payments::from_lookup(init.env, init.store)?);
+shop_edge::function!(ReconcilePayments, () => Result<(), Error>, tick, Payments = |init| Payments::load(init.env, init.sdk, init.store).await?);
