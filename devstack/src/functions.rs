@@ -36,6 +36,7 @@ pub async fn build(binary: &str, init: &Init<'_>) -> Option<Result<Built, Error>
         "list-categories" => http::<list_categories::ListCategories>(init).await,
         "list-orders" => http::<list_orders::ListOrders>(init).await,
         "place-order" => http::<place_order::Checkout>(init).await,
+        "put-category" => http::<put_category::PutCategory>(init).await,
         "put-product" => http::<put_product::PutProduct>(init).await,
         "put-stock" => http::<put_stock::PutStock>(init).await,
         "remove-cart-item" => http::<remove_cart_item::RemoveCartItem>(init).await,

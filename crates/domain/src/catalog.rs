@@ -138,6 +138,51 @@ impl ProductDraft {
     }
 }
 
+/// A category as an admin sends it (`PUT /admin/categories/{categoryId}`),
+/// before it is checked.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CategoryDraftInput {
+    pub name: String,
+    #[serde(default)]
+    pub parent_id: Option<String>,
+}
+
+/// A category to create or rename: a name, and the parent it sits under
+/// (none for a top-level category).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CategoryDraft {
+    pub name: String,
+    pub parent_id: Option<CategoryId>,
+}
+
+impl CategoryDraft {
+    /// Checks every field of the category `id` and reports all problems at once.
+    pub fn parse(id: &CategoryId, input: CategoryDraftInput) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let name = text_field(&mut errors, "name", input.name, 1, 100);
+        if name.contains('\n') {
+            errors.push(FieldError::new("name", "must be one line"));
+        }
+        let parent_id = match input.parent_id.map(CategoryId::parse).transpose() {
+            Ok(Some(parent)) if &parent == id => {
+                errors.push(FieldError::new("parentId", "a category cannot be its own parent"));
+                None
+            }
+            Ok(parent) => parent,
+            Err(message) => {
+                errors.push(FieldError::new("parentId", message));
+                None
+            }
+        };
+        if errors.is_empty() {
+            Ok(Self { name, parent_id })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
 /// A category of the catalog tree. Products belong to leaf categories.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Category {

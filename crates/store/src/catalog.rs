@@ -5,7 +5,7 @@ use super::{Attrs, DynamoStore, Item, StoreError, Transacted, n, retry_lost_race
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use shop_domain::catalog::{BrowseSort, Category, Product, ProductDraft, Rating};
+use shop_domain::catalog::{BrowseSort, Category, CategoryDraft, Product, ProductDraft, Rating};
 use shop_domain::ids::{CategoryId, ProductId};
 use shop_domain::money::{Currency, Money};
 use shop_domain::stock::{self, OnHand, ShardCount, StockError, StockLevel, StockShard};
@@ -78,6 +78,41 @@ pub struct PutProduct {
 pub enum PutProductError {
     #[error("category {0} does not exist or has subcategories (products go into leaf categories)")]
     NotALeafCategory(CategoryId),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Creates or renames a category (`PUT /admin/categories/{categoryId}`).
+pub trait CategoryWriter {
+    fn put_category(
+        &self,
+        id: &CategoryId,
+        draft: &CategoryDraft,
+    ) -> impl Future<Output = Result<PutCategory, PutCategoryError>> + Send;
+}
+
+/// A category after an administrator wrote it.
+#[derive(Debug)]
+pub struct PutCategory {
+    pub category: Category,
+    /// Whether products can go in it (no subcategories).
+    pub is_leaf: bool,
+    pub created: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PutCategoryError {
+    #[error("parent category {0} does not exist")]
+    UnknownParent(CategoryId),
+    #[error(
+        "category {0} holds products, and products stay in leaf categories: move them out before it gets subcategories"
+    )]
+    ParentHoldsProducts(CategoryId),
+    #[error("category {id} sits under {}; a category cannot be moved", .current.as_ref().map_or("the top level", |p| p.as_str()))]
+    CannotMove {
+        id: CategoryId,
+        current: Option<CategoryId>,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -375,6 +410,98 @@ impl DynamoStore {
         }
     }
 
+    async fn category_item_of(&self, id: &CategoryId) -> Result<Option<(Category, bool)>, StoreError> {
+        let Some(item) = self.get(keys::CATALOG_PK.to_owned(), &keys::category_sk(id)).await? else {
+            return Ok(None);
+        };
+        let is_leaf = matches!(item.get("isLeaf"), Some(AttributeValue::Bool(true)));
+        Ok(Some((category_from_item(&item)?, is_leaf)))
+    }
+
+    /// One attempt at [`CategoryWriter::put_category`]; `None` after a lost
+    /// race. A new category starts as a leaf; its parent stops being one in
+    /// the same transaction, only while it still holds no product, so a
+    /// product created meanwhile (which needs a leaf) and the new child
+    /// cannot both win.
+    async fn try_put_category(
+        &self,
+        id: &CategoryId,
+        draft: &CategoryDraft,
+    ) -> Result<Option<PutCategory>, PutCategoryError> {
+        let key = |id: &CategoryId| [(PK, s(keys::CATALOG_PK)), (SK, s(keys::category_sk(id)))];
+        if let Some((old, is_leaf)) = self.category_item_of(id).await? {
+            if old.parent_id != draft.parent_id {
+                return Err(PutCategoryError::CannotMove {
+                    id: id.clone(),
+                    current: old.parent_id,
+                });
+            }
+            let mut rename = Update::builder()
+                .table_name(&self.table)
+                .update_expression("SET #name = :name")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_names("#name", "name")
+                .expression_attribute_values(":name", s(&draft.name));
+            for (name, value) in key(id) {
+                rename = rename.key(name, value);
+            }
+            let rename = TransactWriteItem::builder()
+                .update(rename.build().expect("key and expression are set"))
+                .build();
+            return Ok(match self.transact(vec![rename]).await? {
+                Transacted::Committed => Some(PutCategory {
+                    category: Category {
+                        name: draft.name.clone(),
+                        ..old
+                    },
+                    is_leaf,
+                    created: false,
+                }),
+                Transacted::Cancelled(_) => None,
+            });
+        }
+
+        let category = Category {
+            id: id.clone(),
+            name: draft.name.clone(),
+            parent_id: draft.parent_id.clone(),
+            product_count: 0,
+        };
+        let mut actions = vec![self.put_action(category_item(&category, true), Some("attribute_not_exists(pk)"))];
+        if let Some(parent) = &draft.parent_id {
+            let (found, parent_is_leaf) = self
+                .category_item_of(parent)
+                .await?
+                .ok_or_else(|| PutCategoryError::UnknownParent(parent.clone()))?;
+            if parent_is_leaf && found.product_count > 0 {
+                return Err(PutCategoryError::ParentHoldsProducts(parent.clone()));
+            }
+            let mut update = Update::builder()
+                .table_name(&self.table)
+                .update_expression("SET isLeaf = :no")
+                .condition_expression("attribute_exists(pk) AND (isLeaf = :no OR productCount = :zero)")
+                .expression_attribute_values(":no", AttributeValue::Bool(false))
+                .expression_attribute_values(":zero", n(0));
+            for (name, value) in key(parent) {
+                update = update.key(name, value);
+            }
+            actions.push(
+                TransactWriteItem::builder()
+                    .update(update.build().expect("key and expression are set"))
+                    .build(),
+            );
+        }
+        Ok(match self.transact(actions).await? {
+            Transacted::Committed => Some(PutCategory {
+                category,
+                is_leaf: true,
+                created: true,
+            }),
+            // Created meanwhile, or the parent took a product or went: decide again.
+            Transacted::Cancelled(_) => None,
+        })
+    }
+
     async fn try_set_stock(
         &self,
         id: &ProductId,
@@ -623,6 +750,12 @@ impl CategoryBrowser for DynamoStore {
 impl ProductWriter for DynamoStore {
     async fn put_product(&self, id: &ProductId, draft: &ProductDraft) -> Result<PutProduct, PutProductError> {
         retry_lost_races(|| self.try_put_product(id, draft)).await
+    }
+}
+
+impl CategoryWriter for DynamoStore {
+    async fn put_category(&self, id: &CategoryId, draft: &CategoryDraft) -> Result<PutCategory, PutCategoryError> {
+        retry_lost_races(|| self.try_put_category(id, draft)).await
     }
 }
 

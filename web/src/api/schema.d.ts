@@ -27,6 +27,10 @@ export interface paths {
     /** Create or update a product (admin). New products start with no stock. */
     put: operations["putProduct"];
   };
+  "/admin/categories/{categoryId}": {
+    /** Create a category, or rename one (admin). A new category is a leaf; products go into leaves. */
+    put: operations["putCategory"];
+  };
   "/admin/products/{productId}/stock": {
     /** Set stock on hand (admin); never below what is reserved or sold. */
     put: operations["putStock"];
@@ -135,6 +139,18 @@ export interface components {
       hasMore: boolean;
       /** @description Opaque token; pass it as `page` for the next page. Null on the last page. */
       nextPage: string | null;
+    };
+    CategoryInput: {
+      name: string;
+      parentId?: components["schemas"]["CategoryId"];
+    };
+    AdminCategory: {
+      categoryId: components["schemas"]["CategoryId"];
+      name: string;
+      parentId: components["schemas"]["CategoryId"] | null;
+      /** @description Whether products can go in it. */
+      isLeaf: boolean;
+      productCount: number;
     };
     ProductInput: {
       title: string;
@@ -495,6 +511,47 @@ export interface operations {
       400: components["responses"]["BadRequest"];
       401: components["responses"]["Unauthorized"];
       403: components["responses"]["Forbidden"];
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
+      503: components["responses"]["Unavailable"];
+    };
+  };
+  /** Create a category, or rename one (admin). A new category is a leaf; products go into leaves. */
+  putCategory: {
+    parameters: {
+      path: {
+        categoryId: components["parameters"]["categoryId"];
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["CategoryInput"];
+      };
+    };
+    responses: {
+      /** @description Renamed. */
+      200: {
+        content: {
+          "application/json": components["schemas"]["AdminCategory"];
+        };
+      };
+      /** @description Created. */
+      201: {
+        content: {
+          "application/json": components["schemas"]["AdminCategory"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      /** @description `CATEGORY_HOLDS_PRODUCTS`: the parent is a leaf that holds products, so it cannot get a subcategory; `CATEGORY_CANNOT_MOVE`: the category exists under another parent. Both carry `parentId`. */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & ({
+            parentId?: components["schemas"]["CategoryId"] | null;
+          });
+        };
+      };
       413: components["responses"]["PayloadTooLarge"];
       415: components["responses"]["UnsupportedMediaType"];
       503: components["responses"]["Unavailable"];
