@@ -294,7 +294,7 @@ impl Wiring<'_> {
                 .or_else(|| self.parameter(id)),
             EnvValue::GetAtt(id, attr) if attr == "Arn" => queues.get(id).map(|q| q.arn.clone()),
             EnvValue::GetAtt(id, attr) if attr == "QueueUrl" => queues.get(id).map(|q| q.url.clone()),
-            EnvValue::GetAtt(..) | EnvValue::Sub(_) => None,
+            EnvValue::GetAtt(..) | EnvValue::Sub(_) | EnvValue::If(_) => None,
         })
     }
 

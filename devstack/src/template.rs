@@ -175,6 +175,10 @@ pub enum EnvValue {
     /// `!Sub "..."`: AWS-only values (ARNs, execute-api URLs); the runner
     /// gives the function its local equivalent itself where it needs one.
     Sub(String),
+    /// `!If [Condition, a, b]`: a choice between AWS resources (the search
+    /// domain the stack creates or an existing one); like `Sub`, the runner
+    /// provides its local equivalent itself.
+    If(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -354,6 +358,13 @@ fn env_value(value: &Value) -> Result<EnvValue, TemplateError> {
                 .ok_or_else(|| err(format!("!GetAtt {text}: no attribute")))?;
             Ok(EnvValue::GetAtt(resource.to_owned(), attribute.to_owned()))
         }
+        Value::Tagged(tagged) if tagged.tag == "If" => tagged
+            .value
+            .as_sequence()
+            .filter(|choice| choice.len() == 3)
+            .and_then(|choice| choice[0].as_str())
+            .map(|condition| EnvValue::If(condition.to_owned()))
+            .ok_or_else(|| err("!If needs [Condition, value, value]")),
         other => Err(err(format!("unsupported environment value {other:?}"))),
     }
 }

@@ -36,7 +36,16 @@ impl BackendSettings {
     /// From any source of variables.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let optional = |name: &'static str| lookup(name).filter(|v| !v.is_empty());
+        let in_lambda = optional("AWS_LAMBDA_FUNCTION_NAME").is_some();
         match optional("SEARCH_BACKEND").as_deref() {
+            // Each Lambda instance has its own /tmp: the search function would
+            // read an index no updater ever wrote, and answer nothing.
+            None | Some("tantivy") if in_lambda => Err(ConfigError::Invalid {
+                name: "SEARCH_BACKEND",
+                value: optional("SEARCH_BACKEND").unwrap_or_default(),
+                expected: "opensearch in AWS Lambda (a tantivy index lives in one instance's /tmp, \
+                           so every other instance would search an empty one)",
+            }),
             None | Some("tantivy") => Ok(Self::Tantivy {
                 index_dir: optional("SEARCH_INDEX_DIR")
                     .unwrap_or_else(|| DEFAULT_INDEX_DIR.to_owned())
@@ -151,6 +160,17 @@ mod tests {
                 index_dir: "/mnt/index".into()
             }
         );
+    }
+
+    #[test]
+    fn tantivy_is_refused_in_lambda_where_every_instance_has_its_own_tmp() {
+        let lambda = ("AWS_LAMBDA_FUNCTION_NAME", "search");
+        for vars in [vec![lambda], vec![lambda, ("SEARCH_BACKEND", "tantivy")]] {
+            let error = settings(&vars).unwrap_err().to_string();
+            assert!(error.contains("opensearch in AWS Lambda"), "{error}");
+        }
+        let endpoint = ("OPENSEARCH_ENDPOINT", "https://search-shop.eu-west-1.es.amazonaws.com");
+        assert!(settings(&[lambda, ("SEARCH_BACKEND", "opensearch"), endpoint]).is_ok());
     }
 
     #[test]
