@@ -10,7 +10,7 @@ use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxy
 use axum::body::Bytes;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::future::BoxFuture;
 use futures::{SinkExt, StreamExt};
@@ -43,10 +43,17 @@ impl LiveGateway {
     }
 
     /// Calls the route's function; `None` if the API has no such route.
-    async fn invoke(&self, route_key: &str, connection: &str, body: Option<String>) -> Option<ApiGatewayProxyResponse> {
+    async fn invoke(
+        &self,
+        route_key: &str,
+        connection: &str,
+        headers: HeaderMap,
+        body: Option<String>,
+    ) -> Option<ApiGatewayProxyResponse> {
         let handler = self.routes.get(route_key)?;
         let mut event = ApiGatewayWebsocketProxyRequest::default();
         event.body = body;
+        event.headers = headers;
         let context = &mut event.request_context;
         context.route_key = Some(route_key.to_owned());
         context.connection_id = Some(connection.to_owned());
@@ -90,7 +97,7 @@ impl LiveGateway {
             }
         }
         self.connections.lock().expect("not poisoned").remove(&connection);
-        self.invoke("$disconnect", &connection, None).await;
+        self.invoke("$disconnect", &connection, HeaderMap::new(), None).await;
     }
 
     /// Routes a client message by its `action` (else `$default`); answers
@@ -101,17 +108,18 @@ impl LiveGateway {
             .and_then(|v| v.get("action").and_then(|a| a.as_str()).map(str::to_owned))
             .filter(|action| self.routes.contains_key(action))
             .unwrap_or_else(|| "$default".to_owned());
-        match self.invoke(&action, connection, Some(body)).await {
+        match self.invoke(&action, connection, HeaderMap::new(), Some(body)).await {
             Some(_) => None,
             None => Some(r#"{"message": "Forbidden"}"#.to_owned()),
         }
     }
 }
 
-/// Opens a connection if the `$connect` route (when there is one) accepts it.
-async fn upgrade(State(gateway): State<LiveGateway>, socket: WebSocketUpgrade) -> Response {
+/// Opens a connection if the `$connect` route (when there is one) accepts
+/// it; like API Gateway, it hands the route the handshake's headers.
+async fn upgrade(State(gateway): State<LiveGateway>, headers: HeaderMap, socket: WebSocketUpgrade) -> Response {
     let connection = ulid::Ulid::new().to_string();
-    if let Some(answer) = gateway.invoke("$connect", &connection, None).await
+    if let Some(answer) = gateway.invoke("$connect", &connection, headers, None).await
         && !(200..300).contains(&answer.status_code)
     {
         return StatusCode::FORBIDDEN.into_response();

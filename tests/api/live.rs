@@ -14,9 +14,35 @@ type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStre
 /// What the issue asks: the page updates within a second.
 const PUSH_DEADLINE: Duration = Duration::from_secs(1);
 
+/// A connection as the storefront's page opens it (with its `Origin`).
 async fn connect(app: &TestApp) -> Socket {
-    let (socket, _) = tokio_tungstenite::connect_async(&app.stack.live_url).await.unwrap();
+    let (socket, _) = tokio_tungstenite::connect_async(handshake(app, Some(&app.stack.web_url)))
+        .await
+        .unwrap();
     socket
+}
+
+fn handshake(app: &TestApp, origin: Option<&str>) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = app.stack.live_url.as_str().into_client_request().unwrap();
+    if let Some(origin) = origin {
+        request.headers_mut().insert("origin", origin.parse().unwrap());
+    }
+    request
+}
+
+#[tokio::test]
+async fn only_the_storefronts_pages_may_open_a_connection() {
+    let app = TestApp::spawn().await;
+    for origin in [Some("https://elsewhere.example"), None] {
+        let refused = tokio_tungstenite::connect_async(handshake(&app, origin)).await;
+        match refused {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
+            other => panic!("{origin:?} connected: {:?}", other.map(|_| ())),
+        }
+    }
+    connect(&app).await;
+    app.stop().await;
 }
 
 async fn item_exists(app: &TestApp, pk: &str, sk: &str) -> bool {
