@@ -4,8 +4,8 @@
 //! environment in template.yaml, and calls the same `handle`.
 
 use futures::future::BoxFuture;
-use shop_edge::function::{Error, Function, Init};
-use shop_edge::http::{AllowedOrigin, Body, Request, Response};
+use shop_edge::function::{Cors, Error, Function, Init};
+use shop_edge::http::{Body, Request, Response};
 use std::sync::Arc;
 
 /// A function as the gateway calls it.
@@ -69,17 +69,7 @@ async fn instance<F: Function>(
 /// As `shop_edge::lambda::serve_http` serves it: its answers may be read by
 /// the storefront's origin.
 async fn http<F: Function<Event = Request, Output = Response<Body>>>(init: &Init<'_>) -> Result<Built, Error> {
-    let origin = AllowedOrigin::from_lookup(init.env)?;
-    let handle = instance::<F>(init).await?;
-    Ok(Built::Http(Arc::new(move |req| {
-        let response = handle(req);
-        let origin = origin.clone();
-        Box::pin(async move {
-            let mut response = response.await;
-            origin.allow(&mut response);
-            response
-        })
-    })))
+    Ok(Built::Http(Arc::new(instance::<Cors<F>>(init).await?)))
 }
 
 async fn socket<F>(init: &Init<'_>) -> Result<Built, Error>

@@ -6,6 +6,7 @@
 //! handler by hand, so the two cannot drift apart.
 
 use crate::config::Config;
+use crate::http::{AllowedOrigin, Body, Request, Response};
 use shop_store::DynamoStore;
 use std::future::Future;
 
@@ -62,6 +63,35 @@ pub trait Function: Sized + Send + Sync + 'static {
     fn init(init: &Init<'_>) -> impl Future<Output = Result<Self, Error>>;
 
     fn handle(&self, event: Self::Event) -> impl Future<Output = Self::Output> + Send;
+}
+
+/// An HTTP function as both of its servers run it (Lambda's
+/// [`crate::lambda::serve_http`] and the local runner): its answers may be
+/// read by the storefront's pages, the origin `ALLOWED_ORIGIN` names.
+pub struct Cors<F> {
+    function: F,
+    origin: AllowedOrigin,
+}
+
+impl<F> Function for Cors<F>
+where
+    F: Function<Event = Request, Output = Response<Body>>,
+{
+    type Event = Request;
+    type Output = Response<Body>;
+
+    async fn init(init: &Init<'_>) -> Result<Self, Error> {
+        Ok(Self {
+            origin: AllowedOrigin::from_lookup(init.env)?,
+            function: F::init(init).await?,
+        })
+    }
+
+    async fn handle(&self, req: Request) -> Response<Body> {
+        let mut response = self.function.handle(req).await;
+        self.origin.allow(&mut response);
+        response
+    }
 }
 
 /// Defines a function from its handler, in one line:

@@ -272,7 +272,7 @@ pub fn correlation_id(req: &Request) -> String {
 /// The one origin whose pages may read the API's answers: the storefront's.
 /// API Gateway answers CORS preflights and its own refusals with it (the
 /// template's `Cors` and gateway responses); a function's answers carry it
-/// themselves, added where the function is served.
+/// themselves ([`crate::function::Cors`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllowedOrigin(HeaderValue);
 

@@ -2,8 +2,8 @@
 //! besides naming its function.
 
 use crate::config::Config;
-use crate::function::{Extensions, Function, Init};
-use crate::http::{AllowedOrigin, Body, Request, Response};
+use crate::function::{Cors, Extensions, Function, Init};
+use crate::http::{Body, Request, Response};
 use shop_store::DynamoStore;
 use std::convert::Infallible;
 
@@ -28,21 +28,16 @@ async fn start<F: Function>() -> Result<&'static F, Error> {
     Ok(Box::leak(Box::new(F::init(&init).await?)))
 }
 
-/// Serves an HTTP function: one call per API Gateway event.
+/// Serves an HTTP function: one call per API Gateway event, its answers
+/// readable by the storefront ([`Cors`]).
 pub async fn serve_http<F>() -> Result<(), Error>
 where
     F: Function<Event = Request, Output = Response<Body>>,
 {
-    let function = start::<F>().await?;
-    let origin = AllowedOrigin::from_lookup(|name| std::env::var(name).ok())?;
-    let origin = &origin;
+    let function = start::<Cors<F>>().await?;
     lambda_http::run(lambda_http::service_fn(|req| {
         let response = function.handle(req);
-        async move {
-            let mut response = response.await;
-            origin.allow(&mut response);
-            Ok::<_, Infallible>(response)
-        }
+        async move { Ok::<_, Infallible>(response.await) }
     }))
     .await
 }

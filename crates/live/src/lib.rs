@@ -115,7 +115,8 @@ impl Notify for ApiGatewayNotifier {
     }
 }
 
-fn answer(status: i64, body: &str) -> ApiGatewayProxyResponse {
+/// A WebSocket route's answer: `status`, with `body` as text.
+pub fn answer(status: i64, body: &str) -> ApiGatewayProxyResponse {
     let mut response = ApiGatewayProxyResponse::default();
     response.status_code = status;
     response.body = Some(aws_lambda_events::encodings::Body::Text(body.to_owned()));

@@ -428,7 +428,6 @@ impl DynamoStore {
         id: &CategoryId,
         draft: &CategoryDraft,
     ) -> Result<Option<PutCategory>, PutCategoryError> {
-        let key = |id: &CategoryId| [(PK, s(keys::CATALOG_PK)), (SK, s(keys::category_sk(id)))];
         if let Some((old, is_leaf)) = self.category_item_of(id).await? {
             if old.parent_id != draft.parent_id {
                 return Err(PutCategoryError::CannotMove {
@@ -436,15 +435,14 @@ impl DynamoStore {
                     current: old.parent_id,
                 });
             }
-            let mut rename = Update::builder()
+            let rename = Update::builder()
                 .table_name(&self.table)
+                .key(PK, s(keys::CATALOG_PK))
+                .key(SK, s(keys::category_sk(id)))
                 .update_expression("SET #name = :name")
                 .condition_expression("attribute_exists(pk)")
                 .expression_attribute_names("#name", "name")
                 .expression_attribute_values(":name", s(&draft.name));
-            for (name, value) in key(id) {
-                rename = rename.key(name, value);
-            }
             let rename = TransactWriteItem::builder()
                 .update(rename.build().expect("key and expression are set"))
                 .build();
@@ -476,15 +474,14 @@ impl DynamoStore {
             if parent_is_leaf && found.product_count > 0 {
                 return Err(PutCategoryError::ParentHoldsProducts(parent.clone()));
             }
-            let mut update = Update::builder()
+            let update = Update::builder()
                 .table_name(&self.table)
+                .key(PK, s(keys::CATALOG_PK))
+                .key(SK, s(keys::category_sk(parent)))
                 .update_expression("SET isLeaf = :no")
                 .condition_expression("attribute_exists(pk) AND (isLeaf = :no OR productCount = :zero)")
                 .expression_attribute_values(":no", AttributeValue::Bool(false))
                 .expression_attribute_values(":zero", n(0));
-            for (name, value) in key(parent) {
-                update = update.key(name, value);
-            }
             actions.push(
                 TransactWriteItem::builder()
                     .update(update.build().expect("key and expression are set"))

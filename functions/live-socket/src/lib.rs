@@ -16,9 +16,7 @@ pub async fn handle(
     let connecting = event.request_context.route_key.as_deref() == Some("$connect");
     if connecting && event.headers.get("origin") != Some(origin.header()) {
         tracing::info!(origin = ?event.headers.get("origin"), "a connection from another origin was refused");
-        let mut refused = ApiGatewayProxyResponse::default();
-        refused.status_code = 403;
-        return refused;
+        return shop_live::answer(403, "");
     }
     shop_live::handle_socket(store, event).await
 }
