@@ -235,5 +235,6 @@ async fn a_subcategory_and_a_product_racing_for_the_same_leaf_never_both_win() {
         assert_eq!(node["productCount"], if won[0] { 0 } else { 1 });
         assert_eq!(children.len(), usize::from(won[0]));
     }
+    app.assert_ledger_adds_up().await;
     app.stop().await;
 }
