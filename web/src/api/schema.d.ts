@@ -214,8 +214,10 @@ export interface components {
     ShippingAddress: {
       name: string;
       line1: string;
+      /** @description Leave it out when there is none. */
       line2?: string;
       city: string;
+      /** @description Leave it out when there is none. */
       region?: string;
       postalCode: string;
       /** @description ISO 3166-1 alpha-2. */
@@ -729,7 +731,7 @@ export interface operations {
   placeOrder: {
     parameters: {
       header: {
-        /** @description A unique key per checkout attempt (a UUID); reuse it to retry safely. */
+        /** @description A unique key per checkout attempt (a UUID); reuse it to retry safely. 1 to 255 printable ASCII characters, no spaces. */
         "Idempotency-Key": string;
       };
     };
@@ -868,9 +870,9 @@ export interface operations {
         q?: string;
         /** @description A category; includes every category below it. */
         category?: components["schemas"]["CategoryId"];
-        /** @description Repeatable: any of these brands. */
-        brand?: string;
-        /** @description Cents, inclusive. */
+        /** @description Repeatable (`brand=A&brand=B`): any of these brands. */
+        brand?: string[];
+        /** @description Cents, inclusive; not more than priceMax. */
         priceMin?: number;
         /** @description Cents, inclusive. */
         priceMax?: number;
