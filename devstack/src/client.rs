@@ -177,12 +177,13 @@ impl fmt::Display for Problem {
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// No answer: the connection failed (after the retries it was allowed).
-    #[error("{method} {url}: no answer after {attempts} tries: {}", shop_domain::report::error_chain(.source))]
+    #[error("{method} {url}: no answer after {attempts} tries: {}", shop_domain::report::error_chain(.error))]
     Transport {
         method: Method,
         url: String,
         attempts: u32,
-        source: reqwest::Error,
+        /// What went wrong on the last try (its causes are in the message).
+        error: reqwest::Error,
     },
     /// An answer other than 2xx (after the retries it was allowed).
     #[error("{method} {path} answered {}{}{}", .answer.status, describe_problem(.answer), describe_correlation(.answer))]
@@ -383,7 +384,7 @@ impl ApiClient {
                     method,
                     url,
                     attempts: attempt,
-                    source: failure,
+                    error: failure,
                 });
             }
             tokio::time::sleep(self.retry.delay(attempt - 1, None)).await;
@@ -467,6 +468,67 @@ mod tests {
         assert!(policy.delay(3, None) >= Duration::from_millis(800));
         assert_eq!(policy.delay(30, Some(Duration::from_secs(60))), policy.max_delay);
         assert!(policy.delay(0, Some(Duration::from_secs(2))) >= Duration::from_secs(2));
+    }
+
+    /// A server that answers `statuses` in turn (then 200), counting requests.
+    async fn server(statuses: Vec<u16>) -> (String, Arc<AtomicU64>) {
+        let hits = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&hits);
+        let app = axum::Router::new().fallback(move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst) as usize;
+            let status = statuses.get(n).copied().unwrap_or(200);
+            async move {
+                let status = axum::http::StatusCode::from_u16(status).unwrap();
+                let body = serde_json::json!({ "code": "X", "detail": format!("answer {n}") }).to_string();
+                (status, [("retry-after", "0")], body)
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (url, hits)
+    }
+
+    fn quick() -> RetryPolicy {
+        RetryPolicy {
+            attempts: 4,
+            first_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+        }
+    }
+
+    #[tokio::test]
+    async fn throttled_and_unavailable_answers_are_retried_with_backoff() {
+        let (url, hits) = server(vec![429, 503, 429]).await;
+        let api = ApiClient::new(&url).unwrap().with_retry(quick());
+        let answer = api
+            .send(Method::PUT, "/x", Some(&serde_json::json!({})), &[])
+            .await
+            .unwrap();
+        assert_eq!((answer.status, answer.attempts), (StatusCode::OK, 4));
+        assert_eq!(hits.load(Ordering::SeqCst), 4);
+        assert_eq!(api.requests_sent(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_post_is_retried_after_a_throttle_but_not_after_a_503() {
+        let (url, hits) = server(vec![429, 503]).await;
+        let api = ApiClient::new(&url).unwrap().with_retry(quick());
+        let error = api
+            .post_json::<Value>("/orders", &serde_json::json!({}))
+            .await
+            .unwrap_err();
+        assert_eq!(error.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+        assert_eq!(hits.load(Ordering::SeqCst), 2);
+        assert!(error.to_string().contains("X: answer 1"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn giving_up_returns_the_last_answer() {
+        let (url, _) = server(vec![429; 10]).await;
+        let api = ApiClient::new(&url).unwrap().with_retry(quick());
+        let answer = api.send(Method::GET, "/x", None, &[]).await.unwrap();
+        assert_eq!((answer.status, answer.attempts), (StatusCode::TOO_MANY_REQUESTS, 4));
     }
 
     #[test]
