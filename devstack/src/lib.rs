@@ -6,10 +6,12 @@
 //! The `devstack` binary runs it for people; the integration tests start it
 //! in-process with fresh state and random ports.
 
+pub mod client;
 pub mod dynamo;
 pub mod faults;
 pub mod functions;
 pub mod gateway;
+pub mod import;
 pub mod live;
 pub mod moto;
 pub mod osmem;

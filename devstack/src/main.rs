@@ -1,6 +1,7 @@
 //! `devstack`: run the storefront locally. See the README.
 
 use clap::{Parser, Subcommand};
+use devstack::import::Format;
 use devstack::{Stack, StackOptions, project_root, token};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -45,6 +46,52 @@ enum Command {
         #[arg(long, default_value_t = 12)]
         hours: u64,
     },
+    /// Load categories, products and stock into a running stack, local or
+    /// deployed, through its HTTP API (docs/import.md). Exits non-zero if
+    /// any row was refused.
+    Import(ImportArgs),
+    /// Write the demo catalog (the one the local stack seeds) as an import
+    /// file, to stdout.
+    DemoCatalog {
+        /// Products in the catalog (the same number always gives the same catalog).
+        #[arg(long, default_value_t = 1000)]
+        products: usize,
+        #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+        format: Format,
+    },
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// The API's base URL: http://127.0.0.1:3000 locally, the stack's
+    /// `ApiUrl` output (https://…/prod) in AWS.
+    #[arg(long)]
+    api: String,
+    /// An ID token of a user in the admin group (in AWS a Cognito ID
+    /// token). Against a loopback API, a local admin token is minted when
+    /// none is given.
+    #[arg(long, env = "STOREFRONT_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Skip the rows the checkpoint beside each file (FILE.import-state)
+    /// records as imported; without it, a checkpoint is started over.
+    #[arg(long)]
+    resume: bool,
+    /// The files' format, if their names do not say (.jsonl, .ndjson, .csv).
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Import the demo catalog the local stack seeds, instead of files.
+    #[arg(long, conflicts_with = "files")]
+    demo: bool,
+    /// Products in the demo catalog [default: 1000].
+    #[arg(long, requires = "demo")]
+    products: Option<usize>,
+    /// JSON Lines or CSV files, in any number (`-` reads stdin); all their
+    /// categories go before all their products.
+    #[arg(required_unless_present = "demo")]
+    files: Vec<PathBuf>,
 }
 
 #[derive(clap::Args, Clone)]
@@ -103,6 +150,74 @@ async fn main() -> anyhow::Result<()> {
         Command::Up(args) => up(args, cli.jwt_secret).await,
         Command::Reindex => reindex().await,
         Command::Audit { state_dir } => audit(&state_dir).await,
+        Command::Import(args) => import(args, &cli.jwt_secret).await,
+        Command::DemoCatalog { products, format } => {
+            devstack::import::write_demo_catalog(products, format, std::io::stdout().lock())
+        }
+    }
+}
+
+async fn import(args: ImportArgs, jwt_secret: &str) -> anyhow::Result<()> {
+    use devstack::import::{ImportOptions, Input, Stopped};
+    if args.products.is_some() && !args.demo {
+        anyhow::bail!("--products is the size of the demo catalog: it goes with --demo");
+    }
+    let token = match args.token {
+        Some(token) => token,
+        None if devstack::client::is_loopback(&args.api) => {
+            eprintln!("no --token: using a local admin token signed with the dev secret");
+            token::mint(
+                jwt_secret,
+                "devstack-import",
+                &[shop_edge::http::ADMIN_GROUP],
+                Duration::from_secs(12 * 3600),
+            )
+        }
+        None => anyhow::bail!(
+            "{} needs a token: pass --token (or set STOREFRONT_TOKEN) to an ID token of a user in the admin \
+             group (in AWS, a Cognito ID token; see docs/import.md)",
+            args.api
+        ),
+    };
+    let api = devstack::client::ApiClient::new(&args.api)?.with_token(token);
+    let inputs = if args.demo {
+        vec![Input::Demo {
+            products: args.products.unwrap_or(1000),
+        }]
+    } else {
+        args.files
+            .into_iter()
+            .map(|f| {
+                if f.as_os_str() == "-" {
+                    Input::Stdin
+                } else {
+                    Input::File(f)
+                }
+            })
+            .collect()
+    };
+    let (stop, interrupt) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("stopping: the rows in flight are sent again by --resume");
+            let _ = stop.send(true);
+        }
+    });
+    let started = Instant::now();
+    let report = devstack::import::run(ImportOptions {
+        format: args.format,
+        concurrency: args.concurrency,
+        resume: args.resume,
+        progress: true,
+        interrupt: Some(interrupt),
+        ..ImportOptions::new(api, inputs)
+    })
+    .await?;
+    println!("{report} in {:.1} s", started.elapsed().as_secs_f64());
+    match report.stopped {
+        Some(Stopped::Interrupted) => std::process::exit(130),
+        _ if !report.is_success() => std::process::exit(1),
+        _ => Ok(()),
     }
 }
 
