@@ -13,6 +13,7 @@ mod checkout;
 mod checkout_crashes;
 mod contract;
 mod events;
+mod import;
 mod lambda_runtime;
 mod ledger;
 mod live;
