@@ -18,6 +18,7 @@ pub mod osmem;
 pub mod pipeline;
 pub mod search_index;
 pub mod seed;
+pub mod smoke;
 pub mod template;
 pub mod token;
 pub mod web;

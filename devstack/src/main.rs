@@ -59,6 +59,24 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Jsonl)]
         format: Format,
     },
+    /// Smoke-test a running stack, local or deployed, through its public HTTP
+    /// API only: catalog, sign-in, cart, checkout, order (cancelled again) and
+    /// search, with a product it creates found within a bounded time. Prints
+    /// one line per step; exits non-zero on the first failure.
+    Smoke {
+        /// The API's base URL: http://127.0.0.1:3000 locally, the stack's
+        /// `ApiUrl` output (https://…/dev) in AWS.
+        #[arg(long)]
+        api: String,
+        /// An ID token of a user in the admin group (in AWS a Cognito ID
+        /// token). Against a loopback API, a local admin token is minted when
+        /// none is given.
+        #[arg(long, env = "STOREFRONT_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Seconds a product the run creates may take to be found by search.
+        #[arg(long, default_value_t = 60)]
+        search_within: u64,
+    },
 }
 
 #[derive(clap::Args)]
@@ -154,7 +172,36 @@ async fn main() -> anyhow::Result<()> {
         Command::DemoCatalog { products, format } => {
             devstack::import::write_demo_catalog(products, format, std::io::stdout().lock())
         }
+        Command::Smoke {
+            api,
+            token,
+            search_within,
+        } => smoke(&api, token, &cli.jwt_secret, search_within).await,
     }
+}
+
+async fn smoke(api: &str, token: Option<String>, jwt_secret: &str, search_within: u64) -> anyhow::Result<()> {
+    let token = devstack::smoke::resolve_token(api, token, jwt_secret)?;
+    println!("smoke-testing {api}");
+    let started = Instant::now();
+    let options = devstack::smoke::SmokeOptions {
+        search_within: Duration::from_secs(search_within),
+        print: true,
+        ..Default::default()
+    };
+    let report = devstack::smoke::run(api, &token, options).await?;
+    if !report.is_success() {
+        eprintln!("smoke tests failed after {:.1} s", started.elapsed().as_secs_f64());
+        std::process::exit(1);
+    }
+    println!(
+        "all {} steps passed in {:.1} s ({} was found by search {:.1} s after it was created)",
+        report.steps.len(),
+        started.elapsed().as_secs_f64(),
+        report.created_product_id,
+        report.search_freshness.unwrap_or_default().as_secs_f64()
+    );
+    Ok(())
 }
 
 async fn import(args: ImportArgs, jwt_secret: &str) -> anyhow::Result<()> {

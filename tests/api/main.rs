@@ -23,5 +23,6 @@ mod product_detail;
 mod recommendations;
 mod search;
 mod search_backends;
+mod smoke;
 mod stack;
 mod storefront;
