@@ -20,6 +20,10 @@ pub enum Built {
     Queue(crate::pipeline::QueueWorker),
     Stream(crate::pipeline::StreamWorker),
     Job(Job),
+    /// Invoked by CloudFormation when a stack deploys (`reindex-search`):
+    /// the runner builds its own index at start-up instead, and `devstack
+    /// reindex` runs the same function against a deployed table.
+    Deploy,
 }
 
 /// Builds the function `binary` names, or `None` if the runner does not
@@ -51,6 +55,7 @@ pub async fn build(binary: &str, init: &Init<'_>) -> Option<Result<Built, Error>
         "audit-ledger" => job::<audit_ledger::AuditLedger>(binary, init).await,
         "reconcile-payments" => job::<reconcile_payments::ReconcilePayments>(binary, init).await,
         "sweep-reservations" => job::<sweep_reservations::SweepReservations>(binary, init).await,
+        "reindex-search" => Ok(Built::Deploy),
         _ => return None,
     })
 }

@@ -387,6 +387,7 @@ impl Wiring<'_> {
                         .ok_or_else(|| mismatch("a scheduled job", "no schedule"))?;
                     wired.tasks.push(run_every(every, job, self.shutdown.clone()));
                 }
+                functions::Built::Deploy => {}
                 functions::Built::Http(handler) => {
                     for route in &function.routes {
                         wired.gateway.add(

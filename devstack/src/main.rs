@@ -21,10 +21,11 @@ struct Cli {
 enum Command {
     /// Start the whole stack and serve the API until Ctrl-C (the default).
     Up(UpArgs),
-    /// Fill a search index from a table, e.g. a new Amazon OpenSearch domain
-    /// from the deployed table. Reads the AWS configuration and the same
-    /// variables as the functions: TABLE_NAME, SEARCH_BACKEND,
-    /// OPENSEARCH_ENDPOINT, OPENSEARCH_INDEX.
+    /// Fill an OpenSearch index from a table, e.g. a deployed stack's, from
+    /// here: the deployed reindex-search function, run in this process.
+    /// Reads the AWS configuration and the function's variables: TABLE_NAME,
+    /// SEARCH_DOMAIN_NAME (or OPENSEARCH_ENDPOINT), OPENSEARCH_INDEX,
+    /// REINDEX_SEGMENTS.
     Reindex,
     /// Check that stock and money add up on the running local stack (every
     /// stock shard, cart line, order and payment); exits non-zero if any
@@ -285,21 +286,39 @@ async fn audit(state_dir: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs the deployed `reindex-search` function here, in this process,
+/// against the table and domain the environment names: every segment side
+/// by side, each until done.
 async fn reindex() -> anyhow::Result<()> {
-    use shop_search::backend::{AnyBackend, BackendSettings};
-    use shop_store::catalog::CategoryReader;
+    use shop_edge::function::Function;
     shop_edge::logging::init_as(shop_edge::logging::LogFormat::Text);
     let config = shop_edge::config::Config::from_env()?;
-    let index = AnyBackend::open(&BackendSettings::from_env()?).await?;
-    index.ensure_index().await?;
     let sdk = shop_store::aws::sdk_config().await;
-    let dynamodb = shop_store::aws::dynamodb(&sdk, None);
-    let store = shop_store::DynamoStore::new(dynamodb.clone(), config.table_name.clone());
-    let categories = store.categories().await?;
+    let store = shop_store::DynamoStore::new(shop_store::aws::dynamodb(&sdk, None), config.table_name.clone());
+    // Never a Lambda's continuation here, even inside a Lambda environment.
+    let env = |name: &str| {
+        (name != "AWS_LAMBDA_FUNCTION_NAME")
+            .then(|| std::env::var(name).ok())
+            .flatten()
+    };
+    let init = shop_edge::function::Init {
+        env: &env,
+        config: &config,
+        store: &store,
+        sdk: &sdk,
+        provided: &shop_edge::function::Extensions::new(),
+    };
+    let function = reindex_search::ReindexSearch::init(&init)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let started = Instant::now();
-    let indexed = devstack::search_index::load_catalog(&index, &dynamodb, &config.table_name, &categories).await?;
+    let rebuild = reindex_search::ReindexEvent::Rebuild {
+        rebuild: Default::default(),
+    };
+    let summary = function.handle(rebuild).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(
-        "indexed {indexed} products from {} in {:.1} s",
+        "indexed {} products from {} in {:.1} s",
+        summary.indexed,
         config.table_name,
         started.elapsed().as_secs_f64()
     );

@@ -49,9 +49,10 @@ pub async fn ensure_built(
     Ok(total)
 }
 
-/// Indexes every product of the table into `index`: the runner's build, and
-/// `devstack reindex` for an OpenSearch domain. Returns how many.
-pub async fn load_catalog(
+/// Indexes every product of the table into `index` with one bulk scan of
+/// products and stock (the runner's start-up build; a deployed index is
+/// rebuilt by `reindex-search`). Returns how many.
+async fn load_catalog(
     index: &impl SearchBackend,
     client: &Client,
     table: &str,

@@ -550,38 +550,3 @@ async fn a_missing_index_fails_and_a_stopped_server_is_unavailable() {
         Err(SearchError::Unavailable(_))
     ));
 }
-
-/// `devstack reindex`'s path: an empty OpenSearch index filled from a
-/// table answers like the runner's tantivy index built from the same table.
-#[tokio::test]
-async fn an_opensearch_index_filled_from_the_table_answers_like_the_runners_index() {
-    let app = crate::helpers::TestApp::seeded(120).await;
-    let backends = Backends::with(&[]).await;
-    let categories = {
-        use shop_store::catalog::CategoryReader;
-        shop_store::DynamoStore::new(app.stack.dynamodb.clone(), app.stack.table())
-            .categories()
-            .await
-            .unwrap()
-    };
-    let loaded = devstack::search_index::load_catalog(
-        &backends.opensearch,
-        &app.stack.dynamodb,
-        app.stack.table(),
-        &categories,
-    )
-    .await
-    .unwrap();
-    assert_eq!(loaded, 120);
-    let request = SearchRequest {
-        sort: SearchSort::PriceAsc,
-        limit: 100,
-        ..SearchRequest::default()
-    };
-    let from_table = backends.opensearch.search(&request).await.unwrap();
-    let runner = app.stack.searcher.backend.search(&request).await.unwrap();
-    assert_eq!(from_table.total, 120);
-    assert_eq!(from_table.hits, runner.hits);
-    assert_eq!(from_table.facets, runner.facets);
-    app.stop().await;
-}

@@ -72,3 +72,20 @@ where
     ))
     .await
 }
+
+/// Serves a task: one call per invocation, with the JSON event it is sent
+/// (by CloudFormation, by an operator, or by itself to go on), answering a
+/// summary. An error fails the invocation; Lambda retries a failed
+/// asynchronous invocation twice with the same event.
+pub async fn serve_task<F, T>() -> Result<(), Error>
+where
+    F: Function<Output = Result<T, Error>>,
+    F::Event: serde::de::DeserializeOwned,
+    T: serde::Serialize,
+{
+    let function = start::<F>().await?;
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(|event: lambda_http::LambdaEvent<F::Event>| {
+        function.handle(event.payload)
+    }))
+    .await
+}

@@ -31,6 +31,7 @@ pub mod opensearch;
 #[cfg(any(test, feature = "testing"))]
 pub mod oracle;
 pub mod query;
+pub mod reindex;
 pub mod tantivy;
 pub mod updater;
 

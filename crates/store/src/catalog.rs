@@ -37,6 +37,53 @@ pub trait CategoryBrowser {
     ) -> impl Future<Output = Result<BrowsePage, StoreError>> + Send;
 }
 
+/// Lists every product's id, one parallel scan segment a page at a time
+/// (rebuilding the search index from the table). Reads the sparse
+/// `ByCategoryPrice` index, which holds product items only, so the scan
+/// pays for no stock, cart or order item.
+pub trait ProductScanner {
+    fn product_ids(
+        &self,
+        segment: ScanSegment,
+        cursor: Option<&ScanCursor>,
+        limit: u32,
+    ) -> impl Future<Output = Result<ProductIdPage, StoreError>> + Send;
+}
+
+/// One of `total` parallel scan segments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScanSegment {
+    pub segment: u32,
+    pub total: u32,
+}
+
+impl ScanSegment {
+    /// The most segments DynamoDB allows in one parallel scan.
+    pub const MAX_TOTAL: u32 = 1_000_000;
+
+    /// Segment `segment` of `total`, if DynamoDB accepts that split.
+    pub fn new(segment: u32, total: u32) -> Option<Self> {
+        ((1..=Self::MAX_TOTAL).contains(&total) && segment < total).then_some(Self { segment, total })
+    }
+
+    /// All `total` segments.
+    pub fn all(total: u32) -> impl Iterator<Item = Self> {
+        (0..total).filter_map(move |segment| Self::new(segment, total))
+    }
+}
+
+/// Where a segment's scan goes on: DynamoDB's last evaluated key, as text.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ScanCursor(BTreeMap<String, String>);
+
+/// A page of product ids, and where the next starts (none: the segment is done).
+#[derive(Debug)]
+pub struct ProductIdPage {
+    pub ids: Vec<ProductId>,
+    pub next: Option<ScanCursor>,
+}
+
 /// Creates and updates products (`PUT /admin/products/{productId}`).
 pub trait ProductWriter {
     fn put_product(
@@ -655,6 +702,51 @@ impl ProductReader for DynamoStore {
             .product_partition(id)
             .await?
             .map(|(p, shards)| (p, StockLevel::of(&shards))))
+    }
+}
+
+impl ProductScanner for DynamoStore {
+    async fn product_ids(
+        &self,
+        segment: ScanSegment,
+        cursor: Option<&ScanCursor>,
+        limit: u32,
+    ) -> Result<ProductIdPage, StoreError> {
+        let start = cursor.map(|c| c.0.iter().map(|(k, v)| (k.clone(), s(v.clone()))).collect());
+        let output = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .index_name(keys::BY_CATEGORY_PRICE.0)
+            .segment(segment.segment as i32)
+            .total_segments(segment.total as i32)
+            .projection_expression("#pk")
+            .expression_attribute_names("#pk", PK)
+            .limit(limit.clamp(1, 1000) as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let ids = output
+            .items()
+            .iter()
+            .filter_map(|item| Attrs::new(item).opt_s(PK).and_then(keys::product_id_of_pk))
+            .collect();
+        let next = match output.last_evaluated_key {
+            Some(key) => Some(ScanCursor(
+                key.into_iter()
+                    .map(|(name, value)| match value {
+                        AttributeValue::S(text) => Ok((name, text)),
+                        other => Err(StoreError::Corrupt {
+                            key: name,
+                            problem: format!("a scan key that is not a string: {other:?}"),
+                        }),
+                    })
+                    .collect::<Result<_, _>>()?,
+            )),
+            None => None,
+        };
+        Ok(ProductIdPage { ids, next })
     }
 }
 
