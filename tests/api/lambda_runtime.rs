@@ -101,6 +101,7 @@ async fn get_product_answers_an_api_gateway_event_in_the_lambda_runtime() {
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
         .env("TABLE_NAME", app.stack.table())
         .env("ALLOWED_ORIGIN", "https://shop.example.com")
+        .env("STACK_NAME", "storefront-test")
         .env("AWS_ENDPOINT_URL_DYNAMODB", &app.stack.dynamodb_url)
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "local")

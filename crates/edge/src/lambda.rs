@@ -4,16 +4,20 @@
 use crate::config::Config;
 use crate::function::{Cors, Extensions, Function, Init};
 use crate::http::{Body, Request, Response};
+use metrics_cloudwatch_embedded::Collector;
 use shop_store::DynamoStore;
 use std::convert::Infallible;
 
 pub use lambda_http::Error;
 
 /// Builds the instance once per cold start, from the process environment
-/// (JSON logs, `TABLE_NAME`, AWS defaults). It lives as long as the
-/// execution environment; leaking it lets every invocation borrow it.
-async fn start<F: Function>() -> Result<&'static F, Error> {
+/// (JSON logs, the metrics recorder, `TABLE_NAME`, AWS defaults). It lives
+/// as long as the execution environment; leaking it lets every invocation
+/// borrow it.
+async fn start<F: Function>() -> Result<(&'static F, &'static Collector), Error> {
     crate::logging::init();
+    let stack = std::env::var("STACK_NAME").map_err(|_| "STACK_NAME is not set")?;
+    let metrics = crate::metrics::install(&stack)?;
     let config = Config::from_env()?;
     let sdk = shop_store::aws::sdk_config().await;
     let store = DynamoStore::new(shop_store::aws::dynamodb(&sdk, None), config.table_name.clone());
@@ -25,7 +29,7 @@ async fn start<F: Function>() -> Result<&'static F, Error> {
         sdk: &sdk,
         provided: &Extensions::new(),
     };
-    Ok(Box::leak(Box::new(F::init(&init).await?)))
+    Ok((Box::leak(Box::new(F::init(&init).await?)), metrics))
 }
 
 /// Serves an HTTP function: one call per API Gateway event, its answers
@@ -34,10 +38,14 @@ pub async fn serve_http<F>() -> Result<(), Error>
 where
     F: Function<Event = Request, Output = Response<Body>>,
 {
-    let function = start::<Cors<F>>().await?;
+    let (function, metrics) = start::<Cors<F>>().await?;
     lambda_http::run(lambda_http::service_fn(|req| {
         let response = function.handle(req);
-        async move { Ok::<_, Infallible>(response.await) }
+        async move {
+            let response = response.await;
+            crate::metrics::flush(metrics);
+            Ok::<_, Infallible>(response)
+        }
     }))
     .await
 }
@@ -51,10 +59,14 @@ where
     F::Event: serde::de::DeserializeOwned,
     F::Output: serde::Serialize,
 {
-    let function = start::<F>().await?;
+    let (function, metrics) = start::<F>().await?;
     lambda_http::lambda_runtime::run(lambda_http::service_fn(|event: lambda_http::LambdaEvent<F::Event>| {
         let answer = function.handle(event.payload);
-        async move { Ok::<_, Infallible>(answer.await) }
+        async move {
+            let answer = answer.await;
+            crate::metrics::flush(metrics);
+            Ok::<_, Infallible>(answer)
+        }
     }))
     .await
 }
@@ -66,9 +78,13 @@ pub async fn serve_job<F>() -> Result<(), Error>
 where
     F: Function<Event = (), Output = Result<(), Error>>,
 {
-    let function = start::<F>().await?;
+    let (function, metrics) = start::<F>().await?;
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
-        |_: lambda_http::LambdaEvent<serde_json::Value>| function.handle(()),
+        |_: lambda_http::LambdaEvent<serde_json::Value>| async move {
+            let done = function.handle(()).await;
+            crate::metrics::flush(metrics);
+            done
+        },
     ))
     .await
 }
@@ -83,9 +99,13 @@ where
     F::Event: serde::de::DeserializeOwned,
     T: serde::Serialize,
 {
-    let function = start::<F>().await?;
-    lambda_http::lambda_runtime::run(lambda_http::service_fn(|event: lambda_http::LambdaEvent<F::Event>| {
-        function.handle(event.payload)
-    }))
+    let (function, metrics) = start::<F>().await?;
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(
+        |event: lambda_http::LambdaEvent<F::Event>| async move {
+            let done = function.handle(event.payload).await;
+            crate::metrics::flush(metrics);
+            done
+        },
+    ))
     .await
 }

@@ -199,10 +199,14 @@ impl From<CartError> for ApiError {
         match error {
             CartError::UnknownProduct(id) => ApiError::not_found("product", id),
             CartError::NotInCart(id) => ApiError::not_found("cart line", id),
-            CartError::Insufficient(short) => conflict(
-                "INSUFFICIENT_INVENTORY",
-                json!({ "available": short.available, "requested": short.requested }),
-            ),
+            CartError::Insufficient(short) => {
+                // Every cart route's refusal for want of stock passes here.
+                crate::metrics::count(crate::metrics::RESERVATIONS_REFUSED, 1);
+                conflict(
+                    "INSUFFICIENT_INVENTORY",
+                    json!({ "available": short.available, "requested": short.requested }),
+                )
+            }
             CartError::LineLimit { in_cart } => conflict(
                 "LINE_QUANTITY_LIMIT",
                 json!({ "maxPerLine": MAX_QUANTITY_PER_LINE, "inCart": in_cart }),

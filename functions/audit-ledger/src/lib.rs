@@ -31,13 +31,9 @@ where
         totals = ?report.totals,
         "ledger audited"
     );
-    shop_edge::metrics::publish(
-        "audit-ledger",
-        &[
-            ("LedgerDiscrepancies", report.discrepancies.len() as f64),
-            ("LedgerUnsettled", report.unsettled.len() as f64),
-        ],
-    );
+    use shop_edge::metrics::{LEDGER_DISCREPANCIES, LEDGER_UNSETTLED, count};
+    count(LEDGER_DISCREPANCIES, report.discrepancies.len() as u64);
+    count(LEDGER_UNSETTLED, report.unsettled.len() as u64);
     Ok(report)
 }
 

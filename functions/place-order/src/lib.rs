@@ -86,6 +86,13 @@ async fn place_order(
     )
     .await
     .map_err(problem)?;
+    use shop_edge::metrics::{self, IDEMPOTENT_REPLAYS, ORDERS_PLACED, PAYMENT_DECLINES};
+    match (&answer.response, answer.replayed) {
+        (_, true) => metrics::count(IDEMPOTENT_REPLAYS, 1),
+        (StoredResponse::Placed { .. }, false) => metrics::count(ORDERS_PLACED, 1),
+        (StoredResponse::Refused(CheckoutRefusal::PaymentFailed { .. }), false) => metrics::count(PAYMENT_DECLINES, 1),
+        _ => {}
+    }
     let mut response = match answer.response {
         StoredResponse::Placed { body } => http::stored(StatusCode::CREATED.as_u16(), body),
         StoredResponse::Refused(refusal) => refused(refusal).into_response(),

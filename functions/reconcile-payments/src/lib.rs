@@ -29,14 +29,10 @@ where
             "reconciled payments"
         );
     }
-    shop_edge::metrics::publish(
-        "reconcile-payments",
-        &[
-            ("ReconciledCheckouts", run.checkouts_answered.len() as f64),
-            ("ReconciledRefunds", run.refunds_made as f64),
-            ("UnresolvedPayments", run.stuck.len() as f64),
-        ],
-    );
+    use shop_edge::metrics::{RECONCILED_CHECKOUTS, RECONCILED_REFUNDS, UNRESOLVED_PAYMENTS, count};
+    count(RECONCILED_CHECKOUTS, run.checkouts_answered.len() as u64);
+    count(RECONCILED_REFUNDS, run.refunds_made as u64);
+    count(UNRESOLVED_PAYMENTS, run.stuck.len() as u64);
     Ok(run)
 }
 

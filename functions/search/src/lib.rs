@@ -41,6 +41,7 @@ async fn search<B: SearchBackend>(
         }
         Err(error) => {
             tracing::warn!(%error, "search backend unavailable; answering from category browse");
+            shop_edge::metrics::count(shop_edge::metrics::SEARCH_DEGRADED, 1);
             let (hits, has_more) = fallback::degraded(store, &categories, &request).await?;
             let facets = Facets {
                 categories: Vec::new(),

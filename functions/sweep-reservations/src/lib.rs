@@ -15,6 +15,7 @@ pub async fn sweep(store: &impl ReservationSweeper, now: Timestamp) -> Sweep {
     // Boxed: the paged index read nests too deep for the compiler's layout
     // computation inside the Lambda runtime's future.
     let sweep = Box::pin(store.release_expired(now)).await;
+    shop_edge::metrics::count(shop_edge::metrics::RESERVATIONS_EXPIRED, sweep.released as u64);
     if sweep.released > 0 || sweep.failed > 0 {
         tracing::info!(
             released = sweep.released,
