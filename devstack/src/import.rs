@@ -308,13 +308,24 @@ impl Fields {
         self.problems.push(format!("{name}: missing"));
     }
 
-    fn text(&mut self, name: &str, required: bool) -> Option<String> {
-        match self.take(name) {
-            Some(Value::String(text)) => Some(text),
-            Some(other) => {
-                self.problems
-                    .push(format!("{name}: must be a string, not {}", show(&other)));
-                None
+    /// `value` (the field `name`) read by `read`, or a problem saying it
+    /// must be `expected`; a missing value is a problem when `required`.
+    fn typed<T>(
+        &mut self,
+        name: &str,
+        value: Option<Value>,
+        required: bool,
+        expected: &str,
+        read: impl Fn(&Value) -> Option<T>,
+    ) -> Option<T> {
+        match value {
+            Some(value) => {
+                let read = read(&value);
+                if read.is_none() {
+                    self.problems
+                        .push(format!("{name}: must be {expected}, not {}", show(&value)));
+                }
+                read
             }
             None => {
                 if required {
@@ -325,21 +336,14 @@ impl Fields {
         }
     }
 
+    fn text(&mut self, name: &str, required: bool) -> Option<String> {
+        let value = self.take(name);
+        self.typed(name, value, required, "a string", |v| v.as_str().map(str::to_owned))
+    }
+
     fn whole(&mut self, name: &str, required: bool) -> Option<i64> {
-        match self.take(name) {
-            Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64(),
-            Some(other) => {
-                self.problems
-                    .push(format!("{name}: must be a whole number, not {}", show(&other)));
-                None
-            }
-            None => {
-                if required {
-                    self.missing(name);
-                }
-                None
-            }
-        }
+        let value = self.take(name);
+        self.typed(name, value, required, "a whole number", Value::as_i64)
     }
 
     /// `price`: `{ "amount": cents, "currency": "USD" }` as the API takes
@@ -358,32 +362,10 @@ impl Fields {
                     self.problems
                         .push(format!("price.{extra}: unknown (price has amount and currency)"));
                 }
-                let amount = match amount {
-                    Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64(),
-                    Some(other) => {
-                        self.problems.push(format!(
-                            "price.amount: must be a whole number of cents, not {}",
-                            show(&other)
-                        ));
-                        None
-                    }
-                    None => {
-                        self.missing("price.amount");
-                        None
-                    }
-                };
-                let code = match code {
-                    Some(Value::String(code)) => Some(code),
-                    Some(other) => {
-                        self.problems
-                            .push(format!("price.currency: must be a string, not {}", show(&other)));
-                        None
-                    }
-                    None => {
-                        self.missing("price.currency");
-                        None
-                    }
-                };
+                let amount = self.typed("price.amount", amount, true, "a whole number of cents", Value::as_i64);
+                let code = self.typed("price.currency", code, true, "a string", |v| {
+                    v.as_str().map(str::to_owned)
+                });
                 Some(PriceInput {
                     amount: amount?,
                     currency: code?,

@@ -60,6 +60,22 @@ impl TestApp {
         .await
     }
 
+    /// A stack with moto running, and an SDK configuration for any AWS
+    /// service moto emulates (it serves every service on one endpoint).
+    pub async fn with_moto() -> (Self, shop_store::aws::SdkConfig) {
+        let app = Self::spawn_with(StackOptions {
+            sqs: true,
+            ..StackOptions::for_tests()
+        })
+        .await;
+        let moto = app.stack.sqs_url.clone().expect("moto is running");
+        let sdk = shop_store::aws::local_sdk_config()
+            .into_builder()
+            .endpoint_url(&moto)
+            .build();
+        (app, sdk)
+    }
+
     pub async fn spawn_with(options: StackOptions) -> Self {
         let stack = Stack::start(options).await.expect("the stack starts");
         Self {

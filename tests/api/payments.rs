@@ -3,7 +3,6 @@
 //! once at init by the same code the functions run.
 
 use crate::helpers::TestApp;
-use devstack::StackOptions;
 use shop_payments::PaymentSettings;
 
 fn env(arn: &str) -> impl Fn(&str) -> Option<String> + '_ {
@@ -16,17 +15,7 @@ fn env(arn: &str) -> impl Fn(&str) -> Option<String> + '_ {
 
 #[tokio::test]
 async fn the_stripe_key_is_read_from_secrets_manager_at_init() {
-    let app = TestApp::spawn_with(StackOptions {
-        sqs: true,
-        ..StackOptions::for_tests()
-    })
-    .await;
-    // moto serves every service on one endpoint.
-    let moto = app.stack.sqs_url.clone().expect("moto is running");
-    let sdk = shop_store::aws::local_sdk_config()
-        .into_builder()
-        .endpoint_url(&moto)
-        .build();
+    let (app, sdk) = TestApp::with_moto().await;
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
     let created = secrets
         .create_secret()

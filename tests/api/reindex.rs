@@ -5,7 +5,6 @@
 
 use crate::helpers::TestApp;
 use aws_lambda_events::cloudformation::CloudFormationCustomResourceRequest;
-use devstack::StackOptions;
 use devstack::osmem::{self, Osmem};
 use reindex_search::{ReindexEvent, ReindexSearch, Summary, domain_endpoint};
 use serde_json::{Value, json};
@@ -231,17 +230,7 @@ async fn a_failed_setup_is_reported_to_cloudformation_instead_of_leaving_it_wait
 
 #[tokio::test]
 async fn the_domain_is_found_by_name_through_the_control_plane() {
-    let app = TestApp::spawn_with(StackOptions {
-        sqs: true,
-        ..StackOptions::for_tests()
-    })
-    .await;
-    // moto serves every service on one endpoint.
-    let moto = app.stack.sqs_url.clone().expect("moto is running");
-    let sdk = shop_store::aws::local_sdk_config()
-        .into_builder()
-        .endpoint_url(&moto)
-        .build();
+    let (app, sdk) = TestApp::with_moto().await;
     let control = aws_sdk_opensearch::Client::new(&sdk);
     control.create_domain().domain_name("shop-search").send().await.unwrap();
     let endpoint = domain_endpoint(&control, "shop-search", Some(Instant::now() + Duration::from_secs(60)))

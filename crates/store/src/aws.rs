@@ -2,7 +2,8 @@
 //! `AWS_ENDPOINT_URL_DYNAMODB` and `AWS_ENDPOINT_URL`,
 //! so functions never know which backend they talk to.
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::BehaviorVersion;
+pub use aws_config::SdkConfig;
 
 /// The SDK configuration from the environment (region, credentials, endpoints).
 pub async fn sdk_config() -> SdkConfig {
