@@ -440,3 +440,49 @@ async fn orders_are_listed_newest_first_a_page_at_a_time_and_only_to_their_owner
         .problem(401, "UNAUTHORIZED");
     app.stop().await;
 }
+
+/// The shop's own metrics (docs/operations.md) count what happened: one
+/// order placed, one decline, the replays, and a cart add refused for
+/// want of stock. (A recorder local to this test's thread: the runner
+/// serves on the same thread, and no other test sees it.)
+#[tokio::test]
+async fn checkout_and_cart_outcomes_are_counted_as_metrics() {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    use shop_edge::metrics::{IDEMPOTENT_REPLAYS, ORDERS_PLACED, PAYMENT_DECLINES, RESERVATIONS_REFUSED};
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _recording = metrics::set_default_local_recorder(&recorder);
+    let app = shop().await;
+    let alice = app.stack.token("alice", false);
+    app.add_to_cart(&alice, "A", 2).await;
+    let declined = order_body(test_methods::DECLINED);
+    assert_eq!(checkout(&app, &alice, "declined", &declined).await.status, 402);
+    assert_eq!(checkout(&app, &alice, "declined", &declined).await.status, 402);
+    let visa = order_body(test_methods::VISA);
+    assert_eq!(checkout(&app, &alice, "visa", &visa).await.status, 201);
+    assert_eq!(checkout(&app, &alice, "visa", &visa).await.status, 201);
+    let bob = app.stack.token("bob", false);
+    assert_eq!(app.add_to_cart(&bob, "C", 3).await.status, 409);
+    // One snapshot: taking it drains what was counted.
+    let snapshot: Vec<(String, DebugValue)> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(key, _, _, value)| (key.key().name().to_owned(), value))
+        .collect();
+    let counted = |name: &str| {
+        snapshot
+            .iter()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| match value {
+                DebugValue::Counter(n) => *n,
+                other => panic!("{name} is not a counter: {other:?}"),
+            })
+            .sum::<u64>()
+    };
+    assert_eq!(counted(ORDERS_PLACED), 1);
+    assert_eq!(counted(PAYMENT_DECLINES), 1);
+    assert_eq!(counted(IDEMPOTENT_REPLAYS), 2);
+    assert_eq!(counted(RESERVATIONS_REFUSED), 1);
+    app.stop().await;
+}
