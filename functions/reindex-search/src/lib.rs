@@ -182,14 +182,14 @@ impl Function for ReindexSearch {
 impl ReindexSearch {
     /// CloudFormation's request: set the index up and answer, then fill it.
     async fn deploy(&self, request: CloudFormationCustomResourceRequest) -> Result<Summary, Error> {
-        let (mut response, create) = match &request {
+        let (mut response, response_url) = match &request {
             CloudFormationCustomResourceRequest::Create(r) => (
                 respond_to(&r.stack_id, &r.request_id, &r.logical_resource_id, &self.index),
-                Some(&r.response_url),
+                &r.response_url,
             ),
             CloudFormationCustomResourceRequest::Update(r) => (
                 respond_to(&r.stack_id, &r.request_id, &r.logical_resource_id, &self.index),
-                Some(&r.response_url),
+                &r.response_url,
             ),
             // The index goes with its domain, or is left for the operator
             // when only the index's name changed (nothing is deleted here).
@@ -205,7 +205,6 @@ impl ReindexSearch {
             }
             _ => return Err("an unknown CloudFormation request type".into()),
         };
-        let response_url = create.expect("create and update answer");
         // Most of the custom resource's hour is left for the domain to come up.
         let deadline = Instant::now() + Duration::from_secs(13 * 60);
         let set_up = async {
