@@ -333,11 +333,17 @@ impl DynamoStore {
         Ok(product.map(|p| (p, shards)))
     }
 
-    fn category_count_update(&self, category: &CategoryId, delta: i64, require_leaf: bool) -> TransactWriteItem {
-        let mut update = Update::builder()
+    /// An update of the category item `id`, its expressions still to set.
+    fn category_update(&self, id: &CategoryId) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+        Update::builder()
             .table_name(&self.table)
             .key(PK, s(keys::CATALOG_PK))
-            .key(SK, s(keys::category_sk(category)))
+            .key(SK, s(keys::category_sk(id)))
+    }
+
+    fn category_count_update(&self, category: &CategoryId, delta: i64, require_leaf: bool) -> TransactWriteItem {
+        let mut update = self
+            .category_update(category)
             .update_expression("ADD productCount :delta")
             .expression_attribute_values(":delta", n(delta));
         if require_leaf {
@@ -482,10 +488,8 @@ impl DynamoStore {
                     current: old.parent_id,
                 });
             }
-            let rename = Update::builder()
-                .table_name(&self.table)
-                .key(PK, s(keys::CATALOG_PK))
-                .key(SK, s(keys::category_sk(id)))
+            let rename = self
+                .category_update(id)
                 .update_expression("SET #name = :name")
                 .condition_expression("attribute_exists(pk)")
                 .expression_attribute_names("#name", "name")
@@ -521,10 +525,8 @@ impl DynamoStore {
             if parent_is_leaf && found.product_count > 0 {
                 return Err(PutCategoryError::ParentHoldsProducts(parent.clone()));
             }
-            let update = Update::builder()
-                .table_name(&self.table)
-                .key(PK, s(keys::CATALOG_PK))
-                .key(SK, s(keys::category_sk(parent)))
+            let update = self
+                .category_update(parent)
                 .update_expression("SET isLeaf = :no")
                 .condition_expression("attribute_exists(pk) AND (isLeaf = :no OR productCount = :zero)")
                 .expression_attribute_values(":no", AttributeValue::Bool(false))
