@@ -578,24 +578,22 @@ fn json_error(error: &serde_json::Error) -> String {
     }
 }
 
-/// The CSV columns, in the order `demo-catalog` writes them. A header
-/// names them in any case, with or without `_`, `-` or spaces
-/// (`parentId`, `parent_id`, `Parent ID`).
-const CSV_COLUMNS: &[&str] = &[
-    "kind",
-    "id",
-    "name",
-    "parentId",
-    "title",
-    "description",
-    "brand",
-    "categoryId",
-    "price",
-    "currency",
-    "onHand",
-    "productId",
-    "shards",
-];
+/// The columns of CSV rows of these kinds: each kind's fields in order,
+/// each once. `demo-catalog` writes categories' and products' columns in
+/// this order; a header names them in any case, with or without `_`, `-` or
+/// spaces (`parentId`, `parent_id`, `Parent ID`).
+fn csv_columns(kinds: &[&[&'static str]]) -> Vec<&'static str> {
+    let mut columns = Vec::new();
+    for field in kinds.iter().flat_map(|fields| fields.iter()) {
+        if !columns.contains(field) {
+            columns.push(*field);
+        }
+    }
+    columns
+}
+
+/// Every kind's fields, for a header that may name any of them.
+const ALL_KINDS: &[&[&str]] = &[CATEGORY_FIELDS, PRODUCT_FIELDS, STOCK_FIELDS];
 /// Columns whose cells are whole numbers.
 const CSV_NUMBERS: &[&str] = &["onHand", "shards"];
 
@@ -605,7 +603,7 @@ fn canonical_column(header: &str) -> Option<&'static str> {
         .filter(|c| !matches!(c, ' ' | '_' | '-'))
         .flat_map(char::to_lowercase)
         .collect();
-    CSV_COLUMNS.iter().copied().find(|c| c.to_lowercase() == key)
+    csv_columns(ALL_KINDS).into_iter().find(|c| c.to_lowercase() == key)
 }
 
 /// The kind of every row of a CSV file without a `kind` column, from its
@@ -657,7 +655,10 @@ fn parse_csv(bytes: &[u8]) -> Vec<Parsed> {
             None => {
                 return vec![(
                     1,
-                    Err(format!("unknown column {name:?} (columns: {})", CSV_COLUMNS.join(", "))),
+                    Err(format!(
+                        "unknown column {name:?} (columns: {})",
+                        csv_columns(ALL_KINDS).join(", ")
+                    )),
                 )];
             }
         }
@@ -754,9 +755,9 @@ pub fn write_demo_catalog(products: usize, format: Format, out: impl Write) -> a
             out.flush()?;
         }
         Format::Csv => {
-            let columns = &CSV_COLUMNS[..11];
+            let columns = csv_columns(&[CATEGORY_FIELDS, PRODUCT_FIELDS]);
             let mut out = csv::Writer::from_writer(out);
-            out.write_record(columns)?;
+            out.write_record(&columns)?;
             let mut row = |cells: &[(&str, String)]| {
                 let record: Vec<&str> = columns
                     .iter()
