@@ -527,6 +527,7 @@ fn function(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     #[test]
     fn the_project_template_describes_the_table_queues_and_routes() {
@@ -588,6 +589,38 @@ mod tests {
                 batch_size: 10
             })
         );
+    }
+
+    /// Every function has its errors and throttles alarms (the template's
+    /// `Fn::ForEach::FunctionAlarms` loop names them), and every alarm has a
+    /// row in the operations runbook.
+    #[test]
+    fn every_function_is_alarmed_and_every_alarm_is_documented() {
+        let t = Template::project().unwrap();
+        let doc: Value = serde_yaml_ng::from_str(TEMPLATE_YAML).unwrap();
+        let resources = doc["Resources"].as_mapping().unwrap();
+        let looped: BTreeSet<String> = resources["Fn::ForEach::FunctionAlarms"][1]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|name| format!("{}Function", name.as_str().unwrap()))
+            .collect();
+        let functions: BTreeSet<String> = t.functions.iter().map(|f| f.logical_id.clone()).collect();
+        assert_eq!(looped, functions, "the alarm loop must name every function");
+
+        let runbook = include_str!("../../docs/operations.md");
+        for (id, resource) in resources {
+            if resource.get("Type").and_then(Value::as_str) == Some("AWS::CloudWatch::Alarm") {
+                let id = id.as_str().unwrap();
+                assert!(
+                    runbook.contains(&format!("`{id}`")),
+                    "{id} is not in docs/operations.md"
+                );
+            }
+        }
+        for pattern in ["`<Function>ErrorsAlarm`", "`<Function>ThrottlesAlarm`"] {
+            assert!(runbook.contains(pattern), "{pattern} is not in docs/operations.md");
+        }
     }
 
     #[test]
