@@ -60,14 +60,19 @@ pub async fn build(binary: &str, init: &Init<'_>) -> Option<Result<Built, Error>
     })
 }
 
-/// `F`, built once and shared by every call, as `Fn(event) -> future`.
+/// `F`, built once and shared by every call, as `Fn(event) -> future`. Each
+/// call is an invocation with its own correlation id, as in Lambda (an HTTP
+/// request then sets its own inside).
 async fn instance<F: Function>(
     init: &Init<'_>,
 ) -> Result<impl Fn(F::Event) -> BoxFuture<'static, F::Output> + Send + Sync + 'static, Error> {
     let function = Arc::new(F::init(init).await?);
     Ok(move |event| {
         let function = Arc::clone(&function);
-        Box::pin(async move { function.handle(event).await }) as BoxFuture<'static, _>
+        let id = ulid::Ulid::new().to_string();
+        Box::pin(shop_edge::logging::invocation(id, async move {
+            function.handle(event).await
+        })) as BoxFuture<'static, _>
     })
 }
 

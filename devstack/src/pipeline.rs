@@ -14,7 +14,7 @@
 use crate::template::{QueueTrigger, StreamTrigger};
 use anyhow::{Context, anyhow};
 use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
-use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage, SqsMessageAttribute};
 use aws_lambda_events::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
@@ -285,6 +285,7 @@ async fn receive(source: &QueueSource) -> anyhow::Result<SqsEvent> {
         .max_number_of_messages(source.trigger.batch_size.min(10) as i32)
         .wait_time_seconds(QUEUE_WAIT_SECONDS)
         .message_system_attribute_names(MessageSystemAttributeName::All)
+        .message_attribute_names("All")
         .send()
         .await
         .map_err(|e| anyhow!("receiving: {}", error_chain(&e)))?;
@@ -303,6 +304,17 @@ async fn receive(source: &QueueSource) -> anyhow::Result<SqsEvent> {
                 .into_iter()
                 .flatten()
                 .map(|(name, value)| (name.as_str().to_owned(), value.clone()))
+                .collect();
+            message.message_attributes = m
+                .message_attributes()
+                .into_iter()
+                .flatten()
+                .map(|(name, value)| {
+                    let mut attribute = SqsMessageAttribute::default();
+                    attribute.data_type = Some(value.data_type().to_owned());
+                    attribute.string_value = value.string_value().map(str::to_owned);
+                    (name.clone(), attribute)
+                })
                 .collect();
             message.event_source = Some("aws:sqs".into());
             message.event_source_arn = Some(source.queue_arn.clone());

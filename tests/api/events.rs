@@ -279,3 +279,107 @@ async fn an_unreadable_stream_record_is_dead_lettered_and_its_neighbours_flow() 
     .await;
     app.stop().await;
 }
+
+/// Log lines as the functions write them in Lambda (JSON), captured from
+/// everything the test's thread runs (the whole stack: `#[tokio::test]` runs
+/// on one thread).
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+impl Captured {
+    /// The lines a worker logged on receiving a message with `correlation_id`.
+    fn received(&self, correlation_id: &str) -> usize {
+        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|line| line["message"] == "received" && line["correlation_id"] == correlation_id)
+            .count()
+    }
+}
+
+#[tokio::test]
+async fn a_requests_correlation_id_travels_with_its_events_into_the_workers_logs() {
+    let logs = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_writer(logs.clone())
+        .finish();
+    let _logging = tracing::subscriber::set_default(subscriber);
+
+    let app = with_pipeline(0).await;
+    app.create_product("CORR-1", "Correlated Kettle", "home-kitchen-lighting", 2999)
+        .await;
+    assert_eq!(app.set_stock("CORR-1", 5).await.status, 200);
+    let token = app.shopper();
+
+    // The reservation changes a stock shard: search and the live stock
+    // channel each get a StockChanged message carrying the request's id.
+    let reply = app
+        .try_send(
+            reqwest::Method::POST,
+            "/cart/items",
+            Some(&token),
+            Some(r#"{"productId":"CORR-1","quantity":2}"#),
+            &[("x-correlation-id", "corr-cart-1")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let shards = app.stock_shards("CORR-1").await;
+    assert!(
+        shards
+            .iter()
+            .any(|s| s.get("correlationId") == Some(&AttributeValue::S("corr-cart-1".into()))),
+        "the reserved shard names the request: {shards:?}"
+    );
+    within(Duration::from_secs(10), "both workers log the cart's id", async || {
+        (logs.received("corr-cart-1") >= 2).then_some(())
+    })
+    .await;
+
+    // The order's outbox event reaches the recommendations worker with the
+    // checkout's id.
+    let reply = app
+        .try_send(
+            reqwest::Method::POST,
+            "/orders",
+            Some(&token),
+            Some(&crate::checkout::order_body(shop_payments::test_methods::VISA)),
+            &[
+                ("Idempotency-Key", "corr-order"),
+                ("x-correlation-id", "corr-checkout-1"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    within(
+        Duration::from_secs(10),
+        "the recommendations worker logs the checkout's id",
+        async || (logs.received("corr-checkout-1") >= 1).then_some(()),
+    )
+    .await;
+    assert_eq!(logs.received("corr-unknown"), 0);
+    app.stop().await;
+}

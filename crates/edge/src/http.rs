@@ -323,8 +323,9 @@ impl AllowedOrigin {
 }
 
 /// Runs a handler inside the request's span: every log line carries the
-/// correlation id, errors become problem documents, and the response carries
-/// the correlation id back.
+/// correlation id, and so does every item it writes whose change leaves as
+/// an event ([`shop_store::correlation`]); errors become problem documents,
+/// and the response carries the correlation id back.
 pub async fn respond<F, Fut>(req: Request, handler: F) -> Response<Body>
 where
     F: FnOnce(Request) -> Fut,
@@ -332,7 +333,8 @@ where
 {
     let correlation_id = correlation_id(&req);
     let span = tracing::info_span!("request", correlation_id = %correlation_id, method = %req.method(), path = %req.uri().path());
-    async move {
+    let scope = correlation_id.clone();
+    let answer = async move {
         let started = Instant::now();
         let mut response = match handler(req).await {
             Ok(response) => response,
@@ -354,8 +356,8 @@ where
         );
         response
     }
-    .instrument(span)
-    .await
+    .instrument(span);
+    shop_store::correlation::scope(scope, answer).await
 }
 
 #[cfg(test)]

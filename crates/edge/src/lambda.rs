@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::function::{Cors, Extensions, Function, Init};
 use crate::http::{Body, Request, Response};
+use crate::logging::invocation;
 use metrics_cloudwatch_embedded::Collector;
 use shop_store::DynamoStore;
 use std::convert::Infallible;
@@ -61,7 +62,7 @@ where
 {
     let (function, metrics) = start::<F>().await?;
     lambda_http::lambda_runtime::run(lambda_http::service_fn(|event: lambda_http::LambdaEvent<F::Event>| {
-        let answer = function.handle(event.payload);
+        let answer = invocation(event.context.request_id, function.handle(event.payload));
         async move {
             let answer = answer.await;
             crate::metrics::flush(metrics);
@@ -80,8 +81,8 @@ where
 {
     let (function, metrics) = start::<F>().await?;
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
-        |_: lambda_http::LambdaEvent<serde_json::Value>| async move {
-            let done = function.handle(()).await;
+        |event: lambda_http::LambdaEvent<serde_json::Value>| async move {
+            let done = invocation(event.context.request_id, function.handle(())).await;
             crate::metrics::flush(metrics);
             done
         },
@@ -102,7 +103,7 @@ where
     let (function, metrics) = start::<F>().await?;
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         |event: lambda_http::LambdaEvent<F::Event>| async move {
-            let done = function.handle(event.payload).await;
+            let done = invocation(event.context.request_id, function.handle(event.payload)).await;
             crate::metrics::flush(metrics);
             done
         },

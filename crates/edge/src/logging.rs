@@ -1,8 +1,24 @@
 //! Logging: JSON lines in Lambda (CloudWatch), readable text locally. Every
-//! line logged while a request is handled carries its correlation id, because
-//! [`crate::http::respond`] runs the handler inside a span that holds it.
+//! line logged during an invocation carries its correlation id, because
+//! [`crate::http::respond`] runs a request, and [`invocation`] any other
+//! invocation, inside a span that holds it.
 
+use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
+
+/// Runs one invocation that is not an HTTP request (a batch, a schedule's
+/// tick, a task) under the correlation id `id` (in Lambda, its request id):
+/// its log lines carry it, and so do the items it writes
+/// ([`shop_store::correlation`]). An HTTP request sets its own inside
+/// ([`crate::http::respond`]).
+///
+/// `work` is boxed: nesting a handler's future in two more layers here made
+/// the type of a binary's `main` future too deep for the compiler's query
+/// depth limit (live-socket's, the deepest).
+pub async fn invocation<F: Future>(id: String, work: F) -> F::Output {
+    let span = tracing::info_span!("invocation", correlation_id = %id);
+    shop_store::correlation::scope(id, Box::pin(work).instrument(span)).await
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {

@@ -7,7 +7,18 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMe
 use serde::de::DeserializeOwned;
 use shop_domain::events::CatalogEvent;
 use shop_domain::ids::ProductId;
+use shop_store::correlation;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use tracing::Instrument;
+
+/// The correlation id a message carries: the relay sets it from the item
+/// whose change made the message ([`shop_store::correlation`]).
+pub fn correlation_id(message: &SqsMessage) -> Option<&str> {
+    message
+        .message_attributes
+        .get(correlation::ATTRIBUTE)
+        .and_then(|attribute| attribute.string_value.as_deref())
+}
 
 /// The FIFO message group of a message (none on a standard queue).
 pub fn group(message: &SqsMessage) -> Option<&str> {
@@ -41,6 +52,9 @@ pub fn batch_response(event: &SqsEvent, failed: impl Fn(&SqsMessage) -> bool) ->
 /// could not handle. A message fails when it does not parse or its name
 /// failed; on a FIFO queue the rest of its group fails with it
 /// ([`batch_response`]).
+///
+/// Each message is logged as it is received, and again if it failed, with
+/// its correlation id; `apply` runs in a span that lists the batch's ids.
 pub async fn run_batch<M, K, F, Fut>(event: &SqsEvent, key: impl Fn(&M) -> K, apply: F) -> SqsBatchResponse
 where
     M: DeserializeOwned,
@@ -50,8 +64,16 @@ where
 {
     let mut named: HashMap<&str, K> = HashMap::new();
     let mut messages: BTreeMap<K, M> = BTreeMap::new();
+    let mut correlation_ids: BTreeSet<&str> = BTreeSet::new();
     for message in &event.records {
         let id = message.message_id.as_deref().unwrap_or_default();
+        let correlation = correlation_id(message);
+        tracing::info!(
+            message_id = id,
+            correlation_id = correlation.unwrap_or_default(),
+            "received"
+        );
+        correlation_ids.extend(correlation);
         match serde_json::from_str::<M>(message.body.as_deref().unwrap_or_default()) {
             Ok(parsed) => {
                 let name = key(&parsed);
@@ -61,12 +83,32 @@ where
             Err(error) => tracing::error!(message_id = id, %error, "a message this queue's worker cannot read"),
         }
     }
-    let failed = apply(messages).await;
-    batch_response(event, |message| {
+    let ids = correlation_ids.into_iter().collect::<Vec<_>>().join(",");
+    let failed = apply(messages)
+        .instrument(tracing::info_span!("batch", correlation_ids = %ids))
+        .await;
+    let response = batch_response(event, |message| {
         named
             .get(message.message_id.as_deref().unwrap_or_default())
             .is_none_or(|name| failed.contains(name))
-    })
+    });
+    let retried: HashSet<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    for message in &event.records {
+        let id = message.message_id.as_deref().unwrap_or_default();
+        if retried.contains(id) {
+            let correlation_id = correlation_id(message).unwrap_or_default();
+            tracing::warn!(
+                message_id = id,
+                correlation_id,
+                "not applied; the queue delivers it again"
+            );
+        }
+    }
+    response
 }
 
 /// [`run_batch`] for catalog events (the search index updater's,

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_dynamo::AttributeValue;
 use shop_domain::events::{CatalogEvent, OrderEvent, OrderPayload};
 use shop_domain::order::OrderId;
-use shop_store::keys;
+use shop_store::{correlation, keys};
 
 /// An SQS client; `endpoint` overrides where it connects.
 pub fn sqs(sdk: &aws_config::SdkConfig, endpoint: Option<&str>) -> aws_sdk_sqs::Client {
@@ -53,6 +53,10 @@ pub struct Outgoing {
     pub group: Option<String>,
     /// JSON.
     pub body: String,
+    /// The correlation id of the work that made the change, from the item's
+    /// `correlationId` (`shop_store::correlation`); it travels as the
+    /// message attribute of that name.
+    pub correlation_id: Option<String>,
 }
 
 /// The outbox item's attributes (`crates/store/src/orders.rs`).
@@ -87,6 +91,7 @@ pub fn route(record: &EventRecord) -> Result<Vec<Outgoing>, UnreadableRecord> {
     let (Some(pk), Some(sk)) = (string(keys, keys::PK), string(keys, keys::SK)) else {
         return Err(unreadable("no pk/sk in the keys".into()));
     };
+    let correlation_id = string(&record.change.new_image, correlation::ATTRIBUTE).map(str::to_owned);
     if let Some(product_id) = keys::product_id_of_pk(pk) {
         let event_id = record.event_id.clone();
         let (event, destinations): (_, &[Destination]) = if sk == keys::PRODUCT_SK {
@@ -110,6 +115,7 @@ pub fn route(record: &EventRecord) -> Result<Vec<Outgoing>, UnreadableRecord> {
                 dedup_id: record.event_id.clone(),
                 group: Some(event.product_id().to_string()),
                 body: body.clone(),
+                correlation_id: correlation_id.clone(),
             })
             .collect());
     }
@@ -132,6 +138,7 @@ pub fn route(record: &EventRecord) -> Result<Vec<Outgoing>, UnreadableRecord> {
             dedup_id: event.event_id.clone(),
             group: None,
             body: serde_json::to_string(&event).expect("events serialise"),
+            correlation_id,
         }]);
     }
     Ok(Vec::new())
@@ -152,6 +159,7 @@ pub fn unreadable(record: &EventRecord, error: &UnreadableRecord) -> Outgoing {
         dedup_id: record.event_id.clone(),
         group: None,
         body: body.to_string(),
+        correlation_id: None,
     }
 }
 
@@ -233,6 +241,19 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_change_carries_the_correlation_id_of_its_new_image() {
+        let keys = [("pk", "PRODUCT#p-1"), ("sk", "STOCK#00")];
+        let mut stamped = shard(4);
+        stamped["correlationId"] = serde_json::json!({ "S": "req-7" });
+        let sent = route(&record("MODIFY", &keys, shard(5), stamped.clone())).unwrap();
+        assert_eq!(sent.len(), 2);
+        assert!(sent.iter().all(|m| m.correlation_id.as_deref() == Some("req-7")));
+        // An unstamped write does not inherit the previous write's id.
+        let sent = route(&record("MODIFY", &keys, stamped, shard(3))).unwrap();
+        assert!(sent.iter().all(|m| m.correlation_id.is_none()));
     }
 
     #[test]

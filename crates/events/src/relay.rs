@@ -5,7 +5,9 @@
 use crate::{Destination, Outgoing, route, unreadable};
 use aws_lambda_events::dynamodb::Event as StreamEvent;
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
+use shop_store::correlation;
+use std::collections::HashMap;
 
 /// SQS takes at most 10 messages per batch.
 const SQS_BATCH: usize = 10;
@@ -47,7 +49,13 @@ impl Publish for SqsPublisher {
             .map(|(i, message)| {
                 let entry = SendMessageBatchRequestEntry::builder()
                     .id(i.to_string())
-                    .message_body(&message.body);
+                    .message_body(&message.body)
+                    .set_message_attributes(
+                        message
+                            .correlation_id
+                            .as_ref()
+                            .map(|id| HashMap::from([(correlation::ATTRIBUTE.to_owned(), string_attribute(id))])),
+                    );
                 match &message.group {
                     Some(group) => entry
                         .message_group_id(group)
@@ -75,6 +83,14 @@ impl Publish for SqsPublisher {
         }
         Ok(accepted)
     }
+}
+
+fn string_attribute(value: &str) -> MessageAttributeValue {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .expect("the data type is set")
 }
 
 /// Forwards the batch's changes; a record it cannot read goes to the relay's

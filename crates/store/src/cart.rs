@@ -3,7 +3,7 @@
 
 use super::keys::{self, PK, SK};
 use super::keys::{HOLD_PREFIX, hold_attribute};
-use super::{Attrs, DynamoStore, Item, StoreError, Transacted, n, retry_lost_races, s};
+use super::{Attrs, DynamoStore, Item, StoreError, Transacted, correlation, n, retry_lost_races, s};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use shop_domain::cart::{self, CartLine, Hold, LineToken, MAX_LINES_PER_CART, reservation_deadline};
 use shop_domain::ids::{ProductId, UserId};
@@ -134,14 +134,17 @@ fn shift_reserved(table: &str, product: &ProductId, shard: u8, units: i64) -> Tr
     let update = Update::builder()
         .table_name(table)
         .key(PK, s(keys::product_pk(product)))
-        .key(SK, s(keys::stock_sk(shard)))
-        .update_expression("SET available = available - :units, reserved = reserved + :units ADD moves :one")
-        .expression_attribute_values(":one", n(1))
-        .condition_expression(condition)
-        .expression_attribute_values(":units", n(units))
-        .expression_attribute_values(":guard", n(units.abs()))
-        .build()
-        .expect("key and expression are set");
+        .key(SK, s(keys::stock_sk(shard)));
+    let update = correlation::stamp_update(
+        update,
+        "SET available = available - :units, reserved = reserved + :units ADD moves :one",
+    )
+    .expression_attribute_values(":one", n(1))
+    .condition_expression(condition)
+    .expression_attribute_values(":units", n(units))
+    .expression_attribute_values(":guard", n(units.abs()))
+    .build()
+    .expect("key and expression are set");
     TransactWriteItem::builder().update(update).build()
 }
 

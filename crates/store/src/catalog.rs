@@ -1,7 +1,7 @@
 //! The catalog in DynamoDB: products, their stock shards and the category tree.
 
 use super::keys::{self, CATEGORY_KEY, PK, SK};
-use super::{Attrs, DynamoStore, Item, StoreError, Transacted, n, retry_lost_races, s};
+use super::{Attrs, DynamoStore, Item, StoreError, Transacted, correlation, n, retry_lost_races, s};
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -208,9 +208,10 @@ pub struct BrowsePage {
 }
 
 /// The product item, with the browse index keys derived from it.
+/// It carries the current correlation id, which the relay hands on.
 pub fn product_item(p: &Product) -> Item {
     let created = clock::format(p.created_at);
-    Item::from([
+    correlation::stamp_item(Item::from([
         (PK.into(), s(keys::product_pk(&p.id))),
         (SK.into(), s(keys::PRODUCT_SK)),
         ("entity".into(), s("Product")),
@@ -237,7 +238,7 @@ pub fn product_item(p: &Product) -> Item {
             s(keys::rating_key(p.rating.tenths(), p.review_count, &p.id)),
         ),
         (keys::BY_CATEGORY_NEWEST.1.into(), s(keys::newest_key(&created, &p.id))),
-    ])
+    ]))
 }
 
 pub fn product_from_item(item: &Item) -> Result<Product, StoreError> {
@@ -258,8 +259,9 @@ pub fn product_from_item(item: &Item) -> Result<Product, StoreError> {
     })
 }
 
+/// A stock shard's item, with the current correlation id.
 pub fn stock_item(id: &ProductId, shard: &StockShard) -> Item {
-    Item::from([
+    correlation::stamp_item(Item::from([
         (PK.into(), s(keys::product_pk(id))),
         (SK.into(), s(keys::stock_sk(shard.shard))),
         ("entity".into(), s("Stock")),
@@ -271,7 +273,7 @@ pub fn stock_item(id: &ProductId, shard: &StockShard) -> Item {
         ("sold".into(), n(shard.sold)),
         ("version".into(), n(shard.version)),
         ("moves".into(), n(shard.moves)),
-    ])
+    ]))
 }
 
 pub fn stock_from_item(item: &Item) -> Result<StockShard, StoreError> {
@@ -574,21 +576,20 @@ impl DynamoStore {
         for new in plan.active.iter().chain(&plan.draining) {
             let action = match old(new.shard) {
                 Some(old) => {
-                    let mut update = Update::builder()
-                        .table_name(&self.table)
-                        .update_expression(
-                            "SET onHand = :onHand, available = :available, sold = :newSold, version = :next \
-                             ADD moves :one",
-                        )
-                        .condition_expression(unchanged)
-                        .expression_attribute_values(":onHand", n(new.on_hand))
-                        .expression_attribute_values(":available", n(new.available))
-                        .expression_attribute_values(":newSold", n(new.sold))
-                        .expression_attribute_values(":next", n(new.version))
-                        .expression_attribute_values(":one", n(1))
-                        .expression_attribute_values(":version", n(old.version))
-                        .expression_attribute_values(":reserved", n(old.reserved))
-                        .expression_attribute_values(":sold", n(old.sold));
+                    let mut update = correlation::stamp_update(
+                        Update::builder().table_name(&self.table),
+                        "SET onHand = :onHand, available = :available, sold = :newSold, version = :next \
+                         ADD moves :one",
+                    )
+                    .condition_expression(unchanged)
+                    .expression_attribute_values(":onHand", n(new.on_hand))
+                    .expression_attribute_values(":available", n(new.available))
+                    .expression_attribute_values(":newSold", n(new.sold))
+                    .expression_attribute_values(":next", n(new.version))
+                    .expression_attribute_values(":one", n(1))
+                    .expression_attribute_values(":version", n(old.version))
+                    .expression_attribute_values(":reserved", n(old.reserved))
+                    .expression_attribute_values(":sold", n(old.sold));
                     for (name, value) in key(new.shard) {
                         update = update.key(name, value);
                     }
@@ -628,8 +629,8 @@ impl DynamoStore {
             let update = Update::builder()
                 .table_name(&self.table)
                 .key(PK, s(keys::product_pk(id)))
-                .key(SK, s(keys::PRODUCT_SK))
-                .update_expression("SET stockShards = :shards, version = :next")
+                .key(SK, s(keys::PRODUCT_SK));
+            let update = correlation::stamp_update(update, "SET stockShards = :shards, version = :next")
                 .condition_expression("version = :version")
                 .expression_attribute_values(":shards", n(count.get()))
                 .expression_attribute_values(":next", n(product.version + 1))

@@ -5,6 +5,7 @@ pub mod aws;
 pub mod cart;
 pub mod catalog;
 pub mod charges;
+pub mod correlation;
 #[cfg(feature = "testing")]
 pub mod fake;
 pub mod keys;

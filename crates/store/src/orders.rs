@@ -3,7 +3,7 @@
 //! fulfilment. `docs/checkout.md` draws the sequence.
 
 use super::keys::{self, PK, SK};
-use super::{Attrs, DynamoStore, Item, StoreError, Transacted, condition_failed, n, retry_lost_races, s};
+use super::{Attrs, DynamoStore, Item, StoreError, Transacted, condition_failed, correlation, n, retry_lost_races, s};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 use shop_domain::cart::CartLine;
@@ -422,7 +422,7 @@ fn outbox_item(event_type: &str, order: &Order, now: Timestamp) -> Item {
         "lines": lines,
         "total": order.totals.total,
     });
-    Item::from([
+    correlation::stamp_item(Item::from([
         (PK.into(), s(keys::outbox_pk(&event_id))),
         (SK.into(), s(keys::OUTBOX_SK)),
         ("entity".into(), s("OutboxEvent")),
@@ -433,7 +433,7 @@ fn outbox_item(event_type: &str, order: &Order, now: Timestamp) -> Item {
         ("payload".into(), s(payload.to_string())),
         ("createdAt".into(), s(clock::format(now))),
         (keys::EXPIRES_AT.into(), n((now + OUTBOX_RETENTION).unix_timestamp())),
-    ])
+    ]))
 }
 
 /// The item that says a cancelled order's refund is owed, from the cancel
@@ -881,8 +881,8 @@ impl DynamoStore {
         let update = Update::builder()
             .table_name(&self.table)
             .key(PK, s(keys::product_pk(product)))
-            .key(SK, s(keys::stock_sk(shard)))
-            .update_expression(expression)
+            .key(SK, s(keys::stock_sk(shard)));
+        let update = correlation::stamp_update(update, expression)
             .condition_expression(condition)
             .expression_attribute_values(":u", n(units))
             .expression_attribute_values(":one", n(1))
