@@ -10,12 +10,22 @@ use std::sync::Arc;
 
 /// A function as the gateway calls it.
 pub type Handler = Arc<dyn Fn(Request) -> BoxFuture<'static, Response<Body>> + Send + Sync>;
+/// A function as the gateway calls it with API Gateway's own event (the
+/// Lambda rehearsal).
+pub type EventHandler = Arc<
+    dyn Fn(
+            aws_lambda_events::apigw::ApiGatewayProxyRequest,
+        ) -> BoxFuture<'static, aws_lambda_events::apigw::ApiGatewayProxyResponse>
+        + Send
+        + Sync,
+>;
 /// A scheduled function as the runner's timer calls it.
 pub type Job = Arc<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// A built function, by the way the runner invokes it.
 pub enum Built {
     Http(Handler),
+    HttpEvent(EventHandler),
     Socket(crate::live::SocketHandler),
     Queue(crate::pipeline::QueueWorker),
     Stream(crate::pipeline::StreamWorker),
@@ -60,19 +70,27 @@ pub async fn build(binary: &str, init: &Init<'_>) -> Option<Result<Built, Error>
     })
 }
 
-/// `F`, built once and shared by every call, as `Fn(event) -> future`. Each
-/// call is an invocation with its own correlation id, as in Lambda (an HTTP
-/// request then sets its own inside).
+/// `F`, built once and shared by every call, as `Fn(event) -> future`.
 async fn instance<F: Function>(
     init: &Init<'_>,
 ) -> Result<impl Fn(F::Event) -> BoxFuture<'static, F::Output> + Send + Sync + 'static, Error> {
     let function = Arc::new(F::init(init).await?);
     Ok(move |event| {
         let function = Arc::clone(&function);
+        Box::pin(async move { function.handle(event).await }) as BoxFuture<'static, _>
+    })
+}
+
+/// [`instance`] for a function that is not HTTP: each call is an invocation
+/// with its own correlation id, as `shop_edge::lambda` runs it in Lambda
+/// (an HTTP request sets its own, from the request).
+async fn invocations<F: Function>(
+    init: &Init<'_>,
+) -> Result<impl Fn(F::Event) -> BoxFuture<'static, F::Output> + Send + Sync + 'static, Error> {
+    let call = instance::<F>(init).await?;
+    Ok(move |event| {
         let id = ulid::Ulid::new().to_string();
-        Box::pin(shop_edge::logging::invocation(id, async move {
-            function.handle(event).await
-        })) as BoxFuture<'static, _>
+        Box::pin(shop_edge::logging::invocation(id, call(event))) as BoxFuture<'static, _>
     })
 }
 
@@ -89,21 +107,21 @@ where
             Output = aws_lambda_events::apigw::ApiGatewayProxyResponse,
         >,
 {
-    Ok(Built::Socket(Arc::new(instance::<F>(init).await?)))
+    Ok(Built::Socket(Arc::new(invocations::<F>(init).await?)))
 }
 
 async fn queue<F>(init: &Init<'_>) -> Result<Built, Error>
 where
     F: Function<Event = aws_lambda_events::sqs::SqsEvent, Output = aws_lambda_events::sqs::SqsBatchResponse>,
 {
-    Ok(Built::Queue(Arc::new(instance::<F>(init).await?)))
+    Ok(Built::Queue(Arc::new(invocations::<F>(init).await?)))
 }
 
 async fn stream<F>(init: &Init<'_>) -> Result<Built, Error>
 where
     F: Function<Event = aws_lambda_events::dynamodb::Event, Output = aws_lambda_events::streams::DynamoDbEventResponse>,
 {
-    Ok(Built::Stream(Arc::new(instance::<F>(init).await?)))
+    Ok(Built::Stream(Arc::new(invocations::<F>(init).await?)))
 }
 
 /// A job's failure is logged; it runs again on its schedule (Lambda
@@ -112,7 +130,7 @@ async fn job<F: Function<Event = (), Output = Result<(), Error>>>(
     binary: &str,
     init: &Init<'_>,
 ) -> Result<Built, Error> {
-    let run = instance::<F>(init).await?;
+    let run = invocations::<F>(init).await?;
     let binary = binary.to_owned();
     Ok(Built::Job(Arc::new(move || {
         let run = run(());

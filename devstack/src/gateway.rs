@@ -2,9 +2,9 @@
 //! verifies bearer tokens like the Cognito authorizer, builds the same REST
 //! (v1) proxy event API Gateway sends, and calls the function's handler.
 
-use crate::functions::Handler;
+use crate::functions::{EventHandler, Handler};
 use crate::token;
-use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyRequestContext};
+use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyRequestContext, ApiGatewayProxyResponse};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
@@ -25,8 +25,16 @@ const STAGE: &str = "local";
 #[derive(Clone)]
 pub struct Route {
     pub resource: String,
-    pub handler: Handler,
+    pub handler: RouteHandler,
     pub authorized: bool,
+}
+
+/// How a route's function is called: in this process with the request, or
+/// (the Lambda rehearsal) with API Gateway's event, answering its response.
+#[derive(Clone)]
+pub enum RouteHandler {
+    InProcess(Handler),
+    Event(EventHandler),
 }
 
 /// Routes collected from the template, then served.
@@ -211,6 +219,43 @@ async fn dispatch(
             }
         }
     }
-    let request: lambda_http::Request = LambdaRequest::ApiGatewayV1(event).into();
-    lambda_to_axum((route.handler)(request).await)
+    match &route.handler {
+        RouteHandler::InProcess(handler) => {
+            let request: lambda_http::Request = LambdaRequest::ApiGatewayV1(event).into();
+            lambda_to_axum(handler(request).await)
+        }
+        RouteHandler::Event(handler) => {
+            let mut response = proxy_to_axum(handler(event).await);
+            if response.status() == StatusCode::BAD_GATEWAY {
+                // The template's Default5xx gateway response adds CORS.
+                gateway.origin.allow_headers(response.headers_mut());
+            }
+            response
+        }
+    }
+}
+
+/// API Gateway's answer from a Lambda proxy integration's response: its
+/// status, its headers (the multi-value ones as lambda_http writes them for
+/// a REST API) and its body, decoded if base64.
+fn proxy_to_axum(answer: ApiGatewayProxyResponse) -> Response {
+    let mut headers = answer.multi_value_headers;
+    for (name, value) in &answer.headers {
+        if !headers.contains_key(name) {
+            headers.insert(name.clone(), value.clone());
+        }
+    }
+    let bytes = match answer.body {
+        Some(lambda_http::Body::Text(text)) if answer.is_base64_encoded => base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map(Bytes::from)
+            .unwrap_or_default(),
+        Some(lambda_http::Body::Text(text)) => Bytes::from(text),
+        Some(lambda_http::Body::Binary(data)) => Bytes::from(data),
+        _ => Bytes::new(),
+    };
+    let mut response = Response::new(axum::body::Body::from(bytes));
+    *response.status_mut() = StatusCode::from_u16(answer.status_code as u16).unwrap_or(StatusCode::BAD_GATEWAY);
+    *response.headers_mut() = headers;
+    response
 }

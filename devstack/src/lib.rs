@@ -16,6 +16,7 @@ pub mod live;
 pub mod moto;
 pub mod osmem;
 pub mod pipeline;
+pub mod rehearsal;
 pub mod search_index;
 pub mod seed;
 pub mod smoke;
@@ -163,6 +164,8 @@ impl LocalQueues {
 /// conflicts are injected, straight otherwise.
 struct FaultProxy {
     dynamodb: aws_sdk_dynamodb::Client,
+    /// Where the functions' DynamoDB calls go (the proxy, or dynoxide).
+    url: String,
     counts: Arc<faults::FaultCounts>,
     task: Option<JoinHandle<()>>,
 }
@@ -178,6 +181,7 @@ impl FaultProxy {
         if options.transaction_conflicts <= 0.0 {
             return Ok(Self {
                 dynamodb: tables.dynamodb.clone(),
+                url: tables.url.clone(),
                 counts,
                 task: None,
             });
@@ -191,6 +195,7 @@ impl FaultProxy {
         .await?;
         Ok(Self {
             dynamodb: shop_store::aws::dynamodb(sdk, Some(&proxy_url)),
+            url: proxy_url,
             counts,
             task: Some(task),
         })
@@ -252,12 +257,34 @@ struct Wiring<'a> {
     queues: &'a LocalQueues,
     /// The functions' client (through the fault proxy when it is on).
     functions_dynamodb: &'a aws_sdk_dynamodb::Client,
+    /// Its endpoint, for the rehearsal's processes.
+    functions_dynamodb_url: &'a str,
     clock: &'a Clock,
     searcher: &'a Arc<Searcher<AnyBackend>>,
     notifier: shop_live::ApiGatewayNotifier,
     /// Where the runner serves the storefront: the origin the API lets read it.
     storefront_url: &'a str,
     shutdown: watch::Receiver<bool>,
+}
+
+/// The stack name the rehearsal's functions are told (`AWS::StackName`).
+const REHEARSAL_STACK: &str = "storefront-local";
+
+impl Wired {
+    fn add_routes(&mut self, function: &template::FunctionSpec, handler: gateway::RouteHandler) -> anyhow::Result<()> {
+        for route in &function.routes {
+            self.gateway.add(
+                &route.method,
+                &route.path,
+                gateway::Route {
+                    resource: route.path.clone(),
+                    handler: handler.clone(),
+                    authorized: route.authorized,
+                },
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// The template parameter naming the storefront's URL.
@@ -269,6 +296,8 @@ struct Wired {
     gateway: gateway::Gateway,
     live: live::LiveGateway,
     tasks: Vec<JoinHandle<()>>,
+    /// The rehearsal's instance pools, by logical id (none in process).
+    pools: BTreeMap<String, Arc<rehearsal::Pool>>,
 }
 
 impl Wiring<'_> {
@@ -320,6 +349,7 @@ impl Wiring<'_> {
             ),
             live: live::LiveGateway::default(),
             tasks: Vec::new(),
+            pools: BTreeMap::new(),
         };
         // What the runner shares with its functions instead of letting each
         // build its own: the emulator's SQS client, the one search index,
@@ -347,15 +377,23 @@ impl Wiring<'_> {
                 // Event sources need SQS; without it the pipeline does not run.
                 continue;
             }
-            let built = functions::build(&function.binary, &init)
-                .await
-                .ok_or_else(|| {
-                    anyhow!(
-                        "template.yaml names binary {}, which the local runner does not know",
-                        function.binary
-                    )
-                })?
-                .map_err(|e| anyhow!("starting {}: {e}", function.logical_id))?;
+            let built = match &self.options.lambda {
+                Some(rehearsal) => {
+                    let pool = rehearsal::Pool::new(self.image(function, rehearsal), rehearsal.concurrency);
+                    wired.pools.insert(function.logical_id.clone(), Arc::clone(&pool));
+                    let websocket = socket_functions.contains_key(function.logical_id.as_str());
+                    rehearsal::built(function, websocket, pool)
+                }
+                None => functions::build(&function.binary, &init)
+                    .await
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "template.yaml names binary {}, which the local runner does not know",
+                            function.binary
+                        )
+                    })?
+                    .map_err(|e| anyhow!("starting {}: {e}", function.logical_id))?,
+            };
             let mismatch =
                 |kind: &str, lacks: &str| anyhow!("{} is {kind}, but template.yaml gives it {lacks}", function.binary);
             match built {
@@ -389,21 +427,72 @@ impl Wiring<'_> {
                 }
                 functions::Built::Deploy => {}
                 functions::Built::Http(handler) => {
-                    for route in &function.routes {
-                        wired.gateway.add(
-                            &route.method,
-                            &route.path,
-                            gateway::Route {
-                                resource: route.path.clone(),
-                                handler: handler.clone(),
-                                authorized: route.authorized,
-                            },
-                        )?;
-                    }
+                    wired.add_routes(function, gateway::RouteHandler::InProcess(handler))?;
+                }
+                functions::Built::HttpEvent(handler) => {
+                    wired.add_routes(function, gateway::RouteHandler::Event(handler))?;
                 }
             }
         }
         Ok(wired)
+    }
+
+    /// What the rehearsal starts `function`'s instances from: its
+    /// bootstrap, its memory and timeout, and its variables from
+    /// template.yaml resolved as in process, except the values the runner
+    /// otherwise hands the function itself (see [`Wiring::rehearsal_value`]);
+    /// then the endpoints of the emulators and credentials naming the
+    /// function, as its role's would in Lambda.
+    fn image(&self, function: &template::FunctionSpec, rehearsal: &LambdaRehearsal) -> rehearsal::Image {
+        let mut variables = BTreeMap::new();
+        for name in function.environment.keys() {
+            match self
+                .variable(function, name)
+                .or_else(|| self.rehearsal_value(function, name))
+            {
+                Some(value) => {
+                    variables.insert(name.clone(), value);
+                }
+                None => tracing::warn!(
+                    function = %function.logical_id,
+                    variable = %name,
+                    "the rehearsal has no local value for this variable; the function starts without it"
+                ),
+            }
+        }
+        variables.insert(
+            "AWS_ENDPOINT_URL_DYNAMODB".into(),
+            self.functions_dynamodb_url.to_owned(),
+        );
+        if let Some(moto) = &self.queues.moto {
+            variables.insert("AWS_ENDPOINT_URL_SQS".into(), moto.endpoint.clone());
+        }
+        variables.insert("AWS_ACCESS_KEY_ID".into(), function.logical_id.clone());
+        variables.insert("AWS_SECRET_ACCESS_KEY".into(), "rehearsal".into());
+        variables.insert("AWS_SESSION_TOKEN".into(), format!("rehearsal-{}", function.logical_id));
+        rehearsal::Image {
+            name: format!("{REHEARSAL_STACK}-{}", function.logical_id),
+            bootstrap: rehearsal.bootstraps.join(&function.binary).join("bootstrap"),
+            variables,
+            memory_mb: function.memory_mb,
+            timeout: function.timeout,
+            region: shop_store::aws::LOCAL_REGION.to_owned(),
+            scratch: rehearsal.scratch.clone(),
+        }
+    }
+
+    /// A value the template computes from AWS resources (`!Sub`, `!If`,
+    /// pseudo parameters) that the in-process runner does not need, because
+    /// it hands the function the thing itself: its local equivalent.
+    fn rehearsal_value(&self, function: &template::FunctionSpec, name: &str) -> Option<String> {
+        match function.environment.get(name)? {
+            EnvValue::Ref(id) if id == "AWS::StackName" => Some(REHEARSAL_STACK.to_owned()),
+            EnvValue::Ref(id) if id == "AWS::Region" => Some(shop_store::aws::LOCAL_REGION.to_owned()),
+            // push-stock answers WebSocket connections through the runner's
+            // management API, as the in-process notifier does.
+            EnvValue::Sub(_) if name == "LIVE_CALLBACK_URL" => Some(self.storefront_url.to_owned()),
+            _ => None,
+        }
     }
 
     fn queue(&self, function: &template::FunctionSpec, id: &str) -> anyhow::Result<&moto::LocalQueue> {
@@ -544,6 +633,21 @@ pub struct StackOptions {
     /// try; `None` leaves it to the queue's visibility timeout, as in AWS.
     /// Tests shorten it to watch redelivery and dead-lettering.
     pub retry_delay: Option<std::time::Duration>,
+    /// Run every function as its Lambda bootstrap in its own processes
+    /// (`up --lambda`) instead of in this one.
+    pub lambda: Option<LambdaRehearsal>,
+}
+
+/// The Lambda rehearsal's settings ([`rehearsal`]).
+#[derive(Debug, Clone)]
+pub struct LambdaRehearsal {
+    /// Where `scripts/lambda-build` put each function's `<binary>/bootstrap`
+    /// (`target/lambda`).
+    pub bootstraps: PathBuf,
+    /// The most instances of one function at once.
+    pub concurrency: usize,
+    /// Where the instances' private `/tmp` directories are made.
+    pub scratch: PathBuf,
 }
 
 impl StackOptions {
@@ -561,6 +665,7 @@ impl StackOptions {
             search_index: None,
             transaction_conflicts: 0.0,
             retry_delay: None,
+            lambda: None,
         }
     }
 }
@@ -589,6 +694,8 @@ pub struct Stack {
     pub searcher: Arc<Searcher<AnyBackend>>,
     /// What the fault proxy injected (all zero when it is off).
     pub faults: Arc<faults::FaultCounts>,
+    /// The Lambda rehearsal's instance pools by logical id (empty in process).
+    pub pools: BTreeMap<String, Arc<rehearsal::Pool>>,
     jwt_secret: String,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -618,6 +725,7 @@ impl Stack {
             tables: &tables,
             queues: &queues,
             functions_dynamodb: &faults.dynamodb,
+            functions_dynamodb_url: &faults.url,
             clock: &clock,
             searcher: &searcher,
             // push-stock answers connections through the runner's management API.
@@ -625,7 +733,8 @@ impl Stack {
             storefront_url: &listeners.web_url,
             shutdown: shutdown_rx.clone(),
         };
-        let wired = wiring.wire_functions().await?;
+        let mut wired = wiring.wire_functions().await?;
+        let pools = std::mem::take(&mut wired.pools);
         let mut tasks = vec![tables.task];
         tasks.extend(faults.task);
         tasks.extend(wired.tasks);
@@ -659,6 +768,7 @@ impl Stack {
             clock,
             searcher,
             faults: faults.counts,
+            pools,
             jwt_secret: options.jwt_secret,
             shutdown,
             tasks,

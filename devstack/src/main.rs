@@ -138,6 +138,14 @@ struct UpArgs {
     /// TransactionConflict, as real DynamoDB does under contention.
     #[arg(long, default_value_t = 0.0)]
     transaction_conflicts: f64,
+    /// Rehearse Lambda: run every function as its real `bootstrap` binary
+    /// (built with cargo lambda) in processes that behave like Lambda's
+    /// execution environments, instead of in this process.
+    #[arg(long)]
+    lambda: bool,
+    /// With --lambda: the most instances of one function at once.
+    #[arg(long, default_value_t = 4, requires = "lambda")]
+    lambda_concurrency: usize,
 }
 
 impl Default for UpArgs {
@@ -150,6 +158,8 @@ impl Default for UpArgs {
             reset: false,
             state_dir: project_root().join(".devstack"),
             transaction_conflicts: 0.0,
+            lambda: false,
+            lambda_concurrency: 4,
         }
     }
 }
@@ -344,6 +354,16 @@ async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
     } else {
         Some(devstack::build_web().await?)
     };
+    let lambda = if args.lambda {
+        eprintln!("building every function's Lambda bootstrap (scripts/lambda-build) ...");
+        Some(devstack::LambdaRehearsal {
+            bootstraps: devstack::rehearsal::build_bootstraps().await?,
+            concurrency: args.lambda_concurrency,
+            scratch: args.state_dir.join("lambda-tmp"),
+        })
+    } else {
+        None
+    };
     let started = Instant::now();
     let stack = Stack::start(StackOptions {
         api_addr: args.addr,
@@ -357,6 +377,7 @@ async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
         search_index: Some(search_index.clone()),
         transaction_conflicts: args.transaction_conflicts,
         retry_delay: None,
+        lambda,
     })
     .await?;
     let api = &stack.api_url;
@@ -382,6 +403,13 @@ async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
         search_index.display()
     );
     println!("  events     stream → relay-events → SQS → update-search-index, update-recommendations");
+    if args.lambda {
+        println!(
+            "  functions  {} as Lambda bootstraps (at most {} instances each; logs prefixed [name#instance])",
+            stack.pools.len(),
+            args.lambda_concurrency
+        );
+    }
     println!();
     println!("try:");
     println!("  curl {api}/categories");

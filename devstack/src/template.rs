@@ -203,6 +203,10 @@ pub struct FunctionSpec {
     pub queue_trigger: Option<QueueTrigger>,
     /// A `DynamoDB` event: the table whose stream feeds the function.
     pub stream_trigger: Option<StreamTrigger>,
+    /// `Timeout` (the function's, else `Globals`', else Lambda's 3 s).
+    pub timeout: std::time::Duration,
+    /// `MemorySize` in MB (the function's, else `Globals`', else 128).
+    pub memory_mb: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -269,7 +273,8 @@ impl Template {
             .get("Resources")
             .and_then(Value::as_mapping)
             .ok_or_else(|| err("no Resources"))?;
-        let global_env = env_vars(doc.get("Globals").and_then(|g| g.get("Function")))?;
+        let globals = doc.get("Globals").and_then(|g| g.get("Function"));
+        let global_env = env_vars(globals)?;
 
         let parameters = doc
             .get("Parameters")
@@ -317,7 +322,9 @@ impl Template {
                     default_authorizers.insert(id, default.is_some());
                 }
                 "AWS::Serverless::Function" => {
-                    template.functions.push(function(&id, resource, &props, &global_env)?);
+                    template
+                        .functions
+                        .push(function(&id, resource, &props, globals, &global_env)?);
                 }
                 _ => {}
             }
@@ -434,8 +441,16 @@ fn function(
     id: &str,
     resource: &Value,
     props: &Value,
+    globals: Option<&Value>,
     global_env: &BTreeMap<String, EnvValue>,
 ) -> Result<FunctionSpec, TemplateError> {
+    // A function's own setting, else the Globals' one.
+    let setting = |name: &str| {
+        props
+            .get(name)
+            .or_else(|| globals.and_then(|g| g.get(name)))
+            .and_then(Value::as_u64)
+    };
     let binary = resource
         .get("Metadata")
         .and_then(|m| m.get("BuildProperties"))
@@ -521,6 +536,8 @@ fn function(
         schedule,
         queue_trigger,
         stream_trigger,
+        timeout: std::time::Duration::from_secs(setting("Timeout").unwrap_or(3)),
+        memory_mb: setting("MemorySize").map_or(128, |mb| mb as u32),
     })
 }
 
@@ -561,6 +578,8 @@ mod tests {
         assert_eq!(get_product.environment["TABLE_NAME"], EnvValue::Ref("ShopTable".into()));
         let put_stock = t.functions.iter().find(|f| f.binary == "put-stock").unwrap();
         assert!(put_stock.routes[0].authorized);
+        assert_eq!(get_product.timeout, std::time::Duration::from_secs(10));
+        assert_eq!(get_product.memory_mb, 256);
         let sweeper = t.functions.iter().find(|f| f.binary == "sweep-reservations").unwrap();
         assert_eq!(sweeper.schedule, Some(std::time::Duration::from_secs(60)));
 

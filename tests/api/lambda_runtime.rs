@@ -14,31 +14,10 @@ fn venv_bin() -> PathBuf {
     devstack::project_root().join(".venv").join("bin")
 }
 
-/// Removes the variables cargo and the test runner set for a test
-/// (CARGO_PKG_*, CARGO_MANIFEST_DIR, NEXTEST_*, ...): a cargo run under them
-/// would change cargo's fingerprints and rebuild every dependency.
-fn as_from_a_shell(command: &mut Command) -> &mut Command {
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        let set_for_tests = (name.starts_with("CARGO_") && name != "CARGO_HOME" && name != "CARGO_TARGET_DIR")
-            || name.starts_with("NEXTEST")
-            || name.starts_with("RUST_TEST")
-            || name.starts_with("__CARGO")
-            || name == "CARGO";
-        if set_for_tests {
-            command.env_remove(name.as_ref());
-        }
-    }
-    command.env(
-        "PATH",
-        format!("{}:{}", venv_bin().display(), std::env::var("PATH").unwrap_or_default()),
-    )
-}
-
 /// `cargo lambda` with the environment a developer's shell would give it.
 fn cargo_lambda() -> Command {
     let mut command = Command::new("cargo");
-    as_from_a_shell(command.arg("lambda").current_dir(devstack::project_root()));
+    devstack::rehearsal::as_from_a_shell(command.arg("lambda").current_dir(devstack::project_root()));
     command
 }
 
@@ -46,19 +25,11 @@ fn cargo_lambda() -> Command {
 /// it is not up to date. The test command runs the same script before the
 /// tests, so here cargo finds nothing to do.
 async fn bootstrap(function: &str) -> PathBuf {
-    let output = as_from_a_shell(&mut Command::new(devstack::project_root().join("scripts/lambda-build")))
-        .output()
+    devstack::rehearsal::build_bootstraps()
         .await
-        .expect("scripts/lambda-build runs");
-    assert!(
-        output.status.success(),
-        "scripts/lambda-build failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| devstack::project_root().join("target"));
-    target.join("lambda").join(function).join("bootstrap")
+        .expect("scripts/lambda-build builds every function")
+        .join(function)
+        .join("bootstrap")
 }
 
 #[tokio::test]

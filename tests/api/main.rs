@@ -21,6 +21,7 @@ mod orders;
 mod payments;
 mod product_detail;
 mod recommendations;
+mod rehearsal;
 mod reindex;
 mod search;
 mod search_backends;

@@ -316,7 +316,11 @@ impl AllowedOrigin {
 
     /// Lets the storefront's pages read `response`.
     pub fn allow(&self, response: &mut Response<Body>) {
-        let headers = response.headers_mut();
+        self.allow_headers(response.headers_mut());
+    }
+
+    /// Lets the storefront's pages read the response with these headers.
+    pub fn allow_headers(&self, headers: &mut lambda_http::http::HeaderMap) {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, self.0.clone());
         headers.append(header::VARY, HeaderValue::from_static("Origin"));
     }

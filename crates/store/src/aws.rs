@@ -20,13 +20,16 @@ pub fn dynamodb(sdk: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_dynamodb::Cl
     aws_sdk_dynamodb::Client::from_conf(config.build())
 }
 
+/// The region the local emulators live in.
+pub const LOCAL_REGION: &str = "us-east-1";
+
 /// An SDK configuration for local emulators: fixed region and credentials,
 /// nothing read from the developer's own AWS profile.
 pub fn local_sdk_config() -> SdkConfig {
     let credentials = aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "storefront-local");
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
+        .region(aws_config::Region::new(LOCAL_REGION))
         .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(credentials))
         .build()
 }

@@ -1,0 +1,196 @@
+//! The Lambda rehearsal (`devstack up --lambda`): every function runs as its
+//! `cargo lambda build` bootstrap, in processes with their own Runtime API,
+//! environment, `/tmp` and timeout (`devstack::rehearsal`).
+
+use crate::checkout::{checkout, order_body};
+use crate::helpers::{TestApp, within};
+use devstack::rehearsal::{Image, InvokeError, Pool};
+use devstack::{LambdaRehearsal, StackOptions};
+use shop_payments::test_methods;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The bootstraps `scripts/lambda-build` makes (the test command builds
+/// them before the tests; here cargo finds nothing to do).
+async fn bootstraps() -> std::path::PathBuf {
+    devstack::rehearsal::build_bootstraps()
+        .await
+        .expect("scripts/lambda-build builds every function")
+}
+
+fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("rehearsal-").tempdir().unwrap()
+}
+
+/// A seeded stack whose functions all run as Lambda processes.
+async fn rehearsal(products: usize, scratch: &tempfile::TempDir) -> TestApp {
+    TestApp::spawn_with(StackOptions {
+        sqs: true,
+        seed_products: Some(products),
+        retry_delay: Some(Duration::from_secs(1)),
+        lambda: Some(LambdaRehearsal {
+            bootstraps: bootstraps().await,
+            concurrency: 2,
+            scratch: scratch.path().to_owned(),
+        }),
+        ..StackOptions::for_tests()
+    })
+    .await
+}
+
+fn invocations(app: &TestApp, function: &str) -> u64 {
+    let stats = app.stack.pools[function].stats();
+    stats.cold_invocations + stats.warm_invocations
+}
+
+#[tokio::test]
+async fn routes_mappings_and_the_relay_run_as_lambda_processes() {
+    let scratch = scratch();
+    let app = rehearsal(5, &scratch).await;
+    assert_eq!(app.stack.pools.len(), app.stack.template.functions.len());
+
+    // A cold start, then the same instance warm.
+    for _ in 0..2 {
+        let reply = app.get("/products/P0000001").await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(reply.body["productId"], "P0000001");
+        assert_eq!(
+            reply.headers["access-control-allow-origin"],
+            app.stack.web_url.as_str(),
+            "CORS comes from the function's own answer"
+        );
+    }
+    let stats = app.stack.pools["GetProductFunction"].stats();
+    assert_eq!((stats.cold_invocations, stats.warm_invocations), (1, 1));
+    assert_eq!(stats.inits.len(), 1);
+
+    // Writes: the cart, a checkout, the orders list, each in its function's process.
+    let token = app.shopper();
+    let reply = app.add_to_cart(&token, "P0000002", 2).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let reply = checkout(&app, &token, "rehearsal-order", &order_body(test_methods::VISA)).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let reply = app.send(reqwest::Method::GET, "/orders", Some(&token), None).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["orders"].as_array().map(Vec::len), Some(1), "{}", reply.body);
+    app.assert_ledger_adds_up().await;
+
+    // The table's stream reaches the relay's process, and its order event
+    // the recommendations worker's.
+    within(
+        Duration::from_secs(30),
+        "the relay and the recommender run",
+        async || {
+            (invocations(&app, "RelayEventsFunction") > 0 && invocations(&app, "UpdateRecommendationsFunction") > 0)
+                .then_some(())
+        },
+    )
+    .await;
+    // A bad token never reaches a function: the gateway refuses it.
+    let reply = app
+        .send(reqwest::Method::GET, "/orders", Some("not-a-token"), None)
+        .await;
+    reply.problem(401, "UNAUTHORIZED");
+    app.stop().await;
+}
+
+/// get-product as a pool of its own, with `timeout`.
+async fn get_product(app: &TestApp, scratch: &tempfile::TempDir, timeout: Duration, concurrency: usize) -> Arc<Pool> {
+    let variables = BTreeMap::from([
+        ("TABLE_NAME".to_owned(), app.stack.table().to_owned()),
+        ("ALLOWED_ORIGIN".to_owned(), "https://shop.example.com".to_owned()),
+        ("STACK_NAME".to_owned(), "storefront-test".to_owned()),
+        ("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), app.stack.dynamodb_url.clone()),
+        ("AWS_ACCESS_KEY_ID".to_owned(), "GetProductFunction".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY".to_owned(), "rehearsal".to_owned()),
+    ]);
+    Pool::new(
+        Image {
+            name: "storefront-test-GetProductFunction".into(),
+            bootstrap: bootstraps().await.join("get-product").join("bootstrap"),
+            variables,
+            memory_mb: 256,
+            timeout,
+            region: "us-east-1".into(),
+            scratch: scratch.path().to_owned(),
+        },
+        concurrency,
+    )
+}
+
+fn event() -> Vec<u8> {
+    std::fs::read(devstack::project_root().join("tests/fixtures/apigw-get-product.json")).unwrap()
+}
+
+#[tokio::test]
+async fn a_timeout_kills_the_instance_and_the_next_invocation_starts_cold() {
+    let app = TestApp::seeded(3).await;
+    let scratch = scratch();
+    let pool = get_product(&app, &scratch, Duration::from_millis(1), 1).await;
+    for _ in 0..2 {
+        match pool.invoke(event()).await {
+            Err(InvokeError::Timeout { seconds, .. }) => assert_eq!(seconds, 0.001),
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+    }
+    let stats = pool.stats();
+    assert_eq!(stats.timeouts, 2);
+    assert_eq!(
+        stats.inits.len(),
+        2,
+        "each timed-out instance was replaced by a cold one"
+    );
+    assert_eq!(pool.idle(), 0);
+    assert_eq!(
+        std::fs::read_dir(scratch.path()).unwrap().count(),
+        0,
+        "a killed instance's /tmp is gone with it"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn instances_serve_one_invocation_at_a_time_up_to_the_cap_each_with_its_own_tmp() {
+    let app = TestApp::seeded(3).await;
+    let scratch = scratch();
+    let pool = get_product(&app, &scratch, Duration::from_secs(10), 2).await;
+    let answers = futures::future::join_all((0..8).map(|_| pool.invoke(event()))).await;
+    for answer in answers {
+        let answer: serde_json::Value = serde_json::from_slice(&answer.expect("an answer")).unwrap();
+        assert_eq!(answer["statusCode"], 200, "{answer}");
+    }
+    let stats = pool.stats();
+    assert_eq!(stats.cold_invocations, 2, "never more instances than the cap");
+    assert_eq!(stats.warm_invocations, 6, "the rest reused a warm instance");
+    assert_eq!(pool.idle(), 2);
+    let tmps: Vec<_> = std::fs::read_dir(scratch.path()).unwrap().collect();
+    assert_eq!(tmps.len(), 2, "one private /tmp per instance");
+    drop(pool);
+    assert_eq!(std::fs::read_dir(scratch.path()).unwrap().count(), 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_function_that_fails_init_is_reported_as_lambda_would() {
+    let app = TestApp::seeded(1).await;
+    let scratch = scratch();
+    let pool = Pool::new(
+        Image {
+            name: "storefront-test-GetProductFunction".into(),
+            bootstrap: bootstraps().await.join("get-product").join("bootstrap"),
+            // No TABLE_NAME, no STACK_NAME: what a template that forgot them gives.
+            variables: BTreeMap::new(),
+            memory_mb: 256,
+            timeout: Duration::from_secs(10),
+            region: "us-east-1".into(),
+            scratch: scratch.path().to_owned(),
+        },
+        1,
+    );
+    match pool.invoke(event()).await {
+        Err(InvokeError::Init { reason, .. }) => assert!(reason.contains("STACK_NAME"), "{reason}"),
+        other => panic!("expected an init failure, got {other:?}"),
+    }
+    app.stop().await;
+}
