@@ -47,6 +47,34 @@ pub fn project_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Rebuilds an OpenSearch index from the table with the reindex function
+/// itself, in this process (`env` is its environment; never a Lambda's
+/// continuation here, even inside a Lambda environment): `devstack
+/// reindex` against a deployed stack, and the rehearsal's index at start.
+pub async fn rebuild_search(
+    env: &dyn Fn(&str) -> Option<String>,
+    store: &DynamoStore,
+    sdk: &aws_config::SdkConfig,
+) -> anyhow::Result<reindex_search::Summary> {
+    use shop_edge::function::Function;
+    let env = |name: &str| (name != "AWS_LAMBDA_FUNCTION_NAME").then(|| env(name)).flatten();
+    let config = Config::from_lookup(env)?;
+    let init = shop_edge::function::Init {
+        env: &env,
+        config: &config,
+        store,
+        sdk,
+        provided: &shop_edge::function::Extensions::new(),
+    };
+    let function = reindex_search::ReindexSearch::init(&init)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    let rebuild = reindex_search::ReindexEvent::Rebuild {
+        rebuild: Default::default(),
+    };
+    function.handle(rebuild).await.map_err(|e| anyhow!("{e}"))
+}
+
 /// Builds the web app into `web/dist` (npm packages installed on first use,
 /// rebuilt only when its sources change) and returns that folder.
 pub async fn build_web() -> anyhow::Result<PathBuf> {
@@ -264,6 +292,9 @@ struct Wiring<'a> {
     notifier: shop_live::ApiGatewayNotifier,
     /// Where the runner serves the storefront: the origin the API lets read it.
     storefront_url: &'a str,
+    /// The rehearsal's OpenSearch (osmem-server), where its search
+    /// functions read and write.
+    opensearch_url: Option<&'a str>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -378,6 +409,8 @@ impl Wiring<'_> {
                 continue;
             }
             let built = match &self.options.lambda {
+                // Only CloudFormation invokes it (see `Stack::reindex`).
+                Some(_) if function.binary == "reindex-search" => functions::Built::Deploy,
                 Some(rehearsal) => {
                     let pool = rehearsal::Pool::new(self.image(function, rehearsal), rehearsal.concurrency);
                     wired.pools.insert(function.logical_id.clone(), Arc::clone(&pool));
@@ -491,6 +524,8 @@ impl Wiring<'_> {
             // push-stock answers WebSocket connections through the runner's
             // management API, as the in-process notifier does.
             EnvValue::Sub(_) if name == "LIVE_CALLBACK_URL" => Some(self.storefront_url.to_owned()),
+            // The stack's search domain: the rehearsal's OpenSearch.
+            EnvValue::If(_) if name == "OPENSEARCH_ENDPOINT" => self.opensearch_url.map(str::to_owned),
             _ => None,
         }
     }
@@ -696,6 +731,8 @@ pub struct Stack {
     pub faults: Arc<faults::FaultCounts>,
     /// The Lambda rehearsal's instance pools by logical id (empty in process).
     pub pools: BTreeMap<String, Arc<rehearsal::Pool>>,
+    /// The rehearsal's OpenSearch (none in process).
+    pub opensearch: Option<osmem::Osmem>,
     jwt_secret: String,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -717,6 +754,11 @@ impl Stack {
         let searcher = Arc::new(Searcher::new(AnyBackend::Tantivy(search_index::open(
             options.search_index.as_deref(),
         )?)));
+        // The rehearsal's search functions run as in AWS, on OpenSearch.
+        let opensearch = match &options.lambda {
+            Some(_) => Some(osmem::Osmem::start(&osmem::ensure_installed(&project_root()).await?).await?),
+            None => None,
+        };
 
         let wiring = Wiring {
             template: &template,
@@ -731,6 +773,7 @@ impl Stack {
             // push-stock answers connections through the runner's management API.
             notifier: shop_live::ApiGatewayNotifier::new(&sdk, &listeners.web_url),
             storefront_url: &listeners.web_url,
+            opensearch_url: opensearch.as_ref().map(|o| o.endpoint.as_str()),
             shutdown: shutdown_rx.clone(),
         };
         let mut wired = wiring.wire_functions().await?;
@@ -769,6 +812,7 @@ impl Stack {
             searcher,
             faults: faults.counts,
             pools,
+            opensearch,
             jwt_secret: options.jwt_secret,
             shutdown,
             tasks,
@@ -803,8 +847,27 @@ impl Stack {
         Ok(())
     }
 
-    /// Builds the search index from the table if it does not hold every product.
+    /// Builds the search index from the table if it does not hold every
+    /// product. In the rehearsal, the reindex function builds its OpenSearch
+    /// index (in this process: the OpenSearch control plane it would ask for
+    /// the domain is not rehearsed).
     pub async fn reindex(&self) -> anyhow::Result<()> {
+        if let Some(opensearch) = &self.opensearch {
+            let started = std::time::Instant::now();
+            let store = shop_store::DynamoStore::new(self.dynamodb.clone(), self.table());
+            let env = |name: &str| match name {
+                "TABLE_NAME" => Some(self.table().to_owned()),
+                "OPENSEARCH_ENDPOINT" => Some(opensearch.endpoint.clone()),
+                _ => None,
+            };
+            let summary = rebuild_search(&env, &store, &shop_store::aws::local_sdk_config()).await?;
+            tracing::info!(
+                indexed = summary.indexed,
+                seconds = started.elapsed().as_secs_f64(),
+                "OpenSearch index built by reindex-search"
+            );
+            return Ok(());
+        }
         let store = shop_store::DynamoStore::new(self.dynamodb.clone(), self.table());
         let categories = shop_store::catalog::CategoryReader::categories(&store).await?;
         let products: u64 = categories.iter().map(|c| c.product_count).sum();
@@ -841,6 +904,9 @@ impl Stack {
         }
         if let Some(moto) = self.moto {
             moto.stop().await;
+        }
+        if let Some(opensearch) = self.opensearch {
+            opensearch.stop().await;
         }
         Ok(())
     }

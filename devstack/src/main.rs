@@ -300,32 +300,13 @@ async fn audit(state_dir: &std::path::Path) -> anyhow::Result<()> {
 /// against the table and domain the environment names: every segment side
 /// by side, each until done.
 async fn reindex() -> anyhow::Result<()> {
-    use shop_edge::function::Function;
     shop_edge::logging::init_as(shop_edge::logging::LogFormat::Text);
     let config = shop_edge::config::Config::from_env()?;
     let sdk = shop_store::aws::sdk_config().await;
     let store = shop_store::DynamoStore::new(shop_store::aws::dynamodb(&sdk, None), config.table_name.clone());
-    // Never a Lambda's continuation here, even inside a Lambda environment.
-    let env = |name: &str| {
-        (name != "AWS_LAMBDA_FUNCTION_NAME")
-            .then(|| std::env::var(name).ok())
-            .flatten()
-    };
-    let init = shop_edge::function::Init {
-        env: &env,
-        config: &config,
-        store: &store,
-        sdk: &sdk,
-        provided: &shop_edge::function::Extensions::new(),
-    };
-    let function = reindex_search::ReindexSearch::init(&init)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let env = |name: &str| std::env::var(name).ok();
     let started = Instant::now();
-    let rebuild = reindex_search::ReindexEvent::Rebuild {
-        rebuild: Default::default(),
-    };
-    let summary = function.handle(rebuild).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let summary = devstack::rebuild_search(&env, &store, &sdk).await?;
     println!(
         "indexed {} products from {} in {:.1} s",
         summary.indexed,

@@ -3,7 +3,7 @@
 //! environment, `/tmp` and timeout (`devstack::rehearsal`).
 
 use crate::checkout::{checkout, order_body};
-use crate::helpers::{TestApp, within};
+use crate::helpers::{TestApp, product_body, within};
 use devstack::rehearsal::{Image, InvokeError, Pool};
 use devstack::{LambdaRehearsal, StackOptions};
 use shop_payments::test_methods;
@@ -48,7 +48,9 @@ fn invocations(app: &TestApp, function: &str) -> u64 {
 async fn routes_mappings_and_the_relay_run_as_lambda_processes() {
     let scratch = scratch();
     let app = rehearsal(5, &scratch).await;
-    assert_eq!(app.stack.pools.len(), app.stack.template.functions.len());
+    // Every function but reindex-search, which only CloudFormation invokes.
+    assert_eq!(app.stack.pools.len(), app.stack.template.functions.len() - 1);
+    assert!(!app.stack.pools.contains_key("ReindexSearchFunction"));
 
     // A cold start, then the same instance warm.
     for _ in 0..2 {
@@ -87,6 +89,23 @@ async fn routes_mappings_and_the_relay_run_as_lambda_processes() {
         },
     )
     .await;
+    // Search runs on OpenSearch (osmem-server) as in AWS, indexed at start
+    // by reindex-search; a new product reaches it through the relay's,
+    // then the index updater's, processes.
+    let reply = app.get("/search?q=P0000001").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body = product_body("Rehearsed Walnut Lamp", "home-kitchen-lighting", 4999);
+    let reply = app.put("/admin/products/REH-1", Some(&app.admin()), &body).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let (_, fresh) = within(Duration::from_secs(20), "the new product is searchable", async || {
+        let reply = app.get("/search?q=rehearsed").await;
+        let hits = reply.body["products"].as_array().cloned().unwrap_or_default();
+        hits.iter().any(|h| h["productId"] == "REH-1").then_some(())
+    })
+    .await;
+    eprintln!("search freshness through the rehearsal's processes: {fresh:?}");
+    assert!(invocations(&app, "UpdateSearchIndexFunction") > 0);
+
     // A bad token never reaches a function: the gateway refuses it.
     let reply = app
         .send(reqwest::Method::GET, "/orders", Some("not-a-token"), None)
@@ -192,5 +211,29 @@ async fn a_function_that_fails_init_is_reported_as_lambda_would() {
         Err(InvokeError::Init { reason, .. }) => assert!(reason.contains("STACK_NAME"), "{reason}"),
         other => panic!("expected an init failure, got {other:?}"),
     }
+    app.stop().await;
+}
+
+/// The project's black-box suite (catalog, sign-in, cart, checkout, orders,
+/// search, as CI runs it against a deployed stack) against the rehearsal.
+#[tokio::test]
+async fn the_smoke_suite_passes_against_the_rehearsal() {
+    let scratch = scratch();
+    let app = rehearsal(60, &scratch).await;
+    let options = devstack::smoke::SmokeOptions {
+        search_within: Duration::from_secs(60),
+        poll_every: Duration::from_millis(50),
+        print: true,
+        ..devstack::smoke::SmokeOptions::default()
+    };
+    let report = devstack::smoke::run(&app.stack.api_url, &app.admin(), options)
+        .await
+        .expect("the suite starts");
+    assert!(
+        report.is_success(),
+        "the smoke suite failed against the rehearsal:\n{report}"
+    );
+    assert!(report.search_freshness.is_some(), "the created product reached search");
+    app.assert_ledger_adds_up().await;
     app.stop().await;
 }
