@@ -9,6 +9,7 @@
 
 mod checkout;
 mod flash_sale;
+mod lambda;
 mod search;
 
 use devstack::{Stack, StackOptions, seed};
@@ -36,6 +37,11 @@ pub enum Suite {
     /// filtered text, category browse), against PostgreSQL full-text search
     /// on the same products; writes bench/results/search.md.
     Search(search::SearchArgs),
+    /// Every function as the Lambda rehearsal runs it: bootstrap size
+    /// (stripped, zipped), init over ten cold starts, and the read routes'
+    /// first and warm latencies against the in-process runner; writes
+    /// bench/results/lambda.md.
+    Lambda(lambda::LambdaArgs),
 }
 
 #[tokio::main]
@@ -50,6 +56,7 @@ impl Suite {
             Suite::FlashSale(args) => flash_sale::run(args).await,
             Suite::Checkout(args) => checkout::run(args).await,
             Suite::Search(args) => search::run(args).await,
+            Suite::Lambda(args) => lambda::run(args).await,
         }
     }
 }

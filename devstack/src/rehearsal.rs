@@ -204,6 +204,24 @@ impl Pool {
         }
     }
 
+    /// Starts a new instance and stops it once its init is done, answering
+    /// how long the init took (process start to its first `/next`); the
+    /// benchmark's cold starts.
+    pub async fn cold_start(&self) -> Result<Duration, InvokeError> {
+        let started = Instant::now();
+        let instance = self.start().await?;
+        let init = self
+            .stats
+            .lock()
+            .unwrap()
+            .inits
+            .last()
+            .copied()
+            .unwrap_or_else(|| started.elapsed());
+        drop(instance);
+        Ok(init)
+    }
+
     /// [`Pool::invoke`] with typed events: what the gateway, the event
     /// source mappings and the schedules send.
     pub async fn call<E: Serialize, O: DeserializeOwned>(&self, event: &E) -> Result<O, InvokeError> {
@@ -254,6 +272,10 @@ impl Pool {
             invocations: tokio::sync::Mutex::new(receiver),
             in_flight: Mutex::new(HashMap::new()),
             ready: Mutex::new(Some(ready)),
+        });
+        // Without Nagle's delay: an event or an answer is one small write.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
         });
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, runtime_api(api)).await;
