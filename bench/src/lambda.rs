@@ -5,10 +5,13 @@
 //!   zips it);
 //! - its init over `--cold-starts` cold starts: the process's start to its
 //!   first `/next`;
-//! - for the API's read routes, the first invocation (a cold instance) and
-//!   warm p50/p99 through the rehearsal's gateway, against the in-process
-//!   runner on the same routes in the same run (the machine is shared and
-//!   noisy: the ratio is the figure to compare).
+//! - for the API's routes (reads, and writes that succeed: adds and
+//!   checkouts), the first invocation (a cold instance) and warm p50/p99
+//!   through the rehearsal's gateway, against the in-process runner on the
+//!   same routes in the same run (the machine is shared and noisy: the
+//!   ratio is the figure to compare);
+//! - for the functions without a route (queue, stream, WebSocket and
+//!   schedule), the first invocation and warm p50/p99 of their event.
 //!
 //! Budgets: every zip ≤ 8 MB; every function's median init ≤ 50 ms; every
 //! route's warm p99 within 2× of the in-process runner's.
@@ -80,79 +83,225 @@ fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)
 }
 
-/// A read route, as a path and whether it needs a shopper's token.
+/// Who sends a route's requests.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shopper {
+    /// Nobody: a public read.
+    None,
+    /// One shopper for every request.
+    Same,
+    /// A new shopper for each request (writes that must succeed: every
+    /// add is a new line, every checkout a new order).
+    Fresh,
+}
+
+/// A route as the benchmark calls it: the n-th request's body, and
+/// whether that shopper first needs a line in their cart (untimed).
 struct Route {
     function: &'static str,
+    method: reqwest::Method,
     path: String,
-    shopper: bool,
+    shopper: Shopper,
+    body: Option<fn(usize, usize) -> String>,
+    needs_cart_line: bool,
+}
+
+impl Route {
+    fn read(function: &'static str, path: String, shopper: Shopper) -> Self {
+        Self {
+            function,
+            method: reqwest::Method::GET,
+            path,
+            shopper,
+            body: None,
+            needs_cart_line: false,
+        }
+    }
+}
+
+/// One unit of the n-th product (cycling through the catalog, so that no
+/// product runs out).
+fn cart_line(n: usize, products: usize) -> String {
+    serde_json::json!({ "productId": seed::product_id(1 + n % products), "quantity": 1 }).to_string()
+}
+
+fn order(_: usize, _: usize) -> String {
+    serde_json::json!({
+        "shippingAddress": { "name": "Ada Lovelace", "line1": "12 Analytical Row", "city": "London",
+                             "postalCode": "NW1 6XE", "country": "GB" },
+        "paymentMethodId": "pm_card_visa",
+    })
+    .to_string()
 }
 
 fn routes(products: usize) -> Vec<Route> {
     let product = seed::product_id(products / 2);
     vec![
+        Route::read("GetProductFunction", format!("/products/{product}"), Shopper::None),
+        Route::read("ListCategoriesFunction", "/categories".into(), Shopper::None),
+        Route::read(
+            "BrowseCategoryFunction",
+            "/categories/electronics-headphones/products?limit=20".into(),
+            Shopper::None,
+        ),
+        Route::read(
+            "GetRecommendationsFunction",
+            format!("/products/{product}/recommendations"),
+            Shopper::None,
+        ),
+        Route::read("GetCartFunction", "/cart".into(), Shopper::Same),
+        Route::read("ListOrdersFunction", "/orders".into(), Shopper::Same),
         Route {
-            function: "GetProductFunction",
-            path: format!("/products/{product}"),
-            shopper: false,
+            function: "AddCartItemFunction",
+            method: reqwest::Method::POST,
+            path: "/cart/items".into(),
+            shopper: Shopper::Fresh,
+            body: Some(cart_line),
+            needs_cart_line: false,
         },
         Route {
-            function: "ListCategoriesFunction",
-            path: "/categories".into(),
-            shopper: false,
-        },
-        Route {
-            function: "BrowseCategoryFunction",
-            path: "/categories/electronics-headphones/products?limit=20".into(),
-            shopper: false,
-        },
-        Route {
-            function: "GetRecommendationsFunction",
-            path: format!("/products/{product}/recommendations"),
-            shopper: false,
-        },
-        Route {
-            function: "GetCartFunction",
-            path: "/cart".into(),
-            shopper: true,
-        },
-        Route {
-            function: "ListOrdersFunction",
+            function: "PlaceOrderFunction",
+            method: reqwest::Method::POST,
             path: "/orders".into(),
-            shopper: true,
+            shopper: Shopper::Fresh,
+            body: Some(order),
+            needs_cart_line: true,
         },
     ]
 }
 
-/// The first request's time, then `requests` more one at a time.
+/// The first request's time, then `requests` more one at a time; each
+/// must succeed.
 async fn timed(
     http: &reqwest::Client,
     stack: &Stack,
     route: &Route,
     requests: usize,
+    products: usize,
 ) -> anyhow::Result<(Duration, Latencies)> {
-    let token = stack.token("bench-shopper", false);
-    let call = async || -> anyhow::Result<Duration> {
-        let mut request = http.get(format!("{}{}", stack.api_url, route.path));
-        if route.shopper {
-            request = request.bearer_auth(&token);
+    let run = ulid::Ulid::new();
+    let call = async |n: usize| -> anyhow::Result<Duration> {
+        let token = match route.shopper {
+            Shopper::Fresh => Some(stack.token(&format!("bench-{run}-{n}"), false)),
+            Shopper::Same => Some(stack.token("bench-shopper", false)),
+            Shopper::None => None,
+        };
+        if route.needs_cart_line {
+            http.post(format!("{}/cart/items", stack.api_url))
+                .bearer_auth(token.as_deref().unwrap_or_default())
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(cart_line(n, products))
+                .send()
+                .await?
+                .error_for_status()?;
+        }
+        let mut request = http.request(route.method.clone(), format!("{}{}", stack.api_url, route.path));
+        if let Some(token) = &token {
+            request = request
+                .bearer_auth(token)
+                .header("Idempotency-Key", format!("{run}-{n}"));
+        }
+        if let Some(body) = route.body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body(n, products));
         }
         let started = Instant::now();
         request.send().await?.error_for_status()?.bytes().await?;
         Ok(started.elapsed())
     };
-    let first = call().await?;
+    let first = call(0).await?;
     let started = Instant::now();
     let mut times = Vec::with_capacity(requests);
-    for _ in 0..requests {
-        times.push(call().await?);
+    for n in 1..=requests {
+        times.push(call(n).await?);
     }
     Ok((first, Latencies::new(times, started.elapsed())))
 }
 
+/// Opens a WebSocket as the storefront's page does and subscribes to a
+/// product, so that the WebSocket API's function runs.
+async fn watch(stack: &Stack, product: &str) -> anyhow::Result<()> {
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+    let mut request = stack.live_url.as_str().into_client_request()?;
+    request.headers_mut().insert("origin", stack.web_url.parse()?);
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+    let subscribe = serde_json::json!({ "action": "subscribe", "productIds": [product] }).to_string();
+    futures::SinkExt::send(&mut socket, Message::text(subscribe)).await?;
+    // Held open until the benchmark is done.
+    std::mem::forget(socket);
+    Ok(())
+}
+
+/// Every function without a route of its own, by its event: the first
+/// invocation the stack's own traffic caused (a cold start), then its
+/// latest event again, `requests` times, warm. Replaying is what Lambda's
+/// retries do, and these consumers are idempotent.
+async fn events(stack: &Stack, requests: usize, report: &mut String) -> anyhow::Result<()> {
+    report.push_str(
+        "\nThe functions without a route, by their event (no budget: the in-process runner has no \
+         comparable path): the first invocation the stack's traffic caused (a cold start), then its \
+         latest event replayed warm, one at a time.\n\n\
+         | function | event | first ms | warm p50 ms | warm p99 ms |\n|---|---|---|---|---|\n",
+    );
+    for function in &stack.template.functions {
+        let Some(pool) = stack.pools.get(&function.logical_id) else {
+            continue;
+        };
+        if !function.routes.is_empty() {
+            continue;
+        }
+        let (kind, event) = if function.schedule.is_some() {
+            ("schedule", serde_json::to_vec(&devstack::rehearsal::scheduled_event())?)
+        } else {
+            let kind = if function.queue_trigger.is_some() {
+                "SQS"
+            } else if function.stream_trigger.is_some() {
+                "stream"
+            } else {
+                "WebSocket"
+            };
+            let (last, _) = within(Duration::from_secs(60), || pool.stats().last_event).await?;
+            (kind, last.to_vec())
+        };
+        // A schedule's run reads the whole ledger: fewer of them.
+        let runs = if kind == "schedule" { requests.min(20) } else { requests };
+        let mut times = Vec::with_capacity(runs);
+        let started = Instant::now();
+        for _ in 0..runs {
+            let began = Instant::now();
+            pool.invoke(event.clone()).await?;
+            times.push(began.elapsed());
+        }
+        let warm = Latencies::new(times, started.elapsed());
+        let first = pool.stats().first_invocation.map_or_else(|| "n/a".to_owned(), ms);
+        writeln!(
+            report,
+            "| {} | {kind} | {first} | {:.2} | {:.2} |",
+            function.logical_id,
+            warm.pct(0.5),
+            warm.pct(0.99)
+        )?;
+    }
+    Ok(())
+}
+
+/// Polls `probe` until it gives something, for up to `wait`.
+async fn within<T>(wait: Duration, probe: impl Fn() -> Option<T>) -> anyhow::Result<(T, Duration)> {
+    let started = Instant::now();
+    loop {
+        if let Some(found) = probe() {
+            return Ok((found, started.elapsed()));
+        }
+        anyhow::ensure!(started.elapsed() < wait, "nothing within {wait:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 pub async fn run(args: LambdaArgs) -> anyhow::Result<()> {
-    let bootstraps = devstack::rehearsal::build_bootstraps().await?;
     let scratch = std::env::temp_dir().join(format!("storefront-bench-lambda-{}", ulid::Ulid::new()));
     std::fs::create_dir_all(&scratch)?;
+    let bootstraps = devstack::rehearsal::build_bootstraps(&scratch.join("code")).await?;
     let rehearsal = Stack::start(StackOptions {
         sqs: true,
         seed_products: Some(args.products),
@@ -160,6 +309,7 @@ pub async fn run(args: LambdaArgs) -> anyhow::Result<()> {
             bootstraps: bootstraps.clone(),
             concurrency: 1,
             scratch: scratch.join("tmp"),
+            policies: None,
         }),
         ..StackOptions::for_tests()
     })
@@ -229,25 +379,31 @@ pub async fn run(args: LambdaArgs) -> anyhow::Result<()> {
     }
 
     report.push_str(
-        "\nRead routes through the gateway, one request at a time: the first (a cold instance in \
-         the rehearsal), then warm. Budget: warm p99 ≤ 2× the in-process runner's.\n\n\
+        "\nThe API's routes through the gateway, one request at a time: the first (a cold instance \
+         in the rehearsal), then warm; writes by a new shopper each, so that every add reserves and \
+         every checkout places an order (the checkout's cart line is added untimed). Budget: warm \
+         p99 ≤ 2× the in-process runner's.\n\n\
          | route | first ms | warm p50 ms | warm p99 ms | in-process p50 ms | in-process p99 ms | p99 ratio |\n\
          |---|---|---|---|---|---|---|\n",
     );
+    watch(&rehearsal, seed::product_id(1).as_str()).await?;
     for route in routes(args.products) {
-        let (first, warm) = timed(&http, &rehearsal, &route, args.requests).await?;
-        let (_, local) = timed(&http, &in_process, &route, args.requests).await?;
+        // A checkout is several writes and a payment: a tenth as many.
+        let requests = if route.needs_cart_line {
+            args.requests / 10
+        } else {
+            args.requests
+        };
+        let (first, warm) = timed(&http, &rehearsal, &route, requests, args.products).await?;
+        let (_, local) = timed(&http, &in_process, &route, requests, args.products).await?;
+        let name = format!("{} {}", route.method, route.path);
         let ratio = warm.pct(0.99) / local.pct(0.99);
         if ratio > WARM_RATIO_BUDGET {
-            misses.push(format!(
-                "GET {}: warm p99 {ratio:.2}× the in-process runner's",
-                route.path
-            ));
+            misses.push(format!("{name}: warm p99 {ratio:.2}× the in-process runner's"));
         }
         writeln!(
             report,
-            "| GET {} ({}) | {} | {:.2} | {:.2} | {:.2} | {:.2} | {ratio:.2} |",
-            route.path,
+            "| {name} ({}) | {} | {:.2} | {:.2} | {:.2} | {:.2} | {ratio:.2} |",
             route.function,
             ms(first),
             warm.pct(0.5),
@@ -256,6 +412,7 @@ pub async fn run(args: LambdaArgs) -> anyhow::Result<()> {
             local.pct(0.99)
         )?;
     }
+    events(&rehearsal, args.requests / 10, &mut report).await?;
     if misses.is_empty() {
         report.push_str("\nEvery budget is met.\n");
     } else {

@@ -8,7 +8,6 @@
 //! cancellation DynamoDB sends, so the functions' retry path runs locally
 //! (`devstack up --transaction-conflicts 0.2`, and the tests).
 
-use anyhow::Context;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -16,7 +15,6 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -55,16 +53,12 @@ pub async fn serve(
     upstream: String,
     conflict_rate: f64,
     counts: Arc<FaultCounts>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<(String, JoinHandle<()>)> {
     anyhow::ensure!(
         (0.0..=1.0).contains(&conflict_rate),
         "the transaction conflict rate must be between 0 and 1, not {conflict_rate}"
     );
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .context("binding the fault proxy")?;
-    let endpoint = format!("http://{}", listener.local_addr()?);
     let proxy = Arc::new(Proxy {
         upstream,
         client: reqwest::Client::new(),
@@ -72,15 +66,7 @@ pub async fn serve(
         counts,
     });
     let app = axum::Router::new().fallback(forward).with_state(proxy);
-    let task = tokio::spawn(async move {
-        let stop = async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
-            tracing::error!(error = %e, "the fault proxy stopped");
-        }
-    });
-    Ok((endpoint, task))
+    crate::forward::serve_proxy("the fault proxy", app, shutdown).await
 }
 
 async fn forward(State(proxy): State<Arc<Proxy>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -92,30 +78,7 @@ async fn forward(State(proxy): State<Arc<Proxy>>, headers: HeaderMap, body: Byte
             return conflict(&body);
         }
     }
-    let mut request = proxy.client.post(&proxy.upstream).body(body);
-    for (name, value) in &headers {
-        if name != header::HOST && name != header::CONTENT_LENGTH {
-            request = request.header(name, value);
-        }
-    }
-    let answer = match request.send().await {
-        Ok(answer) => answer,
-        Err(e) => return (StatusCode::BAD_GATEWAY, format!("dynoxide did not answer: {e}")).into_response(),
-    };
-    let status = answer.status();
-    let headers = answer.headers().clone();
-    match answer.bytes().await {
-        Ok(bytes) => {
-            let mut response = (status, bytes).into_response();
-            for (name, value) in &headers {
-                if name != header::CONTENT_LENGTH && name != header::TRANSFER_ENCODING {
-                    response.headers_mut().insert(name, value.clone());
-                }
-            }
-            response
-        }
-        Err(e) => (StatusCode::BAD_GATEWAY, format!("reading dynoxide's answer: {e}")).into_response(),
-    }
+    crate::forward::forward(&proxy.client, &proxy.upstream, &headers, body).await
 }
 
 /// DynamoDB's answer to a transaction that lost a race: one reason per

@@ -9,8 +9,10 @@
 pub mod client;
 pub mod dynamo;
 pub mod faults;
+pub mod forward;
 pub mod functions;
 pub mod gateway;
+pub mod iam;
 pub mod import;
 pub mod live;
 pub mod moto;
@@ -230,6 +232,62 @@ impl FaultProxy {
     }
 }
 
+/// The rehearsal's IAM proxy, in front of the functions' DynamoDB (the
+/// fault proxy or dynoxide) and moto.
+struct IamProxy {
+    url: String,
+    enforcer: Arc<iam::Enforcer>,
+    task: JoinHandle<()>,
+}
+
+impl IamProxy {
+    async fn start(
+        rehearsal: &LambdaRehearsal,
+        template: &Template,
+        tables: &LocalTables,
+        queues: &LocalQueues,
+        faults: &FaultProxy,
+        shutdown: watch::Receiver<bool>,
+    ) -> anyhow::Result<Self> {
+        let policies = match &rehearsal.policies {
+            Some(policies) => policies.clone(),
+            None => iam::TemplatePolicies::translate(&project_root()).await?,
+        };
+        let partition_key = |schema: &[template::KeySchemaElement]| {
+            schema
+                .iter()
+                .find(|k| k.key_type == "HASH")
+                .map(|k| k.attribute_name.clone())
+                .unwrap_or_default()
+        };
+        let locals = iam::Locals {
+            region: shop_store::aws::LOCAL_REGION.to_owned(),
+            stack: REHEARSAL_STACK.to_owned(),
+            tables: template
+                .tables
+                .iter()
+                .map(|t| {
+                    let table = iam::LocalTable {
+                        name: tables.names[&t.logical_id].clone(),
+                        partition_key: partition_key(&t.key_schema),
+                        index_partition_keys: t
+                            .global_secondary_indexes
+                            .iter()
+                            .map(|i| (i.index_name.clone(), partition_key(&i.key_schema)))
+                            .collect(),
+                    };
+                    (t.logical_id.clone(), table)
+                })
+                .collect(),
+            queues: queues.queues.clone(),
+        };
+        let enforcer = Arc::new(iam::Enforcer::new(&policies, locals)?);
+        let sqs = queues.moto.as_ref().map(|m| m.endpoint.clone());
+        let (url, task) = iam::serve(Arc::clone(&enforcer), faults.url.clone(), sqs, shutdown).await?;
+        Ok(Self { url, enforcer, task })
+    }
+}
+
 /// The API's and the storefront's sockets, bound before anything is served
 /// so that their addresses can be handed to the functions.
 struct Listeners {
@@ -259,7 +317,7 @@ impl Listeners {
 }
 
 /// Serves `app` on `listener` until shutdown.
-fn serve(
+pub(crate) fn serve(
     what: &'static str,
     listener: tokio::net::TcpListener,
     app: axum::Router,
@@ -285,8 +343,9 @@ struct Wiring<'a> {
     queues: &'a LocalQueues,
     /// The functions' client (through the fault proxy when it is on).
     functions_dynamodb: &'a aws_sdk_dynamodb::Client,
-    /// Its endpoint, for the rehearsal's processes.
-    functions_dynamodb_url: &'a str,
+    /// The rehearsal's IAM proxy: the processes' endpoint for DynamoDB and
+    /// SQS (see [`iam`]).
+    functions_aws_url: Option<&'a str>,
     clock: &'a Clock,
     searcher: &'a Arc<Searcher<AnyBackend>>,
     notifier: shop_live::ApiGatewayNotifier,
@@ -493,13 +552,9 @@ impl Wiring<'_> {
                 ),
             }
         }
-        variables.insert(
-            "AWS_ENDPOINT_URL_DYNAMODB".into(),
-            self.functions_dynamodb_url.to_owned(),
-        );
-        if let Some(moto) = &self.queues.moto {
-            variables.insert("AWS_ENDPOINT_URL_SQS".into(), moto.endpoint.clone());
-        }
+        let aws = self.functions_aws_url.expect("the rehearsal runs behind its IAM proxy");
+        variables.insert("AWS_ENDPOINT_URL_DYNAMODB".into(), aws.to_owned());
+        variables.insert("AWS_ENDPOINT_URL_SQS".into(), aws.to_owned());
         variables.insert("AWS_ACCESS_KEY_ID".into(), function.logical_id.clone());
         variables.insert("AWS_SECRET_ACCESS_KEY".into(), "rehearsal".into());
         variables.insert("AWS_SESSION_TOKEN".into(), format!("rehearsal-{}", function.logical_id));
@@ -683,6 +738,9 @@ pub struct LambdaRehearsal {
     pub concurrency: usize,
     /// Where the instances' private `/tmp` directories are made.
     pub scratch: PathBuf,
+    /// The functions' roles; `None` translates template.yaml's
+    /// (`iam::TemplatePolicies::translate`). Tests pass altered ones.
+    pub policies: Option<iam::TemplatePolicies>,
 }
 
 impl StackOptions {
@@ -733,6 +791,9 @@ pub struct Stack {
     pub pools: BTreeMap<String, Arc<rehearsal::Pool>>,
     /// The rehearsal's OpenSearch (none in process).
     pub opensearch: Option<osmem::Osmem>,
+    /// The rehearsal's IAM: the functions' roles and what they were
+    /// refused (none in process).
+    pub iam: Option<Arc<iam::Enforcer>>,
     jwt_secret: String,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -760,6 +821,13 @@ impl Stack {
             None => None,
         };
 
+        let iam = match &options.lambda {
+            Some(rehearsal) => {
+                Some(IamProxy::start(rehearsal, &template, &tables, &queues, &faults, shutdown_rx.clone()).await?)
+            }
+            None => None,
+        };
+
         let wiring = Wiring {
             template: &template,
             options: &options,
@@ -767,7 +835,7 @@ impl Stack {
             tables: &tables,
             queues: &queues,
             functions_dynamodb: &faults.dynamodb,
-            functions_dynamodb_url: &faults.url,
+            functions_aws_url: iam.as_ref().map(|i| i.url.as_str()),
             clock: &clock,
             searcher: &searcher,
             // push-stock answers connections through the runner's management API.
@@ -780,6 +848,10 @@ impl Stack {
         let pools = std::mem::take(&mut wired.pools);
         let mut tasks = vec![tables.task];
         tasks.extend(faults.task);
+        let iam = iam.map(|proxy| {
+            tasks.push(proxy.task);
+            proxy.enforcer
+        });
         tasks.extend(wired.tasks);
         tasks.push(serve(
             "the local API",
@@ -813,6 +885,7 @@ impl Stack {
             faults: faults.counts,
             pools,
             opensearch,
+            iam,
             jwt_secret: options.jwt_secret,
             shutdown,
             tasks,

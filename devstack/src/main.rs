@@ -338,9 +338,10 @@ async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
     let lambda = if args.lambda {
         eprintln!("building every function's Lambda bootstrap (scripts/lambda-build) ...");
         Some(devstack::LambdaRehearsal {
-            bootstraps: devstack::rehearsal::build_bootstraps().await?,
+            bootstraps: devstack::rehearsal::build_bootstraps(&args.state_dir.join("lambda-code")).await?,
             concurrency: args.lambda_concurrency,
             scratch: args.state_dir.join("lambda-tmp"),
+            policies: None,
         })
     } else {
         None

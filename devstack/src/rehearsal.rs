@@ -93,6 +93,12 @@ pub struct Stats {
     pub cold_invocations: u64,
     pub warm_invocations: u64,
     pub timeouts: u64,
+    /// The first invocation's time as its caller saw it (a cold start and
+    /// the handler), whatever its outcome.
+    pub first_invocation: Option<Duration>,
+    /// The latest event the function was invoked with, for replaying it
+    /// (the benchmark's warm event invocations).
+    pub last_event: Option<Bytes>,
 }
 
 /// One function's instances.
@@ -136,6 +142,19 @@ impl Pool {
             .acquire()
             .await
             .map_err(|_| self.runner("the pool is closed"))?;
+        let began = Instant::now();
+        let event = Bytes::from(event);
+        self.stats.lock().unwrap().last_event = Some(event.clone());
+        let answer = self.invoke_instance(event).await;
+        self.stats
+            .lock()
+            .unwrap()
+            .first_invocation
+            .get_or_insert(began.elapsed());
+        answer
+    }
+
+    async fn invoke_instance(&self, event: Bytes) -> Result<Vec<u8>, InvokeError> {
         let warm = self.idle.lock().unwrap().pop();
         let mut instance = match warm {
             Some(instance) => {
@@ -151,7 +170,7 @@ impl Pool {
         let (reply, answer) = oneshot::channel();
         let invocation = Invocation {
             id: ulid::Ulid::new().to_string(),
-            event: Bytes::from(event),
+            event,
             deadline: SystemTime::now() + self.image.timeout,
             reply,
         };
@@ -562,24 +581,28 @@ pub fn built(function: &FunctionSpec, websocket: bool, pool: Arc<Pool>) -> Built
     if function.schedule.is_some() {
         let run = via(pool, |_: &serde_json::Value| serde_json::Value::Null);
         return Built::Job(Arc::new(move || {
-            let event = serde_json::json!({
-                "version": "0",
-                "id": ulid::Ulid::new().to_string(),
-                "detail-type": "Scheduled Event",
-                "source": "aws.events",
-                "time": time::OffsetDateTime::now_utc()
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .unwrap_or_default(),
-                "resources": [],
-                "detail": {},
-            });
-            let done = run(event);
+            let done = run(scheduled_event());
             Box::pin(async move {
                 done.await;
             })
         }));
     }
     Built::Deploy
+}
+
+/// The event EventBridge sends a scheduled function (`rate(…)`).
+pub fn scheduled_event() -> serde_json::Value {
+    serde_json::json!({
+        "version": "0",
+        "id": ulid::Ulid::new().to_string(),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "time": time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        "resources": [],
+        "detail": {},
+    })
 }
 
 /// Invocations of `pool` with events of type `E`, answering `O`; a failed
@@ -641,9 +664,10 @@ pub fn as_from_a_shell(command: &mut Command) -> &mut Command {
 
 /// Builds every function's bootstrap with `scripts/lambda-build` (`cargo
 /// lambda build --release`; cargo-lambda comes with the project's Python
-/// tools, installed on first use) and answers the folder that holds
-/// `<binary>/bootstrap` for each. Cargo rebuilds only what changed.
-pub async fn build_bootstraps() -> anyhow::Result<PathBuf> {
+/// tools, installed on first use) and copies them into `code`, as a deploy
+/// uploads them: the folder that holds `<binary>/bootstrap` for each, which
+/// a later build does not touch. Cargo rebuilds only what changed.
+pub async fn build_bootstraps(code: &FsPath) -> anyhow::Result<PathBuf> {
     let root = crate::project_root();
     let tools = Command::new(root.join("scripts").join("python-tools"))
         .status()
@@ -654,11 +678,11 @@ pub async fn build_bootstraps() -> anyhow::Result<PathBuf> {
         "installing the Python tools into .venv failed (scripts/python-tools)"
     );
     let built = as_from_a_shell(&mut Command::new(root.join("scripts").join("lambda-build")))
+        .env("LAMBDA_DEPLOY_DIR", code)
         .stdin(Stdio::null())
         .status()
         .await
         .map_err(|e| anyhow::anyhow!("running scripts/lambda-build: {e}"))?;
     anyhow::ensure!(built.success(), "building the functions failed (scripts/lambda-build)");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    Ok(target.join("lambda"))
+    Ok(code.to_owned())
 }

@@ -22,10 +22,10 @@ fn cargo_lambda() -> Command {
 }
 
 /// The bootstrap `scripts/lambda-build` makes for `function`, built now if
-/// it is not up to date. The test command runs the same script before the
-/// tests, so here cargo finds nothing to do.
-async fn bootstrap(function: &str) -> PathBuf {
-    devstack::rehearsal::build_bootstraps()
+/// it is not up to date (the test command runs the same script before the
+/// tests, so here cargo finds nothing to do), copied into `code`.
+async fn bootstrap(code: &tempfile::TempDir, function: &str) -> PathBuf {
+    devstack::rehearsal::build_bootstraps(code.path())
         .await
         .expect("scripts/lambda-build builds every function")
         .join(function)
@@ -38,7 +38,8 @@ async fn get_product_answers_an_api_gateway_event_in_the_lambda_runtime() {
         venv_bin().join("cargo-lambda").exists(),
         "cargo-lambda is missing from .venv: the test command (scripts/test) installs it"
     );
-    let bootstrap = bootstrap("get-product").await;
+    let code = tempfile::tempdir().unwrap();
+    let bootstrap = bootstrap(&code, "get-product").await;
     let app = TestApp::seeded(3).await;
     let port = devstack::free_port().unwrap();
     let mut apis = cargo_lambda();

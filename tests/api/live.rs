@@ -15,7 +15,7 @@ type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStre
 const PUSH_DEADLINE: Duration = Duration::from_secs(1);
 
 /// A connection as the storefront's page opens it (with its `Origin`).
-async fn connect(app: &TestApp) -> Socket {
+pub(crate) async fn connect(app: &TestApp) -> Socket {
     let (socket, _) = tokio_tungstenite::connect_async(handshake(app, Some(&app.stack.web_url)))
         .await
         .unwrap();
@@ -68,7 +68,7 @@ async fn watchers(app: &TestApp, product: &str) -> usize {
         .count()
 }
 
-async fn subscribe(app: &TestApp, socket: &mut Socket, products: &[&str]) {
+pub(crate) async fn subscribe(app: &TestApp, socket: &mut Socket, products: &[&str]) {
     let before: Vec<usize> = futures::future::join_all(products.iter().map(|p| watchers(app, p))).await;
     let message = json!({ "action": "subscribe", "productIds": products }).to_string();
     socket.send(Message::text(message)).await.unwrap();
@@ -81,11 +81,16 @@ async fn subscribe(app: &TestApp, socket: &mut Socket, products: &[&str]) {
 
 /// The next stock message for `product`, within the deadline.
 async fn next_stock(socket: &mut Socket, product: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + PUSH_DEADLINE;
+    next_stock_within(socket, product, PUSH_DEADLINE).await
+}
+
+/// The next stock message for `product`, within `wait`.
+pub(crate) async fn next_stock_within(socket: &mut Socket, product: &str, wait: Duration) -> Value {
+    let deadline = tokio::time::Instant::now() + wait;
     loop {
         let message = tokio::time::timeout_at(deadline, socket.next())
             .await
-            .unwrap_or_else(|_| panic!("no stock message for {product} within {PUSH_DEADLINE:?}"))
+            .unwrap_or_else(|_| panic!("no stock message for {product} within {wait:?}"))
             .expect("the socket is open")
             .unwrap();
         if let Message::Text(text) = message {

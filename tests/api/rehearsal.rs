@@ -4,6 +4,8 @@
 
 use crate::checkout::{checkout, order_body};
 use crate::helpers::{TestApp, product_body, within};
+use crate::live;
+use devstack::iam::TemplatePolicies;
 use devstack::rehearsal::{Image, InvokeError, Pool};
 use devstack::{LambdaRehearsal, StackOptions};
 use shop_payments::test_methods;
@@ -12,9 +14,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The bootstraps `scripts/lambda-build` makes (the test command builds
-/// them before the tests; here cargo finds nothing to do).
-async fn bootstraps() -> std::path::PathBuf {
-    devstack::rehearsal::build_bootstraps()
+/// them before the tests; here cargo finds nothing to do), copied into
+/// `code` as a deploy would.
+async fn bootstraps(code: &std::path::Path) -> std::path::PathBuf {
+    devstack::rehearsal::build_bootstraps(code)
         .await
         .expect("scripts/lambda-build builds every function")
 }
@@ -23,20 +26,32 @@ fn scratch() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("rehearsal-").tempdir().unwrap()
 }
 
-/// A seeded stack whose functions all run as Lambda processes.
+/// A seeded stack whose functions all run as Lambda processes, under the
+/// roles template.yaml gives them.
 async fn rehearsal(products: usize, scratch: &tempfile::TempDir) -> TestApp {
+    rehearsal_with(products, scratch, None).await
+}
+
+/// The same, under `policies` instead.
+async fn rehearsal_with(products: usize, scratch: &tempfile::TempDir, policies: Option<TemplatePolicies>) -> TestApp {
     TestApp::spawn_with(StackOptions {
         sqs: true,
         seed_products: Some(products),
         retry_delay: Some(Duration::from_secs(1)),
         lambda: Some(LambdaRehearsal {
-            bootstraps: bootstraps().await,
+            bootstraps: bootstraps(&scratch.path().join("code")).await,
             concurrency: 2,
             scratch: scratch.path().to_owned(),
+            policies,
         }),
         ..StackOptions::for_tests()
     })
     .await
+}
+
+/// What the rehearsal's IAM refused so far.
+fn denials(app: &TestApp) -> Vec<devstack::iam::Denial> {
+    app.stack.iam.as_ref().expect("the rehearsal enforces IAM").denials()
 }
 
 fn invocations(app: &TestApp, function: &str) -> u64 {
@@ -106,16 +121,34 @@ async fn routes_mappings_and_the_relay_run_as_lambda_processes() {
     eprintln!("search freshness through the rehearsal's processes: {fresh:?}");
     assert!(invocations(&app, "UpdateSearchIndexFunction") > 0);
 
+    // The WebSocket API's functions, whose roles reach only the
+    // connection items (dynamodb:LeadingKeys): a page subscribes, and
+    // hears of a stock change through the relay's and push-stock's processes.
+    let mut page = live::connect(&app).await;
+    live::subscribe(&app, &mut page, &["P0000003"]).await;
+    assert_eq!(app.set_stock("P0000003", 7).await.status, 200);
+    let update = live::next_stock_within(&mut page, "P0000003", Duration::from_secs(20)).await;
+    assert_eq!(update["available"], 7, "{update}");
+    assert!(invocations(&app, "LiveSocketFunction") >= 2, "connect and subscribe");
+    assert!(invocations(&app, "PushStockFunction") > 0);
+
     // A bad token never reaches a function: the gateway refuses it.
     let reply = app
         .send(reqwest::Method::GET, "/orders", Some("not-a-token"), None)
         .await;
     reply.problem(401, "UNAUTHORIZED");
+    assert_eq!(denials(&app), [], "every call was within its function's role");
     app.stop().await;
 }
 
 /// get-product as a pool of its own, with `timeout`.
-async fn get_product(app: &TestApp, scratch: &tempfile::TempDir, timeout: Duration, concurrency: usize) -> Arc<Pool> {
+async fn get_product(
+    app: &TestApp,
+    code: &tempfile::TempDir,
+    scratch: &tempfile::TempDir,
+    timeout: Duration,
+    concurrency: usize,
+) -> Arc<Pool> {
     let variables = BTreeMap::from([
         ("TABLE_NAME".to_owned(), app.stack.table().to_owned()),
         ("ALLOWED_ORIGIN".to_owned(), "https://shop.example.com".to_owned()),
@@ -127,7 +160,7 @@ async fn get_product(app: &TestApp, scratch: &tempfile::TempDir, timeout: Durati
     Pool::new(
         Image {
             name: "storefront-test-GetProductFunction".into(),
-            bootstrap: bootstraps().await.join("get-product").join("bootstrap"),
+            bootstrap: bootstraps(code.path()).await.join("get-product").join("bootstrap"),
             variables,
             memory_mb: 256,
             timeout,
@@ -145,8 +178,8 @@ fn event() -> Vec<u8> {
 #[tokio::test]
 async fn a_timeout_kills_the_instance_and_the_next_invocation_starts_cold() {
     let app = TestApp::seeded(3).await;
-    let scratch = scratch();
-    let pool = get_product(&app, &scratch, Duration::from_millis(1), 1).await;
+    let (code, scratch) = (scratch(), scratch());
+    let pool = get_product(&app, &code, &scratch, Duration::from_millis(1), 1).await;
     for _ in 0..2 {
         match pool.invoke(event()).await {
             Err(InvokeError::Timeout { seconds, .. }) => assert_eq!(seconds, 0.001),
@@ -172,8 +205,8 @@ async fn a_timeout_kills_the_instance_and_the_next_invocation_starts_cold() {
 #[tokio::test]
 async fn instances_serve_one_invocation_at_a_time_up_to_the_cap_each_with_its_own_tmp() {
     let app = TestApp::seeded(3).await;
-    let scratch = scratch();
-    let pool = get_product(&app, &scratch, Duration::from_secs(10), 2).await;
+    let (code, scratch) = (scratch(), scratch());
+    let pool = get_product(&app, &code, &scratch, Duration::from_secs(10), 2).await;
     let answers = futures::future::join_all((0..8).map(|_| pool.invoke(event()))).await;
     for answer in answers {
         let answer: serde_json::Value = serde_json::from_slice(&answer.expect("an answer")).unwrap();
@@ -193,11 +226,11 @@ async fn instances_serve_one_invocation_at_a_time_up_to_the_cap_each_with_its_ow
 #[tokio::test]
 async fn a_function_that_fails_init_is_reported_as_lambda_would() {
     let app = TestApp::seeded(1).await;
-    let scratch = scratch();
+    let (code, scratch) = (scratch(), scratch());
     let pool = Pool::new(
         Image {
             name: "storefront-test-GetProductFunction".into(),
-            bootstrap: bootstraps().await.join("get-product").join("bootstrap"),
+            bootstrap: bootstraps(code.path()).await.join("get-product").join("bootstrap"),
             // No TABLE_NAME, no STACK_NAME: what a template that forgot them gives.
             variables: BTreeMap::new(),
             memory_mb: 256,
@@ -234,6 +267,66 @@ async fn the_smoke_suite_passes_against_the_rehearsal() {
         "the smoke suite failed against the rehearsal:\n{report}"
     );
     assert!(report.search_freshness.is_some(), "the created product reached search");
+    assert_eq!(denials(&app), [], "every call was within its function's role");
+    app.assert_ledger_adds_up().await;
+    app.stop().await;
+}
+
+/// IAM from template.yaml is enforced: without the statement SAM's
+/// DynamoDBCrudPolicy gives add-cart-item, its route fails because DynamoDB
+/// (the rehearsal's IAM proxy) refuses the function's calls with the
+/// AccessDeniedException AWS sends, and nothing is written.
+#[tokio::test]
+async fn a_statement_removed_from_a_role_refuses_its_route_as_aws_would() {
+    let scratch = scratch();
+    let mut policies = TemplatePolicies::translate(&devstack::project_root())
+        .await
+        .expect("the SAM translator reads template.yaml");
+    let removed = policies
+        .remove_statement("AddCartItemFunction", "AddCartItemFunctionRolePolicy0", 0)
+        .unwrap();
+    assert!(
+        removed["Action"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "dynamodb:UpdateItem"),
+        "the statement of DynamoDBCrudPolicy: {removed}"
+    );
+    let app = rehearsal_with(3, &scratch, Some(policies)).await;
+
+    let token = app.shopper();
+    let reply = app.add_to_cart(&token, "P0000001", 1).await;
+    assert_eq!(reply.status, 500, "{}", reply.body);
+    assert_eq!(
+        reply.headers["content-type"], "application/problem+json",
+        "the function's own answer to a store failure"
+    );
+    let refused = denials(&app);
+    assert!(!refused.is_empty());
+    for denial in &refused {
+        assert_eq!(denial.function, "AddCartItemFunction");
+        assert_eq!(
+            denial.resource,
+            "arn:aws:dynamodb:us-east-1:123456789012:table/ShopTable"
+        );
+        assert_eq!(
+            denial.message,
+            format!(
+                "User: arn:aws:sts::123456789012:assumed-role/storefront-local-AddCartItemFunctionRole/\
+                 storefront-local-AddCartItemFunction is not authorized to perform: {} on resource: {} \
+                 because no identity-based policy allows the {} action",
+                denial.action, denial.resource, denial.action
+            )
+        );
+    }
+
+    // The other functions keep their roles: the cart reads, still empty.
+    let reply = app.send(reqwest::Method::GET, "/cart", Some(&token), None).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["items"].as_array().map(Vec::len), Some(0), "{}", reply.body);
+    assert_eq!(app.get("/products/P0000001").await.status, 200);
+    assert_eq!(denials(&app).len(), refused.len(), "only add-cart-item was refused");
     app.assert_ledger_adds_up().await;
     app.stop().await;
 }
