@@ -62,7 +62,8 @@ fn cart_of(shopper: usize, lines: usize) -> Vec<(usize, i64)> {
     products.into_iter().map(|p| (p + 1, rng.random_range(1..=3))).collect()
 }
 
-fn order_body() -> String {
+/// A checkout's body: an address and the simulated provider's card.
+pub fn order_body() -> String {
     json!({
         "shippingAddress": {
             "name": "Ada Lovelace",

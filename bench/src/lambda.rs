@@ -125,15 +125,6 @@ fn cart_line(n: usize, products: usize) -> String {
     serde_json::json!({ "productId": seed::product_id(1 + n % products), "quantity": 1 }).to_string()
 }
 
-fn order(_: usize, _: usize) -> String {
-    serde_json::json!({
-        "shippingAddress": { "name": "Ada Lovelace", "line1": "12 Analytical Row", "city": "London",
-                             "postalCode": "NW1 6XE", "country": "GB" },
-        "paymentMethodId": "pm_card_visa",
-    })
-    .to_string()
-}
-
 fn routes(products: usize) -> Vec<Route> {
     let product = seed::product_id(products / 2);
     vec![
@@ -164,7 +155,7 @@ fn routes(products: usize) -> Vec<Route> {
             method: reqwest::Method::POST,
             path: "/orders".into(),
             shopper: Shopper::Fresh,
-            body: Some(order),
+            body: Some(|_, _| super::checkout::order_body()),
             needs_cart_line: true,
         },
     ]
@@ -239,18 +230,19 @@ async fn restock(http: &reqwest::Client, stack: &Stack, products: usize) -> anyh
     Ok(())
 }
 
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
 /// Opens a WebSocket as the storefront's page does and subscribes to a
-/// product, so that the WebSocket API's function runs.
-async fn watch(stack: &Stack, product: &str) -> anyhow::Result<()> {
+/// product, so that the WebSocket API's function runs; the caller keeps
+/// the connection open.
+async fn watch(stack: &Stack, product: &str) -> anyhow::Result<Socket> {
     use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
     let mut request = stack.live_url.as_str().into_client_request()?;
     request.headers_mut().insert("origin", stack.web_url.parse()?);
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
     let subscribe = serde_json::json!({ "action": "subscribe", "productIds": [product] }).to_string();
     futures::SinkExt::send(&mut socket, Message::text(subscribe)).await?;
-    // Held open until the benchmark is done.
-    std::mem::forget(socket);
-    Ok(())
+    Ok(socket)
 }
 
 /// Every function without a route of its own, by its event: the first
@@ -281,7 +273,7 @@ async fn events(stack: &Stack, requests: usize, report: &mut String) -> anyhow::
             } else {
                 "WebSocket"
             };
-            let (last, _) = within(Duration::from_secs(60), || pool.stats().last_event).await?;
+            let last = within(Duration::from_secs(60), || pool.stats().last_event).await?;
             (kind, last.to_vec())
         };
         // A schedule's run reads the whole ledger: fewer of them.
@@ -307,11 +299,11 @@ async fn events(stack: &Stack, requests: usize, report: &mut String) -> anyhow::
 }
 
 /// Polls `probe` until it gives something, for up to `wait`.
-async fn within<T>(wait: Duration, probe: impl Fn() -> Option<T>) -> anyhow::Result<(T, Duration)> {
+async fn within<T>(wait: Duration, probe: impl Fn() -> Option<T>) -> anyhow::Result<T> {
     let started = Instant::now();
     loop {
         if let Some(found) = probe() {
-            return Ok((found, started.elapsed()));
+            return Ok(found);
         }
         anyhow::ensure!(started.elapsed() < wait, "nothing within {wait:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -408,7 +400,7 @@ pub async fn run(args: LambdaArgs) -> anyhow::Result<()> {
          | route | first ms | warm p50 ms | warm p99 ms | in-process p50 ms | in-process p99 ms | p99 ratio |\n\
          |---|---|---|---|---|---|---|\n",
     );
-    watch(&rehearsal, seed::product_id(1).as_str()).await?;
+    let _page = watch(&rehearsal, seed::product_id(1).as_str()).await?;
     // Before the first write route, not the reads: restocking makes events.
     let mut restocked = false;
     for route in routes(args.products) {

@@ -221,20 +221,21 @@ impl Locals {
                     name if name.starts_with("Fn::") => {
                         bail!("{name} is left in a policy after the translator; the rehearsal cannot resolve it")
                     }
-                    _ => Value::Object(
-                        map.iter()
-                            .map(|(k, v)| Ok((k.clone(), self.resolve(v)?)))
-                            .collect::<anyhow::Result<_>>()?,
-                    ),
+                    _ => self.resolve_fields(map)?,
                 }
             }
-            Value::Object(map) => Value::Object(
-                map.iter()
-                    .map(|(k, v)| Ok((k.clone(), self.resolve(v)?)))
-                    .collect::<anyhow::Result<_>>()?,
-            ),
+            Value::Object(map) => self.resolve_fields(map)?,
             other => other.clone(),
         })
+    }
+
+    /// An object that is not an intrinsic: each of its values resolved.
+    fn resolve_fields(&self, map: &serde_json::Map<String, Value>) -> anyhow::Result<Value> {
+        Ok(Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), self.resolve(v)?)))
+                .collect::<anyhow::Result<_>>()?,
+        ))
     }
 
     fn reference_or_marker(&self, id: &str) -> String {
