@@ -141,9 +141,11 @@ async fn routes_mappings_and_the_relay_run_as_lambda_processes() {
     app.stop().await;
 }
 
-/// get-product as a pool of its own, with `timeout`.
+/// get-product as a pool of its own, with `timeout`, its DynamoDB at
+/// `dynamodb`.
 async fn get_product(
     app: &TestApp,
+    dynamodb: &str,
     code: &tempfile::TempDir,
     scratch: &tempfile::TempDir,
     timeout: Duration,
@@ -153,7 +155,7 @@ async fn get_product(
         ("TABLE_NAME".to_owned(), app.stack.table().to_owned()),
         ("ALLOWED_ORIGIN".to_owned(), "https://shop.example.com".to_owned()),
         ("STACK_NAME".to_owned(), "storefront-test".to_owned()),
-        ("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), app.stack.dynamodb_url.clone()),
+        ("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), dynamodb.to_owned()),
         ("AWS_ACCESS_KEY_ID".to_owned(), "GetProductFunction".to_owned()),
         ("AWS_SECRET_ACCESS_KEY".to_owned(), "rehearsal".to_owned()),
     ]);
@@ -179,10 +181,14 @@ fn event() -> Vec<u8> {
 async fn a_timeout_kills_the_instance_and_the_next_invocation_starts_cold() {
     let app = TestApp::seeded(3).await;
     let (code, scratch) = (scratch(), scratch());
-    let pool = get_product(&app, &code, &scratch, Duration::from_millis(1), 1).await;
+    // A DynamoDB that accepts connections and never answers: every
+    // invocation outlasts its timeout, however fast the machine.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    let pool = get_product(&app, &silent_url, &code, &scratch, Duration::from_millis(300), 1).await;
     for _ in 0..2 {
         match pool.invoke(event()).await {
-            Err(InvokeError::Timeout { seconds, .. }) => assert_eq!(seconds, 0.001),
+            Err(InvokeError::Timeout { seconds, .. }) => assert_eq!(seconds, 0.3),
             other => panic!("expected a timeout, got {other:?}"),
         }
     }
@@ -206,7 +212,15 @@ async fn a_timeout_kills_the_instance_and_the_next_invocation_starts_cold() {
 async fn instances_serve_one_invocation_at_a_time_up_to_the_cap_each_with_its_own_tmp() {
     let app = TestApp::seeded(3).await;
     let (code, scratch) = (scratch(), scratch());
-    let pool = get_product(&app, &code, &scratch, Duration::from_secs(10), 2).await;
+    let pool = get_product(
+        &app,
+        &app.stack.dynamodb_url,
+        &code,
+        &scratch,
+        Duration::from_secs(10),
+        2,
+    )
+    .await;
     let answers = futures::future::join_all((0..8).map(|_| pool.invoke(event()))).await;
     for answer in answers {
         let answer: serde_json::Value = serde_json::from_slice(&answer.expect("an answer")).unwrap();
