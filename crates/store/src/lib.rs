@@ -58,7 +58,7 @@ impl Now for DynamoStore {
 }
 
 /// How often a write that lost a race with another writer is tried again.
-pub const MAX_ATTEMPTS: u32 = 8;
+pub const MAX_ATTEMPTS: u32 = 12;
 
 /// How a transaction ended when DynamoDB answered.
 pub(crate) enum Transacted {
