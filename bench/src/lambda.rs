@@ -42,6 +42,16 @@ pub struct LambdaArgs {
     /// Where the report goes.
     #[arg(long, default_value_os_t = devstack::project_root().join("bench/results/lambda.md"))]
     pub out: PathBuf,
+    /// Only the functions whose logical id contains this (for example
+    /// `Cart`), to look into one of them quickly.
+    #[arg(long)]
+    pub only: Option<String>,
+}
+
+impl LambdaArgs {
+    fn includes(&self, logical_id: &str) -> bool {
+        self.only.as_deref().is_none_or(|only| logical_id.contains(only))
+    }
 }
 
 /// A bootstrap's sizes in bytes.
@@ -161,17 +171,18 @@ fn routes(products: usize) -> Vec<Route> {
     ]
 }
 
-/// The first request's time, then `requests` more one at a time; each
-/// must succeed.
+/// On each stack, the first request's time, then `requests` more one at a
+/// time, alternating between the stacks so that whatever else the machine
+/// does lands on both alike; each must succeed.
 async fn timed(
     http: &reqwest::Client,
-    stack: &Stack,
+    stacks: [&Stack; 2],
     route: &Route,
     requests: usize,
     products: usize,
-) -> anyhow::Result<(Duration, Latencies)> {
+) -> anyhow::Result<[(Duration, Latencies); 2]> {
     let run = ulid::Ulid::new();
-    let call = async |n: usize| -> anyhow::Result<Duration> {
+    let call = async |stack: &Stack, n: usize| -> anyhow::Result<Duration> {
         let token = match route.shopper {
             Shopper::Fresh => Some(stack.token(&format!("bench-{run}-{n}"), false)),
             Shopper::Same => Some(stack.token("bench-shopper", false)),
@@ -201,13 +212,24 @@ async fn timed(
         request.send().await?.error_for_status()?.bytes().await?;
         Ok(started.elapsed())
     };
-    let first = call(0).await?;
-    let started = Instant::now();
-    let mut times = Vec::with_capacity(requests);
-    for n in 1..=requests {
-        times.push(call(n).await?);
+    let mut firsts = [Duration::ZERO; 2];
+    let mut times: [Vec<Duration>; 2] = [Vec::with_capacity(requests), Vec::with_capacity(requests)];
+    let mut walls = [Duration::ZERO; 2];
+    for (i, stack) in stacks.iter().enumerate() {
+        firsts[i] = call(stack, 0).await?;
     }
-    Ok((first, Latencies::new(times, started.elapsed())))
+    for n in 1..=requests {
+        for (i, stack) in stacks.iter().enumerate() {
+            let took = call(stack, n).await?;
+            times[i].push(took);
+            walls[i] += took;
+        }
+    }
+    let [rehearsal, in_process] = times;
+    Ok([
+        (firsts[0], Latencies::new(rehearsal, walls[0])),
+        (firsts[1], Latencies::new(in_process, walls[1])),
+    ])
 }
 
 /// Gives every product plenty of stock, so that every add and checkout of
@@ -249,7 +271,8 @@ async fn watch(stack: &Stack, product: &str) -> anyhow::Result<Socket> {
 /// invocation the stack's own traffic caused (a cold start), then its
 /// latest event again, `requests` times, warm. Replaying is what Lambda's
 /// retries do, and these consumers are idempotent.
-async fn events(stack: &Stack, requests: usize, report: &mut String) -> anyhow::Result<()> {
+async fn events(stack: &Stack, args: &LambdaArgs, report: &mut String) -> anyhow::Result<()> {
+    let requests = args.requests / 10;
     report.push_str(
         "\nThe functions without a route, by their event (no budget: the in-process runner has no \
          comparable path): the first invocation the stack's traffic caused (a cold start), then its \
@@ -260,7 +283,7 @@ async fn events(stack: &Stack, requests: usize, report: &mut String) -> anyhow::
         let Some(pool) = stack.pools.get(&function.logical_id) else {
             continue;
         };
-        if !function.routes.is_empty() {
+        if !function.routes.is_empty() || !args.includes(&function.logical_id) {
             continue;
         }
         let (kind, event) = if function.schedule.is_some() {
@@ -273,7 +296,14 @@ async fn events(stack: &Stack, requests: usize, report: &mut String) -> anyhow::
             } else {
                 "WebSocket"
             };
-            let last = within(Duration::from_secs(60), || pool.stats().last_event).await?;
+            // With --only, the routes whose writes cause the event may be
+            // left out: no wait then.
+            let wait = Duration::from_secs(if args.only.is_some() { 0 } else { 60 });
+            let Ok(last) = within(wait, || pool.stats().last_event).await else {
+                anyhow::ensure!(args.only.is_some(), "{}: no event within {wait:?}", function.logical_id);
+                writeln!(report, "| {} | {kind} | no event (--only) | | |", function.logical_id)?;
+                continue;
+            };
             (kind, last.to_vec())
         };
         // A schedule's run reads the whole ledger: fewer of them.
@@ -339,8 +369,11 @@ pub async fn run(args: LambdaArgs) -> anyhow::Result<()> {
     let mut report = heading(
         "Lambda rehearsal: size, cold start and latency per function",
         &format!(
-            "lambda --cold-starts {} --requests {} --products {}",
-            args.cold_starts, args.requests, args.products
+            "lambda --cold-starts {} --requests {} --products {}{}",
+            args.cold_starts,
+            args.requests,
+            args.products,
+            args.only.as_ref().map(|o| format!(" --only {o}")).unwrap_or_default()
         ),
     );
     report.push_str(
@@ -351,7 +384,12 @@ pub async fn run(args: LambdaArgs) -> anyhow::Result<()> {
     report.push_str(
         "| function | built MB | stripped MB | zipped MB | init p50 ms | init max ms |\n|---|---|---|---|---|---|\n",
     );
-    for function in &rehearsal.template.functions {
+    for function in rehearsal
+        .template
+        .functions
+        .iter()
+        .filter(|f| args.includes(&f.logical_id))
+    {
         let sizes = sizes(&bootstraps.join(&function.binary).join("bootstrap"), &scratch)?;
         if sizes.zipped > ZIP_BUDGET {
             misses.push(format!(
@@ -395,15 +433,16 @@ pub async fn run(args: LambdaArgs) -> anyhow::Result<()> {
     report.push_str(
         "\nThe API's routes through the gateway, one request at a time: the first (a cold instance \
          in the rehearsal), then warm; writes by a new shopper each, so that every add reserves and \
-         every checkout places an order (the checkout's cart line is added untimed). Budget: warm \
-         p99 ≤ 2× the in-process runner's.\n\n\
+         every checkout places an order (the checkout's cart line is added untimed). The rehearsal's \
+         and the in-process runner's requests alternate. Budget: warm p99 ≤ 2× the in-process \
+         runner's.\n\n\
          | route | first ms | warm p50 ms | warm p99 ms | in-process p50 ms | in-process p99 ms | p99 ratio |\n\
          |---|---|---|---|---|---|---|\n",
     );
     let _page = watch(&rehearsal, seed::product_id(1).as_str()).await?;
     // Before the first write route, not the reads: restocking makes events.
     let mut restocked = false;
-    for route in routes(args.products) {
+    for route in routes(args.products).into_iter().filter(|r| args.includes(r.function)) {
         if route.shopper == Shopper::Fresh && !restocked {
             restock(&http, &rehearsal, args.products).await?;
             restock(&http, &in_process, args.products).await?;
@@ -415,8 +454,8 @@ pub async fn run(args: LambdaArgs) -> anyhow::Result<()> {
         } else {
             args.requests
         };
-        let (first, warm) = timed(&http, &rehearsal, &route, requests, args.products).await?;
-        let (_, local) = timed(&http, &in_process, &route, requests, args.products).await?;
+        let [(first, warm), (_, local)] =
+            timed(&http, [&rehearsal, &in_process], &route, requests, args.products).await?;
         let name = format!("{} {}", route.method, route.path);
         let ratio = warm.pct(0.99) / local.pct(0.99);
         if ratio > WARM_RATIO_BUDGET {
@@ -433,7 +472,7 @@ pub async fn run(args: LambdaArgs) -> anyhow::Result<()> {
             local.pct(0.99)
         )?;
     }
-    events(&rehearsal, args.requests / 10, &mut report).await?;
+    events(&rehearsal, &args, &mut report).await?;
     if misses.is_empty() {
         report.push_str("\nEvery budget is met.\n");
     } else {

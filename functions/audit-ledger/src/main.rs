@@ -1,6 +1,6 @@
 //! Lambda entry point: serves the function `lib.rs` describes.
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shop_edge::lambda::Error> {
     shop_edge::lambda::serve_job::<audit_ledger::AuditLedger>().await
 }
