@@ -2,6 +2,7 @@
 //! HTTP on a loopback port, so every function talks to it through the real
 //! AWS SDK exactly as it would talk to DynamoDB.
 
+use crate::stream_table::StreamTable;
 use crate::template::TableSpec;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
@@ -16,21 +17,25 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// Opens the database: in memory, or in a SQLite file kept between runs.
-pub fn open(file: Option<&Path>) -> anyhow::Result<dynoxide::Database> {
-    match file {
-        None => dynoxide::Database::memory().map_err(|e| anyhow::anyhow!(format!("dynoxide: {e}"))),
+/// Either way the runner attaches its own connection to it
+/// ([`StreamTable`]), so an in-memory database is a named, shared-cache one
+/// that a second connection can reach.
+pub fn open(file: Option<&Path>) -> anyhow::Result<(dynoxide::Database, StreamTable)> {
+    let location = match file {
+        None => format!("file:storefront-{}?mode=memory&cache=shared", ulid::Ulid::new()),
         Some(path) => {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| anyhow::anyhow!(format!("creating {}: {e}", dir.display())))?;
             }
-            let path_str = path
-                .to_str()
-                .ok_or_else(|| anyhow::anyhow!("the data path is not UTF-8"))?;
-            dynoxide::Database::new(path_str)
-                .map_err(|e| anyhow::anyhow!(format!("dynoxide at {}: {e}", path.display())))
+            path.to_str()
+                .ok_or_else(|| anyhow::anyhow!("the data path is not UTF-8"))?
+                .to_owned()
         }
-    }
+    };
+    let db = dynoxide::Database::new(&location).map_err(|e| anyhow::anyhow!(format!("dynoxide at {location}: {e}")))?;
+    let streams = StreamTable::attach(&location)?;
+    Ok((db, streams))
 }
 
 /// Serves `db` on a free loopback port until `shutdown` turns true.

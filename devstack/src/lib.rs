@@ -22,6 +22,7 @@ pub mod rehearsal;
 pub mod search_index;
 pub mod seed;
 pub mod smoke;
+pub mod stream_table;
 pub mod template;
 pub mod token;
 pub mod web;
@@ -117,12 +118,14 @@ fn run_every(every: std::time::Duration, job: functions::Job, mut shutdown: watc
 /// The template's tables in dynoxide, served over HTTP.
 struct LocalTables {
     db: dynoxide::Database,
+    /// The runner's own connection to dynoxide's stream table.
+    streams: Arc<stream_table::StreamTable>,
     url: String,
     /// The stack's own client, always straight to dynoxide.
     dynamodb: aws_sdk_dynamodb::Client,
     /// Local names by logical id.
     names: BTreeMap<String, String>,
-    task: JoinHandle<()>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl LocalTables {
@@ -132,11 +135,13 @@ impl LocalTables {
         sdk: &aws_config::SdkConfig,
         shutdown: watch::Receiver<bool>,
     ) -> anyhow::Result<Self> {
-        let db = dynamo::open(options.data_file.as_deref())?;
+        let (db, streams) = dynamo::open(options.data_file.as_deref())?;
+        let streams = Arc::new(streams);
         // WAL with synchronous=NORMAL: no fsync per commit, still crash-safe
         // for the database file. Plenty for local data.
         db.disable_bulk_loading()
             .map_err(|e| anyhow!("dynoxide pragmas: {e}"))?;
+        let trimmer = stream_table::run_trimmer(Arc::clone(&streams), shutdown.clone());
         let (url, task) = dynamo::serve(db.clone(), shutdown).await?;
         let dynamodb = shop_store::aws::dynamodb(sdk, Some(&url));
         dynamo::ensure_tables(&dynamodb, &template.tables).await?;
@@ -147,10 +152,11 @@ impl LocalTables {
             .collect();
         Ok(Self {
             db,
+            streams,
             url,
             dynamodb,
             names,
-            task,
+            tasks: vec![task, trimmer],
         })
     }
 
@@ -794,6 +800,8 @@ pub struct Stack {
     /// The rehearsal's IAM: the functions' roles and what they were
     /// refused (none in process).
     pub iam: Option<Arc<iam::Enforcer>>,
+    /// dynoxide's stream table, indexed and trimmed by the runner.
+    pub streams: Arc<stream_table::StreamTable>,
     jwt_secret: String,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -846,7 +854,7 @@ impl Stack {
         };
         let mut wired = wiring.wire_functions().await?;
         let pools = std::mem::take(&mut wired.pools);
-        let mut tasks = vec![tables.task];
+        let mut tasks = tables.tasks;
         tasks.extend(faults.task);
         let iam = iam.map(|proxy| {
             tasks.push(proxy.task);
@@ -886,6 +894,7 @@ impl Stack {
             pools,
             opensearch,
             iam,
+            streams: tables.streams,
             jwt_secret: options.jwt_secret,
             shutdown,
             tasks,
