@@ -16,7 +16,7 @@
 //! Budgets: every zip ≤ 8 MB; every function's median init ≤ 50 ms; every
 //! route's warm p99 within 2× of the in-process runner's.
 
-use super::{Latencies, heading, save};
+use super::{Latencies, heading, save, verdict};
 use devstack::{LambdaRehearsal, Stack, StackOptions, seed};
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -473,14 +473,7 @@ pub async fn run(args: LambdaArgs) -> anyhow::Result<()> {
         )?;
     }
     events(&rehearsal, &args, &mut report).await?;
-    if misses.is_empty() {
-        report.push_str("\nEvery budget is met.\n");
-    } else {
-        report.push_str("\nMissed:\n\n");
-        for miss in &misses {
-            writeln!(report, "- {miss}")?;
-        }
-    }
+    verdict(&mut report, &misses);
     save(&report, &args.out)?;
     rehearsal.stop().await?;
     in_process.stop().await?;

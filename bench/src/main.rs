@@ -7,6 +7,7 @@
 //! made straight against dynoxide in the same run as a baseline (the machine
 //! is shared and noisy, so the ratio is the figure to compare).
 
+mod cart;
 mod checkout;
 mod flash_sale;
 mod lambda;
@@ -33,6 +34,11 @@ pub enum Suite {
     /// Shoppers checking out at once, each with a double click: one order,
     /// one charge and one answer each; writes bench/results/checkout.md.
     Checkout(checkout::CheckoutArgs),
+    /// Cart writes that succeed (add, change, remove) at 1, 10 and 100
+    /// clients against bare dynoxide transactions of the same shape,
+    /// checkouts, and the same writes again after 200,000 more; writes
+    /// bench/results/cart.md.
+    Cart(cart::CartArgs),
     /// Search latency on the seed catalog in a tantivy index (fuzzy text,
     /// filtered text, category browse), against PostgreSQL full-text search
     /// on the same products; writes bench/results/search.md.
@@ -55,6 +61,7 @@ impl Suite {
             Suite::Stack(args) => run(args).await,
             Suite::FlashSale(args) => flash_sale::run(args).await,
             Suite::Checkout(args) => checkout::run(args).await,
+            Suite::Cart(args) => cart::run(args).await,
             Suite::Search(args) => search::run(args).await,
             Suite::Lambda(args) => lambda::run(args).await,
         }
@@ -87,6 +94,18 @@ fn heading(title: &str, command: &str) -> String {
     )
 }
 
+/// Ends a report with the goals it missed, or says that every one is met.
+fn verdict(report: &mut String, misses: &[String]) {
+    if misses.is_empty() {
+        report.push_str("\nEvery goal is met.\n");
+    } else {
+        report.push_str("\nMissed:\n\n");
+        for miss in misses {
+            report.push_str(&format!("- {miss}\n"));
+        }
+    }
+}
+
 /// Writes the report to `out` (creating its folder) and prints it.
 fn save(report: &str, out: &std::path::Path) -> anyhow::Result<()> {
     if let Some(parent) = out.parent() {
@@ -112,6 +131,10 @@ impl Latencies {
     fn pct(&self, p: f64) -> f64 {
         let i = ((self.sorted.len() as f64 * p).ceil() as usize).clamp(1, self.sorted.len()) - 1;
         self.sorted[i].as_secs_f64() * 1000.0
+    }
+
+    fn count(&self) -> usize {
+        self.sorted.len()
     }
 
     fn per_sec(&self) -> f64 {
