@@ -109,6 +109,7 @@ pub async fn relay<P: Publish>(publisher: &P, event: StreamEvent) -> DynamoDbEve
             }
         }
     }
+    let pending = coalesce(pending);
     let mut first_failure: Option<usize> = None;
     for destination in [
         Destination::SearchIndex,
@@ -140,6 +141,33 @@ pub async fn relay<P: Publish>(publisher: &P, event: StreamEvent) -> DynamoDbEve
         response.batch_item_failures.push(failure);
     }
     response
+}
+
+/// A catalog event only says "look at this product again", and its
+/// consumers apply each product once whatever the event: within one stream
+/// batch, one message per product and destination does the work of all of
+/// them (a flash sale on one product sends two messages per batch, not two
+/// per sale). The message kept is the latest change's; it stands for the
+/// earliest record it replaces, so that a failed send rewinds the stream to
+/// the first change not safely forwarded. Order events (no group) are
+/// never merged.
+fn coalesce(pending: Vec<(usize, Outgoing)>) -> Vec<(usize, Outgoing)> {
+    let mut kept: Vec<(usize, Outgoing)> = Vec::with_capacity(pending.len());
+    let mut slots: HashMap<(Destination, String), usize> = HashMap::new();
+    for (index, message) in pending {
+        let Some(group) = message.group.clone() else {
+            kept.push((index, message));
+            continue;
+        };
+        match slots.entry((message.destination, group)) {
+            std::collections::hash_map::Entry::Occupied(slot) => kept[*slot.get()].1 = message,
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(kept.len());
+                kept.push((index, message));
+            }
+        }
+    }
+    kept
 }
 
 #[cfg(test)]
@@ -212,6 +240,49 @@ mod tests {
             .map(|f| f.item_identifier.clone().unwrap())
             .collect();
         assert_eq!(failures, [format!("{:021}", 3)]);
+    }
+
+    #[tokio::test]
+    async fn a_hot_product_gets_one_message_per_destination_per_batch() {
+        let mut records: Vec<_> = (0..30)
+            .map(|i| stock_record(i, "p-hot", 40 - i as i64, 39 - i as i64))
+            .collect();
+        records.insert(10, stock_record(99, "p-other", 1, 0));
+        let publisher = Recorder::default();
+        let response = relay(&publisher, batch(records)).await;
+        assert!(response.batch_item_failures.is_empty());
+        let sent = publisher.0.lock().unwrap();
+        let summary: Vec<(Destination, &str, &str)> = sent
+            .iter()
+            .map(|(d, m)| (*d, m.group.as_deref().unwrap(), m.dedup_id.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (Destination::SearchIndex, "p-hot", "e-29"),
+                (Destination::SearchIndex, "p-other", "e-99"),
+                (Destination::LiveStock, "p-hot", "e-29"),
+                (Destination::LiveStock, "p-other", "e-99"),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_merged_message_rewinds_to_the_first_change_it_stands_for() {
+        let records = vec![
+            stock_record(1, "p-1", 3, 2),
+            stock_record(2, "refuse", 3, 2),
+            stock_record(3, "p-1", 2, 1),
+            stock_record(4, "refuse", 2, 1),
+        ];
+        let publisher = Recorder::default();
+        let response = relay(&publisher, batch(records)).await;
+        let failures: Vec<_> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone().unwrap())
+            .collect();
+        assert_eq!(failures, [format!("{:021}", 2)]);
     }
 
     #[tokio::test]
