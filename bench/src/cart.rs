@@ -312,36 +312,6 @@ fn n(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-/// Gives every working-set product plenty of stock, from 20 clients.
-async fn restock(shop: &Arc<Shop>) -> anyhow::Result<()> {
-    let admin = shop.stack.token("bench-admin", true);
-    let next = Arc::new(AtomicUsize::new(1));
-    at_once(20, |_| {
-        let (shop, admin, next) = (Arc::clone(shop), admin.clone(), Arc::clone(&next));
-        async move {
-            loop {
-                let product = next.fetch_add(1, Ordering::Relaxed);
-                if product > shop.working_set {
-                    return anyhow::Ok(());
-                }
-                shop.send(
-                    shop.http
-                        .put(format!(
-                            "{}/admin/products/{}/stock",
-                            shop.api,
-                            seed::product_id(product)
-                        ))
-                        .bearer_auth(&admin)
-                        .json(&serde_json::json!({ "onHand": ON_HAND })),
-                )
-                .await?;
-            }
-        }
-    })
-    .await?;
-    Ok(())
-}
-
 /// Cart writes from `clients` clients: all successful writes, and the adds.
 /// Every phase has shoppers of its own, with empty carts.
 async fn cart_writes(
@@ -389,7 +359,7 @@ pub async fn run(args: CartArgs) -> anyhow::Result<()> {
         working_set: args.working_set,
         run: ulid::Ulid::new(),
     });
-    restock(&shop).await?;
+    super::restock(&shop.http, &stack, args.working_set, ON_HAND).await?;
     let bare = Arc::new(Bare::new(&stack, args.working_set).await?);
     let mut misses = Vec::new();
     let mut report = heading(

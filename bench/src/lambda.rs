@@ -26,6 +26,8 @@ use std::time::{Duration, Instant};
 const ZIP_BUDGET: u64 = 8 * 1024 * 1024;
 const INIT_BUDGET: Duration = Duration::from_millis(50);
 const WARM_RATIO_BUDGET: f64 = 2.0;
+/// Units of each product for the write routes: more than they take.
+const ON_HAND: i64 = 100_000;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct LambdaArgs {
@@ -214,42 +216,21 @@ async fn timed(
     };
     let mut firsts = [Duration::ZERO; 2];
     let mut times: [Vec<Duration>; 2] = [Vec::with_capacity(requests), Vec::with_capacity(requests)];
-    let mut walls = [Duration::ZERO; 2];
     for (i, stack) in stacks.iter().enumerate() {
         firsts[i] = call(stack, 0).await?;
     }
     for n in 1..=requests {
         for (i, stack) in stacks.iter().enumerate() {
-            let took = call(stack, n).await?;
-            times[i].push(took);
-            walls[i] += took;
+            times[i].push(call(stack, n).await?);
         }
     }
+    // Each stack's own time, without the other's requests in between.
+    let measured = |(first, times): (Duration, Vec<Duration>)| {
+        let wall = times.iter().sum();
+        (first, Latencies::new(times, wall))
+    };
     let [rehearsal, in_process] = times;
-    Ok([
-        (firsts[0], Latencies::new(rehearsal, walls[0])),
-        (firsts[1], Latencies::new(in_process, walls[1])),
-    ])
-}
-
-/// Gives every product plenty of stock, so that every add and checkout of
-/// the benchmark succeeds (the seed leaves some products nearly sold out).
-async fn restock(http: &reqwest::Client, stack: &Stack, products: usize) -> anyhow::Result<()> {
-    let admin = stack.token("bench-admin", true);
-    for n in 1..=products {
-        http.put(format!(
-            "{}/admin/products/{}/stock",
-            stack.api_url,
-            seed::product_id(n)
-        ))
-        .bearer_auth(&admin)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(r#"{"onHand": 100000}"#)
-        .send()
-        .await?
-        .error_for_status()?;
-    }
-    Ok(())
+    Ok([measured((firsts[0], rehearsal)), measured((firsts[1], in_process))])
 }
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -444,8 +425,8 @@ pub async fn run(args: LambdaArgs) -> anyhow::Result<()> {
     let mut restocked = false;
     for route in routes(args.products).into_iter().filter(|r| args.includes(r.function)) {
         if route.shopper == Shopper::Fresh && !restocked {
-            restock(&http, &rehearsal, args.products).await?;
-            restock(&http, &in_process, args.products).await?;
+            super::restock(&http, &rehearsal, args.products, ON_HAND).await?;
+            super::restock(&http, &in_process, args.products, ON_HAND).await?;
             restocked = true;
         }
         // A checkout is several writes and a payment: a tenth as many.

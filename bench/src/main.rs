@@ -94,6 +94,29 @@ fn heading(title: &str, command: &str) -> String {
     )
 }
 
+/// Sets the stock of the seeded products 1..=`products` to `on_hand`
+/// through the admin API, from 20 clients, so that a benchmark's adds and
+/// checkouts succeed (the seed leaves some products nearly sold out).
+async fn restock(http: &reqwest::Client, stack: &Stack, products: usize, on_hand: i64) -> anyhow::Result<()> {
+    use futures::{StreamExt, TryStreamExt};
+    let admin = stack.token("bench-admin", true);
+    futures::stream::iter(1..=products)
+        .map(|n| {
+            http.put(format!(
+                "{}/admin/products/{}/stock",
+                stack.api_url,
+                seed::product_id(n)
+            ))
+            .bearer_auth(&admin)
+            .json(&serde_json::json!({ "onHand": on_hand }))
+            .send()
+        })
+        .buffer_unordered(20)
+        .map(|sent| anyhow::Ok(sent?.error_for_status()?))
+        .try_for_each(|_| async { Ok(()) })
+        .await
+}
+
 /// Ends a report with the goals it missed, or says that every one is met.
 fn verdict(report: &mut String, misses: &[String]) {
     if misses.is_empty() {

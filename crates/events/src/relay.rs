@@ -207,6 +207,15 @@ mod tests {
         })
     }
 
+    /// The sequence numbers a response asks the stream to resume from.
+    fn failures(response: &DynamoDbEventResponse) -> Vec<String> {
+        response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone().unwrap())
+            .collect()
+    }
+
     fn batch(records: Vec<serde_json::Value>) -> StreamEvent {
         serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
     }
@@ -234,12 +243,7 @@ mod tests {
         ];
         let publisher = Recorder::default();
         let response = relay(&publisher, batch(records)).await;
-        let failures: Vec<_> = response
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.clone().unwrap())
-            .collect();
-        assert_eq!(failures, [format!("{:021}", 3)]);
+        assert_eq!(failures(&response), [format!("{:021}", 3)]);
     }
 
     #[tokio::test]
@@ -277,12 +281,7 @@ mod tests {
         ];
         let publisher = Recorder::default();
         let response = relay(&publisher, batch(records)).await;
-        let failures: Vec<_> = response
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.clone().unwrap())
-            .collect();
-        assert_eq!(failures, [format!("{:021}", 2)]);
+        assert_eq!(failures(&response), [format!("{:021}", 2)]);
     }
 
     #[tokio::test]
