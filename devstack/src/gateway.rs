@@ -3,6 +3,7 @@
 //! (v1) proxy event API Gateway sends, and calls the function's handler.
 
 use crate::functions::{EventHandler, Handler};
+use crate::pipeline::Writes;
 use crate::token;
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyRequestContext, ApiGatewayProxyResponse};
 use axum::body::Bytes;
@@ -42,21 +43,25 @@ pub struct Gateway {
     routes: BTreeMap<String, HashMap<Method, Route>>,
     jwt_secret: String,
     origin: AllowedOrigin,
+    writes: Writes,
 }
 
 struct Served {
     routes: matchit::Router<HashMap<Method, Route>>,
     jwt_secret: String,
     origin: AllowedOrigin,
+    writes: Writes,
 }
 
 impl Gateway {
-    /// A gateway whose CORS answers let `origin` (the storefront's) read them.
-    pub fn new(jwt_secret: String, origin: AllowedOrigin) -> Self {
+    /// A gateway whose CORS answers let `origin` (the storefront's) read
+    /// them, and which tells `writes` when it has served a write.
+    pub fn new(jwt_secret: String, origin: AllowedOrigin, writes: Writes) -> Self {
         Self {
             routes: BTreeMap::new(),
             jwt_secret,
             origin,
+            writes,
         }
     }
 
@@ -87,6 +92,7 @@ impl Gateway {
                 routes,
                 jwt_secret: self.jwt_secret,
                 origin: self.origin,
+                writes: self.writes,
             })))
     }
 }
@@ -219,7 +225,8 @@ async fn dispatch(
             }
         }
     }
-    match &route.handler {
+    let writes = !event.http_method.is_safe();
+    let response = match &route.handler {
         RouteHandler::InProcess(handler) => {
             let request: lambda_http::Request = LambdaRequest::ApiGatewayV1(event).into();
             lambda_to_axum(handler(request).await)
@@ -232,7 +239,11 @@ async fn dispatch(
             }
             response
         }
+    };
+    if writes {
+        gateway.writes.served();
     }
+    response
 }
 
 /// API Gateway's answer from a Lambda proxy integration's response: its

@@ -99,15 +99,23 @@ pub fn free_port() -> anyhow::Result<u16> {
 }
 
 /// The local stand-in for an EventBridge schedule: runs `job` every
-/// `every` until shutdown.
-fn run_every(every: std::time::Duration, job: functions::Job, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+/// `every` until shutdown, telling the stream mappings after each run.
+fn run_every(
+    every: std::time::Duration,
+    job: functions::Job,
+    writes: pipeline::Writes,
+    mut shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticks.tick().await;
         loop {
             tokio::select! {
-                _ = ticks.tick() => job().await,
+                _ = ticks.tick() => {
+                    job().await;
+                    writes.served();
+                }
                 // The only change ever sent is the shutdown.
                 _ = shutdown.changed() => return,
             }
@@ -171,6 +179,7 @@ impl LocalTables {
 /// The template's queues in moto, when the stack runs its event pipeline.
 struct LocalQueues {
     moto: Option<moto::Moto>,
+    moto_server: Option<PathBuf>,
     sqs: Option<aws_sdk_sqs::Client>,
     queues: BTreeMap<String, moto::LocalQueue>,
 }
@@ -180,6 +189,7 @@ impl LocalQueues {
         if !options.sqs {
             return Ok(Self {
                 moto: None,
+                moto_server: None,
                 sqs: None,
                 queues: BTreeMap::new(),
             });
@@ -190,6 +200,7 @@ impl LocalQueues {
         let queues = moto::create_queues(&sqs, &template.queues).await?;
         Ok(Self {
             moto: Some(moto),
+            moto_server: Some(moto_server),
             sqs: Some(sqs),
             queues,
         })
@@ -360,6 +371,8 @@ struct Wiring<'a> {
     /// The rehearsal's OpenSearch (osmem-server), where its search
     /// functions read and write.
     opensearch_url: Option<&'a str>,
+    writes: &'a pipeline::Writes,
+    checkpoints: &'a Arc<pipeline::Checkpoints>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -442,6 +455,7 @@ impl Wiring<'_> {
             gateway: gateway::Gateway::new(
                 self.options.jwt_secret.clone(),
                 AllowedOrigin::parse(self.storefront_url).map_err(|e| anyhow!("the storefront's URL: {e}"))?,
+                self.writes.clone(),
             ),
             live: live::LiveGateway::default(),
             tasks: Vec::new(),
@@ -521,7 +535,9 @@ impl Wiring<'_> {
                     let every = function
                         .schedule
                         .ok_or_else(|| mismatch("a scheduled job", "no schedule"))?;
-                    wired.tasks.push(run_every(every, job, self.shutdown.clone()));
+                    wired
+                        .tasks
+                        .push(run_every(every, job, self.writes.clone(), self.shutdown.clone()));
                 }
                 functions::Built::Deploy => {}
                 functions::Built::Http(handler) => {
@@ -635,12 +651,15 @@ impl Wiring<'_> {
                 .build(),
         );
         let source = pipeline::StreamSource {
+            mapping: function.logical_id.clone(),
             streams,
             dynamodb: self.tables.dynamodb.clone(),
             table: trigger.table.clone(),
             trigger: trigger.clone(),
             on_failure,
             retry_delay: self.options.retry_delay.unwrap_or(std::time::Duration::from_secs(1)),
+            writes: self.writes.clone(),
+            checkpoints: Arc::clone(self.checkpoints),
         };
         Ok(pipeline::run_stream(source, worker, self.shutdown.clone()))
     }
@@ -805,7 +824,8 @@ pub struct Stack {
     jwt_secret: String,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-    moto: Option<moto::Moto>,
+    /// moto's process id (it changes when the supervisor restarts it).
+    moto_pid: Option<Arc<std::sync::atomic::AtomicU32>>,
     db: dynoxide::Database,
 }
 
@@ -836,6 +856,8 @@ impl Stack {
             None => None,
         };
 
+        let writes = pipeline::Writes::default();
+        let checkpoints = Arc::new(pipeline::Checkpoints::default());
         let wiring = Wiring {
             template: &template,
             options: &options,
@@ -850,6 +872,8 @@ impl Stack {
             notifier: shop_live::ApiGatewayNotifier::new(&sdk, &listeners.web_url),
             storefront_url: &listeners.web_url,
             opensearch_url: opensearch.as_ref().map(|o| o.endpoint.as_str()),
+            writes: &writes,
+            checkpoints: &checkpoints,
             shutdown: shutdown_rx.clone(),
         };
         let mut wired = wiring.wire_functions().await?;
@@ -861,6 +885,23 @@ impl Stack {
             proxy.enforcer
         });
         tasks.extend(wired.tasks);
+        let sqs_url = queues.moto.as_ref().map(|m| m.endpoint.clone());
+        let moto_pid = match (queues.moto, &queues.sqs) {
+            (Some(moto), Some(sqs)) => {
+                let supervision = moto::Supervision {
+                    moto,
+                    moto_server: queues.moto_server.clone().expect("moto was installed"),
+                    sqs: sqs.clone(),
+                    specs: template.queues.clone(),
+                    queues: queues.queues.clone(),
+                    checkpoints,
+                };
+                let (pid, task) = moto::supervise(supervision, shutdown_rx.clone());
+                tasks.push(task);
+                Some(pid)
+            }
+            _ => None,
+        };
         tasks.push(serve(
             "the local API",
             listeners.api,
@@ -881,7 +922,7 @@ impl Stack {
             web_url: listeners.web_url,
             live_url: listeners.live_url,
             dynamodb_url: tables.url,
-            sqs_url: queues.moto.as_ref().map(|m| m.endpoint.clone()),
+            sqs_url,
             dynamodb: tables.dynamodb,
             sqs: queues.sqs,
             tables: tables.names,
@@ -898,7 +939,7 @@ impl Stack {
             jwt_secret: options.jwt_secret,
             shutdown,
             tasks,
-            moto: queues.moto,
+            moto_pid,
             db: tables.db,
         };
         if let (Some(count), None) = (options.seed_products, stack.seeded) {
@@ -975,6 +1016,13 @@ impl Stack {
         token::mint(&self.jwt_secret, user, groups, std::time::Duration::from_secs(3600))
     }
 
+    /// moto's process id, while the stack runs its event pipeline.
+    pub fn moto_pid(&self) -> Option<u32> {
+        self.moto_pid
+            .as_ref()
+            .map(|pid| pid.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
     /// Stops accepting requests, lets running ones finish, stops moto and
     /// closes the database.
     pub async fn stop(self) -> anyhow::Result<()> {
@@ -983,9 +1031,6 @@ impl Stack {
             if let Err(e) = task.await {
                 bail!("a stack task failed: {e}");
             }
-        }
-        if let Some(moto) = self.moto {
-            moto.stop().await;
         }
         if let Some(opensearch) = self.opensearch {
             opensearch.stop().await;

@@ -1,7 +1,13 @@
 //! SQS on moto's server (PyPI), installed on first use into the project's own
 //! virtualenv and started on a free loopback port. Only SQS is used from it:
 //! moto's DynamoDB is not atomic under concurrency.
+//!
+//! moto runs under watch ([`supervise`]): when its process dies, it is
+//! started again on the same port (so every queue URL handed out stays
+//! true), the template's queues are made again, and the stream mappings
+//! replay what the lost queues held.
 
+use crate::pipeline::{Checkpoints, Delivered};
 use crate::template::QueueSpec;
 use anyhow::{Context, anyhow, bail};
 use aws_sdk_sqs::Client;
@@ -10,8 +16,12 @@ use shop_domain::report::error_chain;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 /// Makes sure the project's virtualenv has the pinned Python tools (moto for
 /// SQS among them), installing them on first use with the same script the
@@ -31,12 +41,17 @@ pub async fn ensure_installed(project_root: &Path) -> anyhow::Result<PathBuf> {
 /// A running moto server; stopped when dropped.
 pub struct Moto {
     child: Child,
+    port: u16,
     pub endpoint: String,
 }
 
 impl Moto {
+    /// Starts moto on a free port.
     pub async fn start(moto_server: &Path) -> anyhow::Result<Self> {
-        let port = crate::free_port()?;
+        Self::start_on(moto_server, crate::free_port()?).await
+    }
+
+    async fn start_on(moto_server: &Path, port: u16) -> anyhow::Result<Self> {
         let child = Command::new(moto_server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
@@ -46,7 +61,7 @@ impl Moto {
             .spawn()
             .with_context(|| format!("starting {}", moto_server.display()))?;
         let endpoint = format!("http://127.0.0.1:{port}");
-        let mut moto = Self { child, endpoint };
+        let mut moto = Self { child, port, endpoint };
         moto.wait_until_ready().await?;
         Ok(moto)
     }
@@ -148,4 +163,143 @@ async fn create_queue(
         .cloned()
         .ok_or_else(|| anyhow!("moto returned no ARN for {}", spec.logical_id))?;
     Ok(LocalQueue { url, arn })
+}
+
+/// How often, at most, the supervisor asks whether the queues have drained
+/// (only while the stream mappings have delivered records since they last
+/// did), and the longest it waits between two asks while they stay full.
+const SETTLE_CHECK: Duration = Duration::from_secs(1);
+const SETTLE_CHECK_LONGEST: Duration = Duration::from_secs(30);
+
+/// What the supervisor needs to bring moto back as it was.
+pub struct Supervision {
+    pub moto: Moto,
+    pub moto_server: PathBuf,
+    pub sqs: Client,
+    pub specs: Vec<QueueSpec>,
+    pub queues: BTreeMap<String, LocalQueue>,
+    pub checkpoints: Arc<Checkpoints>,
+}
+
+/// Watches moto until shutdown, then stops it. The answer holds moto's
+/// process id, which changes when it is restarted.
+pub fn supervise(supervision: Supervision, mut shutdown: watch::Receiver<bool>) -> (Arc<AtomicU32>, JoinHandle<()>) {
+    let pid = Arc::new(AtomicU32::new(supervision.moto.child.id().unwrap_or_default()));
+    let task = tokio::spawn({
+        let pid = Arc::clone(&pid);
+        async move {
+            let Supervision {
+                mut moto,
+                moto_server,
+                sqs,
+                specs,
+                queues,
+                checkpoints,
+            } = supervision;
+            // The queues with a dead-letter queue first: they are the ones
+            // that hold messages most of the time.
+            let mut urls: Vec<(bool, String)> = specs
+                .iter()
+                .map(|spec| (spec.dead_letter.is_none(), queues[&spec.logical_id].url.clone()))
+                .collect();
+            urls.sort();
+            let urls: Vec<String> = urls.into_iter().map(|(_, url)| url).collect();
+            let mut wait = SETTLE_CHECK;
+            let mut last_look = Delivered::new();
+            loop {
+                let status = tokio::select! {
+                    status = moto.child.wait() => status,
+                    _ = tokio::time::sleep(wait) => {
+                        let unsettled = checkpoints.unsettled();
+                        if unsettled.is_empty() {
+                            wait = SETTLE_CHECK;
+                            continue;
+                        }
+                        wait = if unsettled == last_look { (wait * 2).min(SETTLE_CHECK_LONGEST) } else { SETTLE_CHECK };
+                        if drained(&sqs, &urls).await {
+                            checkpoints.settle(unsettled.clone());
+                        }
+                        last_look = unsettled;
+                        continue;
+                    }
+                    () = stopping(&mut shutdown) => {
+                        moto.stop().await;
+                        return;
+                    }
+                };
+                let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+                tracing::error!(endpoint = %moto.endpoint, %status, "moto (SQS) died; starting it again on the same port");
+                let Some(back) = restart(&moto_server, moto.port, &sqs, &specs, &queues, &mut shutdown).await else {
+                    return;
+                };
+                moto = back;
+                pid.store(moto.child.id().unwrap_or_default(), Ordering::Relaxed);
+                checkpoints.rewind();
+                tracing::warn!(endpoint = %moto.endpoint, "moto is back with the template's queues; the stream is replayed from the last record whose messages were consumed");
+            }
+        }
+    });
+    (pid, task)
+}
+
+/// Answers when the stack shuts down.
+async fn stopping(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// Starts moto on `port` and makes the template's queues again, trying
+/// until it works or the stack shuts down (`None`).
+async fn restart(
+    moto_server: &Path,
+    port: u16,
+    sqs: &Client,
+    specs: &[QueueSpec],
+    queues: &BTreeMap<String, LocalQueue>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<Moto> {
+    loop {
+        let attempt = async {
+            let moto = Moto::start_on(moto_server, port).await?;
+            let made = create_queues(sqs, specs).await?;
+            if &made != queues {
+                bail!("the queues came back with other URLs: {made:?}");
+            }
+            Ok::<_, anyhow::Error>(moto)
+        };
+        match attempt.await {
+            Ok(moto) => return Some(moto),
+            Err(error) => {
+                tracing::error!(error = %format!("{error:#}"), "moto (SQS) could not be started again; trying again in a second")
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            () = stopping(shutdown) => return None,
+        }
+    }
+}
+
+/// Whether every queue is empty: nothing waiting, delayed or in flight.
+/// Stops at the first queue that is not.
+async fn drained(sqs: &Client, urls: &[String]) -> bool {
+    for url in urls {
+        let Ok(answer) = sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+            .send()
+            .await
+        else {
+            return false;
+        };
+        if !answer
+            .attributes()
+            .is_some_and(|a| a.values().all(|count| count == "0"))
+        {
+            return false;
+        }
+    }
+    true
 }

@@ -6,10 +6,21 @@
 //!   the worker as Lambda's stream event, resume from the failed record it
 //!   reports, and after `MaximumRetryAttempts` send the batch's position to
 //!   the `OnFailure` queue and go on.
-//! - An `SQS` event: receive batches from moto, hand them to the worker as
-//!   Lambda's SQS event, delete what it applied and leave the failures to
-//!   come back after the visibility timeout (moto moves a message to the
-//!   dead-letter queue after `maxReceiveCount` receives, as SQS does).
+//! - An `SQS` event: long-poll moto (20 s, as Lambda's pollers do), hand
+//!   batches to the worker as Lambda's SQS event, delete what it applied and
+//!   leave the failures to come back after the visibility timeout (moto
+//!   moves a message to the dead-letter queue after `maxReceiveCount`
+//!   receives, as SQS does).
+//!
+//! A stream is read again at once after a batch, straight after a write
+//! the runner serves (see [`Writes`]), and otherwise less often the longer
+//! it stays idle: an idle stack costs next to nothing.
+//!
+//! The queues live in moto's memory. When moto dies they are gone, so each
+//! stream mapping keeps, besides its position, the last record whose
+//! messages the queues no longer hold ([`Checkpoints`]); after moto comes
+//! back the mappings replay the stream from there (`supervise`), and the
+//! idempotent workers absorb what they see twice.
 
 use crate::template::{QueueTrigger, StreamTrigger};
 use anyhow::{Context, anyhow};
@@ -20,8 +31,8 @@ use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use futures::future::BoxFuture;
 use shop_domain::report::error_chain;
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -31,11 +42,101 @@ pub type StreamWorker = Arc<dyn Fn(StreamEvent) -> BoxFuture<'static, DynamoDbEv
 /// A queue-triggered function as the runner calls it.
 pub type QueueWorker = Arc<dyn Fn(SqsEvent) -> BoxFuture<'static, SqsBatchResponse> + Send + Sync>;
 
-/// How often an idle stream is read again (Lambda polls a shard about four
-/// times a second).
+/// How soon a stream that had nothing is read again; the pause doubles
+/// while it stays empty, up to [`STREAM_POLL_IDLE`]. A write the runner
+/// serves wakes the mapping at once.
 const STREAM_POLL: Duration = Duration::from_millis(100);
-/// SQS long polling: a receive waits this long for a message.
-const QUEUE_WAIT_SECONDS: i32 = 1;
+const STREAM_POLL_IDLE: Duration = Duration::from_secs(1);
+/// SQS long polling: a receive waits this long for a message (the longest
+/// SQS allows, as Lambda's pollers ask).
+const QUEUE_WAIT_SECONDS: i32 = 20;
+
+/// Tells the stream mappings that the runner has just served a write, so
+/// that they read the stream now rather than at their next idle poll.
+#[derive(Clone)]
+pub struct Writes(Arc<watch::Sender<u64>>);
+
+impl Default for Writes {
+    fn default() -> Self {
+        Self(Arc::new(watch::channel(0).0))
+    }
+}
+
+impl Writes {
+    pub fn served(&self) {
+        self.0.send_modify(|count| *count = count.wrapping_add(1));
+    }
+
+    fn subscribe(&self) -> watch::Receiver<u64> {
+        self.0.subscribe()
+    }
+}
+
+/// Each stream mapping's last delivered record, and the last one whose
+/// messages are settled: consumed from every queue, so that losing the
+/// queues loses nothing before it. `None` is the oldest record.
+///
+/// A rewind starts a new generation: what a mapping reports delivering in
+/// an older one (a batch that was running when the queues were lost) is
+/// not counted, so it cannot be taken as settled.
+#[derive(Default)]
+pub struct Checkpoints {
+    marks: Mutex<BTreeMap<String, Marks>>,
+    /// The generation, bumped by each rewind.
+    rewinds: watch::Sender<u64>,
+}
+
+#[derive(Default, Clone, PartialEq, Eq)]
+struct Marks {
+    delivered: Option<String>,
+    settled: Option<String>,
+}
+
+/// What each unsettled mapping had delivered when looked at.
+pub type Delivered = BTreeMap<String, Option<String>>;
+
+impl Checkpoints {
+    fn delivered(&self, mapping: &str, generation: u64, sequence: Option<String>) {
+        let mut marks = self.marks.lock().expect("checkpoints");
+        if *self.rewinds.borrow() == generation {
+            marks.entry(mapping.to_owned()).or_default().delivered = sequence;
+        }
+    }
+
+    fn settled(&self, mapping: &str) -> Option<String> {
+        let marks = self.marks.lock().expect("checkpoints");
+        marks.get(mapping).and_then(|m| m.settled.clone())
+    }
+
+    /// The mappings that delivered records since they last settled.
+    pub fn unsettled(&self) -> Delivered {
+        let marks = self.marks.lock().expect("checkpoints");
+        marks
+            .iter()
+            .filter(|(_, m)| m.delivered != m.settled)
+            .map(|(mapping, m)| (mapping.clone(), m.delivered.clone()))
+            .collect()
+    }
+
+    /// Marks what `unsettled` answered as settled: the queues were found
+    /// empty after it was taken (and the supervisor, which alone rewinds,
+    /// did not rewind in between).
+    pub fn settle(&self, delivered: Delivered) {
+        let mut marks = self.marks.lock().expect("checkpoints");
+        for (mapping, sequence) in delivered {
+            marks.entry(mapping).or_default().settled = sequence;
+        }
+    }
+
+    /// Sends every mapping back to its settled record: the queues were lost.
+    pub fn rewind(&self) {
+        let mut marks = self.marks.lock().expect("checkpoints");
+        for mark in marks.values_mut() {
+            mark.delivered = mark.settled.clone();
+        }
+        self.rewinds.send_modify(|generation| *generation += 1);
+    }
+}
 
 /// Sleeps, unless the stack shuts down first (then answers `false`).
 async fn pause(duration: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
@@ -47,6 +148,8 @@ async fn pause(duration: Duration, shutdown: &mut watch::Receiver<bool>) -> bool
 
 /// Where a stream mapping reads and where it reports batches given up on.
 pub struct StreamSource {
+    /// The mapping's name (its function's logical id).
+    pub mapping: String,
     pub streams: aws_sdk_dynamodbstreams::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// The table's local name.
@@ -56,6 +159,15 @@ pub struct StreamSource {
     pub on_failure: Option<(aws_sdk_sqs::Client, String)>,
     /// The pause before a failed batch is retried.
     pub retry_delay: Duration,
+    pub writes: Writes,
+    pub checkpoints: Arc<Checkpoints>,
+}
+
+/// Why a mapping stopped reading.
+enum Stopped {
+    Shutdown,
+    /// The queues were lost: read again from the settled record.
+    Rewound,
 }
 
 /// Runs a stream mapping until shutdown.
@@ -64,15 +176,37 @@ pub fn run_stream(source: StreamSource, worker: StreamWorker, mut shutdown: watc
         // The last record handled, so that a restart after an error goes on
         // from there rather than from the oldest record.
         let mut checkpoint = None;
+        let mut rewinds = source.checkpoints.rewinds.subscribe();
+        let mut generation = *rewinds.borrow_and_update();
         loop {
-            match follow_stream(&source, &worker, &mut shutdown, &mut checkpoint).await {
-                Ok(()) => return,
+            let stopped = follow_stream(
+                &source,
+                &worker,
+                &mut shutdown,
+                &mut rewinds,
+                generation,
+                &mut checkpoint,
+            )
+            .await;
+            match stopped {
+                Ok(Stopped::Shutdown) => return,
+                Ok(Stopped::Rewound) => {}
                 Err(error) => {
                     tracing::warn!(error = %format!("{error:#}"), table = %source.table, "reading the table's stream failed; starting again");
                     if !pause(Duration::from_secs(1), &mut shutdown).await {
                         return;
                     }
                 }
+            }
+            let current = *rewinds.borrow_and_update();
+            if current != generation {
+                generation = current;
+                checkpoint = source.checkpoints.settled(&source.mapping);
+                tracing::warn!(
+                    mapping = %source.mapping,
+                    after = checkpoint.as_deref().unwrap_or("the oldest record"),
+                    "the queues were lost; replaying the table's stream from the last settled record"
+                );
             }
         }
     })
@@ -82,8 +216,10 @@ async fn follow_stream(
     source: &StreamSource,
     worker: &StreamWorker,
     shutdown: &mut watch::Receiver<bool>,
+    rewinds: &mut watch::Receiver<u64>,
+    generation: u64,
     checkpoint: &mut Option<String>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Stopped> {
     let table = source
         .dynamodb
         .describe_table()
@@ -132,10 +268,17 @@ async fn follow_stream(
         None => iterator(ShardIteratorType::TrimHorizon, None).await?,
     };
     let mut attempts = 0u32;
+    let mut writes = source.writes.subscribe();
+    let mut idle = STREAM_POLL;
     loop {
         if *shutdown.borrow() {
-            return Ok(());
+            return Ok(Stopped::Shutdown);
         }
+        if *rewinds.borrow() != generation {
+            return Ok(Stopped::Rewound);
+        }
+        // A write served from here on is after this read: it wakes the next wait.
+        writes.borrow_and_update();
         let page = source
             .streams
             .get_records()
@@ -148,11 +291,15 @@ async fn follow_stream(
         let next = page.next_shard_iterator().context("the shard was closed")?.to_owned();
         if records.is_empty() {
             position = next;
-            if !pause(STREAM_POLL, shutdown).await {
-                return Ok(());
+            tokio::select! {
+                _ = tokio::time::sleep(idle) => idle = (idle * 2).min(STREAM_POLL_IDLE),
+                _ = writes.changed() => idle = STREAM_POLL,
+                _ = rewinds.changed() => {}
+                _ = shutdown.wait_for(|stop| *stop) => return Ok(Stopped::Shutdown),
             }
             continue;
         }
+        idle = STREAM_POLL;
         let mut event = StreamEvent::default();
         event.records = records.iter().map(|r| lambda_record(r, &stream_arn)).collect();
         let last = event.records.last().and_then(|r| r.change.sequence_number.clone());
@@ -166,6 +313,9 @@ async fn follow_stream(
             attempts = 0;
             position = next;
             *checkpoint = last;
+            source
+                .checkpoints
+                .delivered(&source.mapping, generation, checkpoint.clone());
             continue;
         };
         attempts += 1;
@@ -174,10 +324,13 @@ async fn follow_stream(
             attempts = 0;
             position = iterator(ShardIteratorType::AfterSequenceNumber, last.clone()).await?;
             *checkpoint = last;
+            source
+                .checkpoints
+                .delivered(&source.mapping, generation, checkpoint.clone());
             continue;
         }
         if !pause(source.retry_delay, shutdown).await {
-            return Ok(());
+            return Ok(Stopped::Shutdown);
         }
         position = iterator(ShardIteratorType::AtSequenceNumber, Some(failed)).await?;
     }
@@ -370,4 +523,44 @@ async fn deliver(source: &QueueSource, worker: &QueueWorker, event: SqsEvent) ->
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seq(n: u32) -> Option<String> {
+        Some(format!("{n:021}"))
+    }
+
+    #[test]
+    fn only_records_found_drained_settle_and_a_rewind_forgets_what_its_generation_delivered_late() {
+        let checkpoints = Checkpoints::default();
+        assert!(
+            checkpoints.unsettled().is_empty(),
+            "nothing delivered, nothing to settle"
+        );
+
+        checkpoints.delivered("Relay", 0, seq(5));
+        let look = checkpoints.unsettled();
+        assert_eq!(look, Delivered::from([("Relay".to_owned(), seq(5))]));
+        // Delivered after the look: not covered by the drained queues.
+        checkpoints.delivered("Relay", 0, seq(9));
+        checkpoints.settle(look);
+        assert_eq!(checkpoints.settled("Relay"), seq(5));
+        assert_eq!(checkpoints.unsettled(), Delivered::from([("Relay".to_owned(), seq(9))]));
+
+        // The queues are lost: the mapping goes back to 5, and a batch of
+        // the old generation finishing late cannot move it on.
+        checkpoints.rewind();
+        assert!(checkpoints.unsettled().is_empty());
+        checkpoints.delivered("Relay", 0, seq(12));
+        assert!(
+            checkpoints.unsettled().is_empty(),
+            "a late report of the lost generation"
+        );
+        assert_eq!(checkpoints.settled("Relay"), seq(5));
+        checkpoints.delivered("Relay", 1, seq(7));
+        assert_eq!(checkpoints.unsettled(), Delivered::from([("Relay".to_owned(), seq(7))]));
+    }
 }

@@ -2,6 +2,7 @@
 //! index updater → search, with the runner's event source mappings.
 
 use crate::helpers::{TestApp, product_body, with_pipeline, within};
+use crate::recommendations::{also_bought, buy};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use devstack::seed;
@@ -382,4 +383,142 @@ async fn a_requests_correlation_id_travels_with_its_events_into_the_workers_logs
     .await;
     assert_eq!(logs.received("corr-unknown"), 0);
     app.stop().await;
+}
+
+/// A burst of catalog changes, stock changes, cart holds and orders while
+/// moto is killed: the runner starts it again with its queues, the relay
+/// replays what the lost queues held, and search and "also bought" agree
+/// with the table again, each order counted once.
+/// `MOTO_KILL_SEED=<n>` replays a run's changes.
+#[tokio::test]
+async fn when_moto_dies_mid_burst_it_comes_back_and_search_and_also_bought_catch_up() {
+    const PRODUCTS: usize = 100;
+    let app = with_pipeline(PRODUCTS).await;
+    let seed: u64 = std::env::var("MOTO_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    eprintln!("MOTO_KILL_SEED={seed} (set it to replay this run)");
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let admin = app.admin();
+    // Products 1–4 are bought together. Before moto dies, the burst changes
+    // each of 5–80 once, faster than the updater drains the queue; after,
+    // only 81–100: what the lost queues held about 5–80 is never
+    // superseded, only a replay brings it back.
+    let bought: Vec<String> = (1..=4).map(|n| seed::product_id(n).to_string()).collect();
+    for id in &bought {
+        assert_eq!(app.set_stock(id, 100).await.status, 200);
+    }
+    let products: Vec<usize> = (5..=80)
+        .chain((0..40).map(|_| rng.random_range(81..=PRODUCTS)))
+        .collect();
+    let changes: Vec<(usize, usize, i64, i64)> = products
+        .into_iter()
+        .map(|n| {
+            (
+                n,
+                rng.random_range(0..3),
+                rng.random_range(100..20_000),
+                rng.random_range(0..40),
+            )
+        })
+        .collect();
+    let burst = |range: std::ops::Range<usize>| {
+        let app = &app;
+        let admin = &admin;
+        let changes = &changes;
+        futures::future::join_all(range.map(move |i| async move {
+            let (n, kind, amount, on_hand) = changes[i];
+            let id = seed::product_id(n).to_string();
+            match kind {
+                0 => {
+                    app.set_stock(&id, on_hand).await;
+                }
+                1 => {
+                    let category = seed::product(n).0.category_id.to_string();
+                    let body = product_body(&format!("Burst Product {n} v{i}"), &category, amount);
+                    app.put(&format!("/admin/products/{id}"), Some(admin), &body).await;
+                }
+                _ => {
+                    let shopper = app.stack.token(&format!("burst-shopper-{i}"), false);
+                    app.add_to_cart(&shopper, &id, 1).await;
+                }
+            }
+        }))
+    };
+    // Orders: product 1 with 2 three times, with 3 twice, with 4 once.
+    let orders = |shoppers: std::ops::Range<usize>| {
+        let app = &app;
+        let bought = &bought;
+        futures::future::join_all(shoppers.map(move |s| async move {
+            let with = &bought[[1, 1, 1, 2, 2, 3][s]];
+            buy(app, &format!("moto-buyer-{s}"), &[(&bought[0], 1), (with, 1)]).await;
+        }))
+    };
+
+    futures::join!(burst(0..76), orders(0..3));
+    let before = app.stack.moto_pid().expect("moto runs");
+    let in_flight = queued(&app, "SearchIndexQueue").await + queued(&app, "RecommendationQueue").await;
+    eprintln!("killing moto ({before}) with {in_flight} messages in its queues");
+    let killed = std::process::Command::new("kill")
+        .args(["-9", &before.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // The rest of the burst while moto is down and coming back.
+    futures::join!(burst(76..116), orders(3..6));
+
+    let (after, took) = within(Duration::from_secs(30), "moto is started again", async || {
+        app.stack.moto_pid().filter(|pid| *pid != before)
+    })
+    .await;
+    eprintln!("moto is back as {after} after {took:?}");
+    let expected = table_view(&app, PRODUCTS).await;
+    let (_, took) = within(
+        Duration::from_secs(60),
+        "search agrees with the table again",
+        async || (search_view(&app).await == expected).then_some(()),
+    )
+    .await;
+    eprintln!("search agreed {took:?} after the burst");
+    let others: Vec<&str> = bought[1..].iter().map(String::as_str).collect();
+    let started = std::time::Instant::now();
+    also_bought(&app, &bought[0], &others).await;
+    eprintln!("also bought agreed {:?} after search", started.elapsed());
+    let counts = app.snapshot().await;
+    let count = |with: &str| {
+        let pair = counts.iter().find(|i| {
+            i.get("pk").and_then(|v| v.as_s().ok()) == Some(&format!("ALSO#{}", bought[0]))
+                && i.get("sk").and_then(|v| v.as_s().ok()) == Some(&format!("WITH#{with}"))
+        });
+        pair.map(|p| crate::helpers::number(p, "count"))
+    };
+    assert_eq!(
+        [count(&bought[1]), count(&bought[2]), count(&bought[3])],
+        [Some(3), Some(2), Some(1)],
+        "each order counted once, replayed or not"
+    );
+    app.stop().await;
+}
+
+/// Messages waiting or in flight in a queue.
+async fn queued(app: &TestApp, queue: &str) -> u64 {
+    let answer = app
+        .stack
+        .sqs
+        .as_ref()
+        .unwrap()
+        .get_queue_attributes()
+        .queue_url(&app.stack.queues[queue].url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .unwrap();
+    answer
+        .attributes()
+        .unwrap()
+        .values()
+        .map(|count| count.parse::<u64>().unwrap())
+        .sum()
 }

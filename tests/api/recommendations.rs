@@ -7,7 +7,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::Value;
 use std::time::Duration;
 
-const CATEGORY: &str = "toys-games-board-games";
+pub(crate) const CATEGORY: &str = "toys-games-board-games";
 
 async fn recommendations(app: &TestApp, product: &str) -> Value {
     let reply = app.get(&format!("/products/{product}/recommendations")).await;
@@ -25,7 +25,7 @@ fn ids(body: &Value) -> Vec<String> {
 }
 
 /// Waits until `product`'s recommendations are co-purchases listing `expected`.
-async fn also_bought(app: &TestApp, product: &str, expected: &[&str]) {
+pub(crate) async fn also_bought(app: &TestApp, product: &str, expected: &[&str]) {
     within(Duration::from_secs(10), "co-purchases are counted", async || {
         let body = recommendations(app, product).await;
         (body["basis"] == "alsoBought" && ids(&body) == expected).then_some(())
@@ -33,7 +33,7 @@ async fn also_bought(app: &TestApp, product: &str, expected: &[&str]) {
     .await;
 }
 
-async fn buy(app: &TestApp, shopper: &str, products: &[(&str, i64)]) -> String {
+pub(crate) async fn buy(app: &TestApp, shopper: &str, products: &[(&str, i64)]) -> String {
     let token = app.stack.token(shopper, false);
     for (product, quantity) in products {
         assert_eq!(app.add_to_cart(&token, product, *quantity).await.status, 201);
