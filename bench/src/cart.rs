@@ -9,7 +9,8 @@
 //! distinct shoppers. Then the growth check: the one-client add and the
 //! product read again after 200,000 further writes of the add's shape.
 
-use super::{Latencies, heading, save, verdict};
+use super::cpu::CpuMeter;
+use super::{Latencies, drain, heading, save, verdict};
 use anyhow::ensure;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use devstack::{Stack, StackOptions, seed};
@@ -376,18 +377,22 @@ pub async fn run(args: CartArgs) -> anyhow::Result<()> {
          shopper every 12 writes; every one must succeed. Bare: dynoxide `TransactWriteItems` of an \
          add's shape (header update, line put, stock shard update, each conditional) through the \
          SDK, same clients, same run; an add through the gateway also reads the cart and the \
-         product first.\n\n",
+         product first. Runner CPU and moto CPU: each process's share of one core while the cart \
+         writes ran (the runner's includes the benchmark's clients, which run in it).\n\n",
     );
 
     // Fresh.
     let read_fresh = shop.reads(args.requests, args.seed).await?;
     report.push_str(
-        "| clients | cart writes/s | write p50 ms | write p99 ms | add p50 ms | add p99 ms | bare tx/s | bare p50 ms | writes/s ÷ bare tx/s |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
+        "| clients | cart writes/s | write p50 ms | write p99 ms | add p50 ms | add p99 ms | runner CPU | moto CPU | bare tx/s | bare p50 ms | writes/s ÷ bare tx/s |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
+    let moto = stack.moto_pid().expect("the stack runs moto");
     let mut add_fresh = None;
     for (clients, phase) in LEVELS {
+        let meter = CpuMeter::start(moto)?;
         let (writes, adds) = cart_writes(&shop, phase, clients, args.requests, args.seed).await?;
+        let cpu = meter.stop()?;
         let bare_run = bare.run(clients, args.requests).await?;
         let share = writes.per_sec() / bare_run.per_sec();
         if share < THROUGHPUT_SHARE {
@@ -398,12 +403,14 @@ pub async fn run(args: CartArgs) -> anyhow::Result<()> {
         }
         writeln!(
             report,
-            "| {clients} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.2} | {share:.2} |",
+            "| {clients} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0}% | {:.0}% | {:.0} | {:.2} | {share:.2} |",
             writes.per_sec(),
             writes.pct(0.5),
             writes.pct(0.99),
             adds.pct(0.5),
             adds.pct(0.99),
+            cpu.runner * 100.0,
+            cpu.moto * 100.0,
             bare_run.per_sec(),
             bare_run.pct(0.5),
         )?;
@@ -440,6 +447,9 @@ pub async fn run(args: CartArgs) -> anyhow::Result<()> {
     let growth = bare.run(10, args.growth).await?;
     eprintln!("{} growth writes in {:?}", growth.count(), started.elapsed());
     let records_after = stack.streams.len()?;
+    // A stack that has been running has kept up with its events: let the
+    // relay and the workers finish the growth writes' before measuring.
+    let caught_up = drain(&stack).await?;
     let read_grown = shop.reads(args.requests, args.seed + 1).await?;
     let (_, add_grown) = cart_writes(&shop, "grown", 1, args.requests, args.seed + 1).await?;
 
@@ -447,10 +457,13 @@ pub async fn run(args: CartArgs) -> anyhow::Result<()> {
         report,
         "\nGrowth: {} further writes of the add's shape ({:.0}/s from 10 clients); dynoxide's stream \
          table held {records_before} records before them and {records_after} after (records older \
-         than 24 hours are trimmed, as DynamoDB does; none are that old here).\n\n\
+         than 24 hours are trimmed, as DynamoDB does; none are that old here). The relay and the \
+         workers finished their events {:.0} s after the last growth write; the stack was measured \
+         again after that.\n\n\
          | stack | product read p50 ms | add p50 ms (1 client) | add p99 ms | add ÷ read p50 |\n|---|---|---|---|---|",
         growth.count(),
-        growth.per_sec()
+        growth.per_sec(),
+        caught_up.as_secs_f64()
     )?;
     for (name, read, add) in [
         ("fresh", &read_fresh, &add_fresh),

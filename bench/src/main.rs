@@ -9,7 +9,9 @@
 
 mod cart;
 mod checkout;
+mod cpu;
 mod flash_sale;
+mod idle;
 mod lambda;
 mod search;
 
@@ -48,6 +50,9 @@ pub enum Suite {
     /// first and warm latencies against the in-process runner; writes
     /// bench/results/lambda.md.
     Lambda(lambda::LambdaArgs),
+    /// The CPU the local stack (runner and moto) uses while nobody uses
+    /// it; writes bench/results/idle.md.
+    Idle(idle::IdleArgs),
 }
 
 #[tokio::main]
@@ -64,6 +69,7 @@ impl Suite {
             Suite::Cart(args) => cart::run(args).await,
             Suite::Search(args) => search::run(args).await,
             Suite::Lambda(args) => lambda::run(args).await,
+            Suite::Idle(args) => idle::run(args).await,
         }
     }
 }
@@ -115,6 +121,29 @@ async fn restock(http: &reqwest::Client, stack: &Stack, products: usize, on_hand
         .map(|sent| anyhow::Ok(sent?.error_for_status()?))
         .try_for_each(|_| async { Ok(()) })
         .await
+}
+
+/// The longest a stack's event pipeline may take to catch up.
+const DRAIN_LIMIT: Duration = Duration::from_secs(1800);
+
+/// Waits until the stack's event pipeline has nothing left to do (twice in
+/// a row, a second apart); answers how long that took.
+async fn drain(stack: &Stack) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let mut drained_in_a_row = 0;
+    while drained_in_a_row < 2 {
+        anyhow::ensure!(
+            started.elapsed() < DRAIN_LIMIT,
+            "the event pipeline did not catch up within {DRAIN_LIMIT:?}"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        drained_in_a_row = if stack.events_drained().await {
+            drained_in_a_row + 1
+        } else {
+            0
+        };
+    }
+    Ok(started.elapsed())
 }
 
 /// Ends a report with the goals it missed, or says that every one is met.

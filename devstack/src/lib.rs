@@ -179,7 +179,7 @@ impl LocalTables {
 /// The template's queues in moto, when the stack runs its event pipeline.
 struct LocalQueues {
     moto: Option<moto::Moto>,
-    moto_server: Option<PathBuf>,
+    moto_server: Option<moto::MotoServer>,
     sqs: Option<aws_sdk_sqs::Client>,
     queues: BTreeMap<String, moto::LocalQueue>,
 }
@@ -826,6 +826,8 @@ pub struct Stack {
     tasks: Vec<JoinHandle<()>>,
     /// moto's process id (it changes when the supervisor restarts it).
     moto_pid: Option<Arc<std::sync::atomic::AtomicU32>>,
+    /// Where the stream mappings are (`Stack::events_drained`).
+    checkpoints: Arc<pipeline::Checkpoints>,
     db: dynoxide::Database,
 }
 
@@ -890,11 +892,11 @@ impl Stack {
             (Some(moto), Some(sqs)) => {
                 let supervision = moto::Supervision {
                     moto,
-                    moto_server: queues.moto_server.clone().expect("moto was installed"),
+                    server: queues.moto_server.clone().expect("moto was installed"),
                     sqs: sqs.clone(),
                     specs: template.queues.clone(),
                     queues: queues.queues.clone(),
-                    checkpoints,
+                    checkpoints: Arc::clone(&checkpoints),
                 };
                 let (pid, task) = moto::supervise(supervision, shutdown_rx.clone());
                 tasks.push(task);
@@ -940,6 +942,7 @@ impl Stack {
             shutdown,
             tasks,
             moto_pid,
+            checkpoints,
             db: tables.db,
         };
         if let (Some(count), None) = (options.seed_products, stack.seeded) {
@@ -1021,6 +1024,17 @@ impl Stack {
         self.moto_pid
             .as_ref()
             .map(|pid| pid.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Whether the event pipeline has nothing left to do: every stream
+    /// mapping has read to the end of its stream, and every queue is empty
+    /// (always, without SQS).
+    pub async fn events_drained(&self) -> bool {
+        let Some(sqs) = &self.sqs else {
+            return true;
+        };
+        self.checkpoints.caught_up()
+            && moto::drained(sqs, &moto::busiest_first(&self.template.queues, &self.queues)).await
     }
 
     /// Stops accepting requests, lets running ones finish, stops moto and

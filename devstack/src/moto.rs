@@ -23,19 +23,31 @@ use tokio::process::{Child, Command};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// How moto's server is started: `tools/moto_server.py` (moto's own server
+/// with its SQS hot paths fixed; see docs/moto.md) on the virtualenv's
+/// Python.
+#[derive(Debug, Clone)]
+pub struct MotoServer {
+    python: PathBuf,
+    script: PathBuf,
+}
+
 /// Makes sure the project's virtualenv has the pinned Python tools (moto for
 /// SQS among them), installing them on first use with the same script the
-/// test command uses; returns the path of `moto_server`.
-pub async fn ensure_installed(project_root: &Path) -> anyhow::Result<PathBuf> {
+/// test command uses.
+pub async fn ensure_installed(project_root: &Path) -> anyhow::Result<MotoServer> {
     let status = Command::new(project_root.join("scripts").join("python-tools"))
         .status()
         .await
         .context("running scripts/python-tools")?;
-    let moto_server = project_root.join(".venv").join("bin").join("moto_server");
-    if !status.success() || !moto_server.exists() {
+    let python = project_root.join(".venv").join("bin").join("python");
+    if !status.success() || !python.exists() {
         bail!("installing the Python tools into .venv failed (scripts/python-tools)");
     }
-    Ok(moto_server)
+    Ok(MotoServer {
+        python,
+        script: project_root.join("tools").join("moto_server.py"),
+    })
 }
 
 /// A running moto server; stopped when dropped.
@@ -47,19 +59,20 @@ pub struct Moto {
 
 impl Moto {
     /// Starts moto on a free port.
-    pub async fn start(moto_server: &Path) -> anyhow::Result<Self> {
-        Self::start_on(moto_server, crate::free_port()?).await
+    pub async fn start(server: &MotoServer) -> anyhow::Result<Self> {
+        Self::start_on(server, crate::free_port()?).await
     }
 
-    async fn start_on(moto_server: &Path, port: u16) -> anyhow::Result<Self> {
-        let child = Command::new(moto_server)
+    async fn start_on(server: &MotoServer, port: u16) -> anyhow::Result<Self> {
+        let child = Command::new(&server.python)
+            .arg(&server.script)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .with_context(|| format!("starting {}", moto_server.display()))?;
+            .with_context(|| format!("starting {}", server.script.display()))?;
         let endpoint = format!("http://127.0.0.1:{port}");
         let mut moto = Self { child, port, endpoint };
         moto.wait_until_ready().await?;
@@ -174,7 +187,7 @@ const SETTLE_CHECK_LONGEST: Duration = Duration::from_secs(30);
 /// What the supervisor needs to bring moto back as it was.
 pub struct Supervision {
     pub moto: Moto,
-    pub moto_server: PathBuf,
+    pub server: MotoServer,
     pub sqs: Client,
     pub specs: Vec<QueueSpec>,
     pub queues: BTreeMap<String, LocalQueue>,
@@ -190,20 +203,13 @@ pub fn supervise(supervision: Supervision, mut shutdown: watch::Receiver<bool>) 
         async move {
             let Supervision {
                 mut moto,
-                moto_server,
+                server,
                 sqs,
                 specs,
                 queues,
                 checkpoints,
             } = supervision;
-            // The queues with a dead-letter queue first: they are the ones
-            // that hold messages most of the time.
-            let mut urls: Vec<(bool, String)> = specs
-                .iter()
-                .map(|spec| (spec.dead_letter.is_none(), queues[&spec.logical_id].url.clone()))
-                .collect();
-            urls.sort();
-            let urls: Vec<String> = urls.into_iter().map(|(_, url)| url).collect();
+            let urls = busiest_first(&specs, &queues);
             let mut wait = SETTLE_CHECK;
             let mut last_look = Delivered::new();
             loop {
@@ -229,7 +235,7 @@ pub fn supervise(supervision: Supervision, mut shutdown: watch::Receiver<bool>) 
                 };
                 let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
                 tracing::error!(endpoint = %moto.endpoint, %status, "moto (SQS) died; starting it again on the same port");
-                let Some(back) = restart(&moto_server, moto.port, &sqs, &specs, &queues, &mut shutdown).await else {
+                let Some(back) = restart(&server, moto.port, &sqs, &specs, &queues, &mut shutdown).await else {
                     return;
                 };
                 moto = back;
@@ -250,7 +256,7 @@ async fn stopping(shutdown: &mut watch::Receiver<bool>) {
 /// Starts moto on `port` and makes the template's queues again, trying
 /// until it works or the stack shuts down (`None`).
 async fn restart(
-    moto_server: &Path,
+    server: &MotoServer,
     port: u16,
     sqs: &Client,
     specs: &[QueueSpec],
@@ -259,7 +265,7 @@ async fn restart(
 ) -> Option<Moto> {
     loop {
         let attempt = async {
-            let moto = Moto::start_on(moto_server, port).await?;
+            let moto = Moto::start_on(server, port).await?;
             let made = create_queues(sqs, specs).await?;
             if &made != queues {
                 bail!("the queues came back with other URLs: {made:?}");
@@ -279,9 +285,20 @@ async fn restart(
     }
 }
 
+/// The queues' URLs, those with a dead-letter queue first: they are the
+/// ones that hold messages most of the time.
+pub fn busiest_first(specs: &[QueueSpec], queues: &BTreeMap<String, LocalQueue>) -> Vec<String> {
+    let mut urls: Vec<(bool, String)> = specs
+        .iter()
+        .map(|spec| (spec.dead_letter.is_none(), queues[&spec.logical_id].url.clone()))
+        .collect();
+    urls.sort();
+    urls.into_iter().map(|(_, url)| url).collect()
+}
+
 /// Whether every queue is empty: nothing waiting, delayed or in flight.
 /// Stops at the first queue that is not.
-async fn drained(sqs: &Client, urls: &[String]) -> bool {
+pub async fn drained(sqs: &Client, urls: &[String]) -> bool {
     for url in urls {
         let Ok(answer) = sqs
             .get_queue_attributes()
@@ -302,4 +319,28 @@ async fn drained(sqs: &Client, urls: &[String]) -> bool {
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `tools/moto_server.py --self-test` compares its fixed hot paths with
+    /// moto's own code on queues like the template's.
+    #[tokio::test]
+    async fn the_fixed_moto_server_agrees_with_moto() {
+        let server = ensure_installed(&crate::project_root()).await.unwrap();
+        let output = Command::new(&server.python)
+            .arg(&server.script)
+            .arg("--self-test")
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
 }

@@ -90,6 +90,8 @@ pub struct Checkpoints {
 struct Marks {
     delivered: Option<String>,
     settled: Option<String>,
+    /// Its last read of the stream found nothing new.
+    caught_up: bool,
 }
 
 /// What each unsettled mapping had delivered when looked at.
@@ -101,6 +103,17 @@ impl Checkpoints {
         if *self.rewinds.borrow() == generation {
             marks.entry(mapping.to_owned()).or_default().delivered = sequence;
         }
+    }
+
+    fn read(&self, mapping: &str, found_records: bool) {
+        let mut marks = self.marks.lock().expect("checkpoints");
+        marks.entry(mapping.to_owned()).or_default().caught_up = !found_records;
+    }
+
+    /// Whether every mapping's last read found nothing new.
+    pub fn caught_up(&self) -> bool {
+        let marks = self.marks.lock().expect("checkpoints");
+        marks.values().all(|m| m.caught_up)
     }
 
     fn settled(&self, mapping: &str) -> Option<String> {
@@ -289,6 +302,7 @@ async fn follow_stream(
             .map_err(|e| anyhow!("reading stream records: {}", error_chain(&e)))?;
         let records = page.records();
         let next = page.next_shard_iterator().context("the shard was closed")?.to_owned();
+        source.checkpoints.read(&source.mapping, !records.is_empty());
         if records.is_empty() {
             position = next;
             tokio::select! {

@@ -114,7 +114,12 @@ async fn a_subscribed_page_hears_of_stock_changes_made_elsewhere_within_a_second
     subscribe(&app, &mut page, &["LIVE-1"]).await;
 
     assert_eq!(app.set_stock("LIVE-1", 3).await.status, 200);
-    let update = next_stock(&mut page, "LIVE-1").await;
+    // The stock set to 5 before the page subscribed may still be on its way
+    // (each push carries the availability read when it is sent): skip it.
+    let mut update = next_stock(&mut page, "LIVE-1").await;
+    if update["available"] == 5 {
+        update = next_stock(&mut page, "LIVE-1").await;
+    }
     assert_eq!(
         update,
         json!({ "type": "stock", "productId": "LIVE-1", "available": 3, "inStock": true })
