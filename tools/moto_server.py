@@ -12,12 +12,16 @@ time, and up to 90 % of a core, recomputing things per message:
   so each send and receive costs time in proportion to the queue's
   backlog, and a backlog makes itself worse.
 - Its clock reads go through `datetime` arithmetic.
+- To route each request, its server lists moto's package folder and asks
+  the file system whether each of its 150-odd entries is a folder
+  (`moto.backends.list_of_moto_modules`), holding a lock that every request
+  waits on.
 - werkzeug formats a log line per request, which the runner discards.
 
 Here the counts are computed only where they are asked for
-(`GetQueueAttributes`), the clock is read with `time.time()`, and the request
-log is off. Nothing else changes: same API, same answers. The upstream fix
-is written down in docs/moto.md.
+(`GetQueueAttributes`), the clock is read with `time.time()`, the folder
+is listed once, and the request log is off. Nothing else changes: same
+API, same answers. The upstream fix is written down in docs/moto.md.
 """
 
 import json
@@ -25,6 +29,7 @@ import logging
 import sys
 import time
 
+import moto.backends as backends
 import moto.sqs.models as sqs_models
 from moto.core.utils import camelcase_to_underscores
 from moto.server import main
@@ -88,6 +93,15 @@ def unix_time_millis(dt=None):
     return time.time() * 1000.0 if dt is None else original_unix_time_millis(dt)
 
 
+original_list_of_moto_modules = backends.list_of_moto_modules
+MOTO_MODULES = tuple(original_list_of_moto_modules())
+
+
+def list_of_moto_modules():
+    """moto's service packages: they do not change while it runs."""
+    return MOTO_MODULES
+
+
 original_unix_time = sqs_models.unix_time
 original_unix_time_millis = sqs_models.unix_time_millis
 
@@ -95,6 +109,7 @@ Queue.attributes = property(attributes_without_counts)
 SQSBackend.get_queue_attributes = get_queue_attributes
 SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
 sqs_models.unix_time = unix_time
+backends.list_of_moto_modules = list_of_moto_modules
 sqs_models.unix_time_millis = unix_time_millis
 
 
@@ -125,6 +140,8 @@ def self_test():
         assert len(received) == 1, received
         assert full_get_queue_attributes(backend, queue.name, ["MessageRetentionPeriod"])
         assert abs(unix_time_millis() - original_unix_time_millis()) < 1000
+    assert "sqs" in list_of_moto_modules()
+    assert tuple(original_list_of_moto_modules()) == list_of_moto_modules()
     print("moto_server.py: the fixes agree with moto")
 
 

@@ -502,7 +502,7 @@ async fn when_moto_dies_mid_burst_it_comes_back_and_search_and_also_bought_catch
 }
 
 /// Messages waiting or in flight in a queue.
-async fn queued(app: &TestApp, queue: &str) -> u64 {
+pub(crate) async fn queued(app: &TestApp, queue: &str) -> u64 {
     let answer = app
         .stack
         .sqs

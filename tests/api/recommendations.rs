@@ -3,7 +3,6 @@
 
 use crate::checkout::{checkout, order_body};
 use crate::helpers::{TestApp, with_pipeline, within};
-use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -45,19 +44,7 @@ pub(crate) async fn buy(app: &TestApp, shopper: &str, products: &[(&str, i64)]) 
 
 /// Whether the queue has nothing waiting and nothing in flight.
 async fn settled(app: &TestApp, queue: &str) -> bool {
-    let attributes = app
-        .stack
-        .sqs
-        .as_ref()
-        .unwrap()
-        .get_queue_attributes()
-        .queue_url(&app.stack.queues[queue].url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await
-        .unwrap();
-    attributes.attributes().unwrap().values().all(|count| count == "0")
+    crate::events::queued(app, queue).await == 0
 }
 
 #[tokio::test]
