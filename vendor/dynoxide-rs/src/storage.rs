@@ -25,6 +25,9 @@ use crate::storage_backend::sql_builders::SCHEMA_VERSION;
 #[cfg(any(feature = "native-sqlite", feature = "_has-encryption"))]
 const OPEN_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// Prepared statements kept per connection (rusqlite's default is 16).
+const STATEMENT_CACHE_CAPACITY: usize = 256;
+
 /// How long an open connection waits for a lock another process holds:
 /// rusqlite's default. Every request waits behind the one holding the
 /// connection, so a request held up by another process gives up after this
@@ -426,6 +429,11 @@ impl Storage {
         // Ahead of everything here that writes, the journal mode included, so
         // a file a newer build wrote is refused as it was found.
         refuse_newer_schema(&self.conn)?;
+        // Every request runs a handful of statements whose text depends on
+        // the table and index names (and a query's conditions); keep them
+        // all prepared rather than parse each one again.
+        self.conn
+            .set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         // Enable WAL mode for better concurrency
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         Self::register_functions(&self.conn)?;
@@ -1139,7 +1147,7 @@ impl Storage {
     ) -> Result<Vec<(String, String, String)>> {
         let (sql, params_vec) =
             sql_builders::query_gsi_items(table_name, index_name, gsi_pk, params);
-        let mut stmt = self.conn.prepare(&sql)?;
+        let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(params_vec.iter()), |row| {
                 Ok((row.get(0)?, row.get(1)?, row.get(2)?))
@@ -1467,7 +1475,8 @@ impl Storage {
         let (sql, params) =
             sql_builders::put_item_with_hash(table_name, pk, sk, item_json, item_size, hash_prefix);
         self.conn
-            .execute(&sql, rusqlite::params_from_iter(params.iter()))?;
+            .prepare_cached(&sql)?
+            .execute(rusqlite::params_from_iter(params.iter()))?;
 
         Ok(old_item)
     }
@@ -1505,9 +1514,8 @@ impl Storage {
         let (sql, params) = sql_builders::get_item(table_name, pk, sk);
         let result = self
             .conn
-            .query_row(&sql, rusqlite::params_from_iter(params.iter()), |row| {
-                row.get(0)
-            });
+            .prepare_cached(&sql)?
+            .query_row(rusqlite::params_from_iter(params.iter()), |row| row.get(0));
 
         match result {
             Ok(json) => Ok(Some(json)),
@@ -1550,7 +1558,8 @@ impl Storage {
 
         let (sql, params) = sql_builders::delete_item(table_name, pk, sk);
         self.conn
-            .execute(&sql, rusqlite::params_from_iter(params.iter()))?;
+            .prepare_cached(&sql)?
+            .execute(rusqlite::params_from_iter(params.iter()))?;
 
         Ok(old_item)
     }
@@ -1566,7 +1575,7 @@ impl Storage {
         params: &QueryParams,
     ) -> Result<Vec<(String, String, String)>> {
         let (sql, params_vec) = sql_builders::query_items(table_name, pk, params);
-        let mut stmt = self.conn.prepare(&sql)?;
+        let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(params_vec.iter()), |row| {
                 Ok((row.get(0)?, row.get(1)?, row.get(2)?))
@@ -1977,9 +1986,10 @@ impl Storage {
     ) -> Result<()> {
         // Globally unique, as DynamoDB's eventID is: 32 lowercase hex digits.
         let event_id = uuid::Uuid::new_v4().simple().to_string();
-        self.conn.execute(
+        self.conn.prepare_cached(
             "INSERT INTO _stream_records (table_name, event_name, keys_json, new_image, old_image, sequence_number, shard_id, created_at, user_identity, event_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?.execute(
             params![table_name, event_name, keys_json, new_image, old_image, sequence_number, shard_id, created_at, user_identity, event_id],
         )?;
         Ok(())
@@ -1988,11 +1998,12 @@ impl Storage {
     /// Get the next sequence number for a table's stream: one past the last,
     /// and never below the clock's floor.
     pub fn next_stream_sequence_number(&self, table_name: &str) -> Result<i64> {
-        let result: std::result::Result<i64, _> = self.conn.query_row(
-            "SELECT COALESCE(MAX(CAST(sequence_number AS INTEGER)), 0) + 1 FROM _stream_records WHERE table_name = ?1",
-            params![table_name],
-            |row| row.get(0),
-        );
+        let result: std::result::Result<i64, _> = self
+            .conn
+            .prepare_cached(
+                "SELECT COALESCE(MAX(CAST(sequence_number AS INTEGER)), 0) + 1 FROM _stream_records WHERE table_name = ?1",
+            )?
+            .query_row(params![table_name], |row| row.get(0));
         let next = result.unwrap_or(1);
         Ok(next.max(crate::streams::sequence_number_floor(self.clock())))
     }
@@ -2022,7 +2033,7 @@ impl Storage {
         after_sequence: i64,
         limit: usize,
     ) -> Result<Vec<(StreamRecord, Option<String>)>> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT event_name, keys_json, new_image, old_image, sequence_number, created_at, user_identity, event_id
              FROM _stream_records
              WHERE table_name = ?1 AND shard_id = ?2 AND CAST(sequence_number AS INTEGER) > ?3
