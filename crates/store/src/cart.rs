@@ -275,7 +275,15 @@ impl DynamoStore {
         change: LineChange,
         now: Timestamp,
     ) -> Result<Option<Option<CartLine>>, CartError> {
-        let (header, existing) = self.cart_state(user, product_id).await?;
+        // The cart and the product are read at once: neither read depends
+        // on the other, and an add waits for both. Boxed: joined, the SDK
+        // calls' futures nest too deep for the compiler's layout computation
+        // inside the Lambda runtime's.
+        let (cart, product) = tokio::join!(
+            Box::pin(self.cart_state(user, product_id)),
+            Box::pin(self.product_partition(product_id))
+        );
+        let (header, existing) = cart?;
         let in_cart = existing.as_ref().map_or(0, |l| l.quantity);
         let wanted = match (change, &existing) {
             (LineChange::Set(_) | LineChange::Remove, None) => return Err(CartError::NotInCart(product_id.clone())),
@@ -286,10 +294,7 @@ impl DynamoStore {
         if wanted > MAX_QUANTITY_PER_LINE {
             return Err(CartError::LineLimit { in_cart });
         }
-        let (product, shards) = self
-            .product_partition(product_id)
-            .await?
-            .ok_or_else(|| CartError::UnknownProduct(product_id.clone()))?;
+        let (product, shards) = product?.ok_or_else(|| CartError::UnknownProduct(product_id.clone()))?;
         let held = existing.as_ref().map(|l| l.taken.clone()).unwrap_or_default();
         let (take, give) = if wanted > in_cart {
             let start = keys::spread(&[user.as_str()]) as usize;
