@@ -1,13 +1,16 @@
 import { Link } from "@tanstack/react-router";
-import type { SearchHit } from "../../api/types";
 import { Rating } from "../../components/ProductCard";
 import { ProductImage } from "../../components/ProductImage";
 import { formatMoney } from "../../lib/format";
 import { availabilityLabel, useAvailability } from "../live/stock";
+import type { LoadedHit } from "./queries";
 
-/** One hit: image, title link, brand, rating, price and (live) availability. */
-export function ResultRow({ hit, loadedAt }: { hit: SearchHit; loadedAt: number }) {
-  const availability = useAvailability(hit.productId, hit, loadedAt);
+/**
+ * One hit: image, title link, brand, rating, price and (live) availability: a push shows
+ * when it came after the hit's page did.
+ */
+export function ResultRow({ hit }: { hit: LoadedHit }) {
+  const availability = useAvailability(hit.productId, hit, hit.loadedAt);
   const label = availabilityLabel(availability);
   return (
     <article className="result-row" data-testid="search-result" data-product-id={hit.productId}>

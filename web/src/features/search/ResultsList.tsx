@@ -1,8 +1,8 @@
 import { useWindowVirtualizer } from "@tanstack/react-virtual";
 import { useEffect, useLayoutEffect, useRef, useState } from "react";
-import type { SearchHit } from "../../api/types";
 import { Spinner } from "../../components/Status";
 import { useLiveWatch } from "../live/client";
+import type { LoadedHit } from "./queries";
 import { ResultRow } from "./ResultRow";
 
 /**
@@ -15,14 +15,12 @@ export function ResultsList({
   hasNextPage,
   isFetchingNextPage,
   fetchNextPage,
-  loadedAt,
 }: {
-  hits: SearchHit[];
+  hits: LoadedHit[];
   total: number;
   hasNextPage: boolean;
   isFetchingNextPage: boolean;
   fetchNextPage: () => void;
-  loadedAt: number;
 }) {
   const listRef = useRef<HTMLDivElement>(null);
   const [scrollMargin, setScrollMargin] = useState(0);
@@ -74,7 +72,7 @@ export function ResultsList({
             style={{ transform: `translateY(${item.start - scrollMargin}px)` }}
           >
             {hit ? (
-              <ResultRow hit={hit} loadedAt={loadedAt} />
+              <ResultRow hit={hit} />
             ) : (
               <Spinner label="Loading more results…" />
             )}

@@ -55,7 +55,6 @@ export function SearchResultsPane({
             hasNextPage={!!query.hasNextPage}
             isFetchingNextPage={query.isFetchingNextPage}
             fetchNextPage={fetchNextPage}
-            loadedAt={query.dataUpdatedAt}
           />
           {query.isFetchNextPageError && (
             <ErrorNotice error={query.error}>

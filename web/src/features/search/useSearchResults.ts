@@ -1,14 +1,13 @@
 import { keepPreviousData, useInfiniteQuery } from "@tanstack/react-query";
 import { useCallback, useMemo } from "react";
 import type { SearchParams } from "../../api/endpoints";
-import type { SearchHit } from "../../api/types";
 import { searchParamsOf, type SearchQuery } from "./params";
-import { searchQuery } from "./queries";
+import { type LoadedHit, searchQuery } from "./queries";
 
 /**
  * The search for the URL's query: the infinite query (the previous results stay while new
- * ones load), its first page (count, facets, degraded), every loaded hit once, and a stable
- * "load the next page".
+ * ones load), its first page (count, facets, degraded), every loaded hit once (with when its
+ * page arrived), and a stable "load the next page".
  */
 export function useSearchResults(search: SearchQuery) {
   const params: SearchParams = useMemo(
@@ -22,12 +21,12 @@ export function useSearchResults(search: SearchQuery) {
   const first = query.data?.pages[0];
   const hits = useMemo(() => {
     const seen = new Set<string>();
-    const out: SearchHit[] = [];
+    const out: LoadedHit[] = [];
     for (const page of query.data?.pages ?? []) {
       for (const hit of page.products) {
         if (!seen.has(hit.productId)) {
           seen.add(hit.productId);
-          out.push(hit);
+          out.push({ ...hit, loadedAt: page.loadedAt });
         }
       }
     }

@@ -1,0 +1,73 @@
+// Live stock on the search page survives scrolling: a stock change pushed to a
+// row of the first page must still show after the next page has loaded. (Each
+// row compares the push's time with the time its own page loaded; the time the
+// latest page loaded would drop every push that came before it.)
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { RUN, api, createProduct, eventually, launch, setStock, uniqueWord, waitForText, withShop } from "./helpers.mjs";
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+/** One more product than a search page holds (SEARCH_PAGE_SIZE in src/api/endpoints.ts). */
+const PRODUCTS = 21;
+
+test("a stock push to a search row still shows after the next page loads", { timeout: 120_000 }, async () => {
+  const word = uniqueWord("scrol");
+  const Word = word[0].toUpperCase() + word.slice(1);
+  for (let i = 0; i < PRODUCTS; i += 1) {
+    await createProduct({
+      id: `E2E-${RUN}-ROW${String(i).padStart(2, "0")}`,
+      title: `${Word} Reading Lamp ${i}`,
+      amount: 2500 + i,
+      stock: 40,
+    });
+  }
+  await eventually(`search for "${word}" finds all ${PRODUCTS}`, 30_000, async () => {
+    const r = await api("GET", `/search?q=${encodeURIComponent(word)}&limit=50`);
+    return r.status === 200 && r.body.totalCount === PRODUCTS && r.body.products.every((p) => p.available === 40);
+  });
+  const user = `e2e-scroll-${RUN}`.toLowerCase();
+
+  await withShop(browser, "search-live-stock", user, async ({ page }) => {
+    const subscribes = [];
+    page.on("websocket", (ws) => {
+      ws.on("framesent", (f) => {
+        const text = typeof f.payload === "string" ? f.payload : f.payload.toString("utf8");
+        if (text.includes('"subscribe"')) subscribes.push(text);
+      });
+    });
+
+    await page.goto(`/search?q=${encodeURIComponent(word)}`);
+    const firstRow = page.getByTestId("search-result").first();
+    await firstRow.waitFor();
+    const id = await firstRow.getAttribute("data-product-id");
+    const row = page.locator(`[data-testid="search-result"][data-product-id="${id}"]`);
+    const availability = row.getByTestId("search-result-availability");
+    await waitForText(availability, "In stock");
+    await eventually("the live socket is open", 10_000, async () => (await page.getByTestId("live-status").getAttribute("data-status")) === "open");
+    await eventually("the page subscribed to the first row", 10_000, async () => subscribes.some((t) => t.includes(id)));
+    // The subscribe is handled asynchronously on the server (a DynamoDB write); a moment for it.
+    await new Promise((r) => setTimeout(r, 250));
+
+    // Only the first page is loaded so far: the push comes between the two pages.
+    assert.equal(await page.getByText("End of results.").count(), 0);
+    await setStock(id, 2);
+    await waitForText(availability, "Only 2 left", 5_000);
+
+    // The next page loads as the list's end comes near.
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    await page.getByText("End of results.").waitFor({ timeout: 15_000 });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await row.waitFor();
+    // The first page was loaded before the push, so the push still wins.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await availability.textContent())?.trim(), "Only 2 left");
+  });
+});
