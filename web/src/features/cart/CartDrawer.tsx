@@ -87,7 +87,7 @@ function CartLineRow({ line, now }: { line: CartItem; now: number }) {
       </div>
       {soldOut && !expired && (
         <p className="warn small" role="alert" data-testid="cart-line-stock-warning">
-          Just sold out elsewhere. Your {line.quantity} {line.quantity === 1 ? "unit is" : "units are"} still held; check out before the reservation ends.
+          Now sold out. Your {line.quantity} {line.quantity === 1 ? "unit is" : "units are"} still held for you; check out before the reservation ends.
         </p>
       )}
       {soldOut && expired && (
