@@ -7,6 +7,7 @@ import { currentToken, isSignedIn, useAuth } from "./features/auth/store";
 import { useCart } from "./features/cart/store";
 import { loadConfig } from "./config";
 import { live } from "./features/live/client";
+import { syncProductCache } from "./features/live/stock";
 import { orderKeys } from "./features/orders/queries";
 import { queryClient, router } from "./router";
 import "./styles.css";
@@ -52,6 +53,7 @@ function wire(liveUrl: string | null): void {
   useCart.subscribe((s, prev) => {
     if (s.lines !== prev.lines) live.setCartIds(cartIds());
   });
+  syncProductCache(queryClient);
   live.start(liveUrl);
 }
 

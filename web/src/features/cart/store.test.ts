@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { setTokenSource } from "../../api/client";
 import { currentToken, useAuth } from "../auth/store";
+import { useStock } from "../live/stock";
 import { memoryStorage } from "../../lib/storage";
 import { deferred, json, mockFetch, problem, type Reply } from "../../test/http";
 import { cartSubtotal, createCartStore, lineExpired } from "./store";
@@ -72,6 +73,8 @@ describe("cart store: add", () => {
     expect(cart.getState().lines).toEqual([]);
     expect(cart.getState().error).toMatchObject({ productId: "P0000001", code: "INSUFFICIENT_INVENTORY" });
     expect(cart.getState().error?.message).toContain("Only 3 left");
+    // The 409's figure is the shop's latest word on the product's stock.
+    expect(useStock.getState().byId.P0000001).toMatchObject({ available: 3, inStock: true });
   });
 
   it("says how long a hold that reached its cap keeps the product away (409 HOLD_LIMIT_REACHED)", async () => {

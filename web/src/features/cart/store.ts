@@ -4,6 +4,7 @@ import { ApiError, errorMessage } from "../../api/client";
 import * as api from "../../api/endpoints";
 import type { CartLine, Money } from "../../api/types";
 import { currentToken, useAuth } from "../auth/store";
+import { useStock } from "../live/stock";
 import { safeLocalStorage } from "../../lib/storage";
 
 export const MAX_PER_LINE = 10;
@@ -55,6 +56,16 @@ function fromServer(line: CartLine): CartItem {
 
 function num(value: unknown): number | null {
   return typeof value === "number" && Number.isFinite(value) ? value : null;
+}
+
+/**
+ * A 409 `INSUFFICIENT_INVENTORY` says how many units of the product are left: the shop's
+ * latest word on it, kept with the pushed figures.
+ */
+function learnAvailability(productId: string | null, error: unknown): void {
+  if (!productId || !(error instanceof ApiError) || error.code !== "INSUFFICIENT_INVENTORY") return;
+  const available = num(error.problem.available);
+  if (available !== null) useStock.getState().put(productId, available, available > 0);
 }
 
 /** The message a shopper sees when the API refuses a cart change. */
@@ -144,8 +155,10 @@ export function createCartStore(storage: () => StateStorage = safeLocalStorage) 
           });
         const applyServerLine = (line: CartLine) =>
           update(line.productId, () => ({ ...fromServer(line), pending: busy(line.productId) }));
-        const fail = (productId: string | null, error: unknown, message: string) =>
+        const fail = (productId: string | null, error: unknown, message: string) => {
+          learnAvailability(productId, error);
           set({ error: { productId, code: error instanceof ApiError ? error.code : "ERROR", message } });
+        };
 
         return {
           owner: null,

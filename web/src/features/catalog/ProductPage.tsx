@@ -43,8 +43,11 @@ function Gallery({ product }: { product: ProductDetail }) {
   );
 }
 
-function AddToCart({ product, soldOut }: { product: ProductDetail; soldOut: boolean }) {
-  const [quantity, setQuantity] = useState(1);
+/** The quantity picker offers at most what is left (and at most a line's limit). */
+function AddToCart({ product, available, soldOut }: { product: ProductDetail; available: number; soldOut: boolean }) {
+  const most = Math.max(1, Math.min(MAX_PER_LINE, available));
+  const [picked, setQuantity] = useState(1);
+  const quantity = Math.min(picked, most);
   const add = useCart((s) => s.add);
   const error = useCart((s) => (s.error?.productId === product.productId ? s.error : null));
   const openCart = useUi((s) => s.openCart);
@@ -66,7 +69,7 @@ function AddToCart({ product, soldOut }: { product: ProductDetail; soldOut: bool
     >
       <label htmlFor="add-qty">Quantity</label>
       <select id="add-qty" data-testid="add-to-cart-quantity" value={quantity} onChange={(e) => setQuantity(Number(e.target.value))}>
-        {Array.from({ length: MAX_PER_LINE }, (_, i) => i + 1).map((n) => (
+        {Array.from({ length: most }, (_, i) => i + 1).map((n) => (
           <option key={n} value={n}>
             {n}
           </option>
@@ -180,7 +183,7 @@ export function ProductPage() {
           >
             {label}
           </p>
-          <AddToCart product={p} soldOut={soldOut} />
+          <AddToCart product={p} available={availability?.available ?? p.available} soldOut={soldOut} />
           {p.description && <p className="description">{p.description}</p>}
         </div>
       </div>

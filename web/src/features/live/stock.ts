@@ -1,4 +1,6 @@
+import type { QueryClient } from "@tanstack/react-query";
 import { create } from "zustand";
+import type { ProductDetail } from "../../api/types";
 
 export type StockInfo = { available: number; inStock: boolean; at: number };
 
@@ -9,7 +11,10 @@ type StockState = {
   setStatus: (status: StockState["status"]) => void;
 };
 
-/** The latest pushed availability per product, with when it arrived. */
+/**
+ * The latest availability learned per product (pushed over the live socket, or said by a 409
+ * `INSUFFICIENT_INVENTORY`), with when it arrived.
+ */
 export const useStock = create<StockState>()((set) => ({
   byId: {},
   status: "off",
@@ -37,4 +42,20 @@ export function availabilityLabel(a: { available: number; inStock: boolean } | u
   if (!a.inStock || a.available <= 0) return "Out of stock";
   if (a.available <= 5) return `Only ${a.available} left`;
   return "In stock";
+}
+
+/**
+ * Keeps the cached product details (`["product", id]`) in step with the availability the
+ * store learns, so that everything reading them (the quantity picker among them) sees it.
+ * Returns the function that stops it.
+ */
+export function syncProductCache(client: QueryClient): () => void {
+  return useStock.subscribe((state, previous) => {
+    for (const [productId, info] of Object.entries(state.byId)) {
+      if (previous.byId[productId] === info) continue;
+      client.setQueryData<ProductDetail>(["product", productId], (old) =>
+        old ? { ...old, available: info.available, inStock: info.inStock } : old,
+      );
+    }
+  });
 }
