@@ -288,3 +288,22 @@ export async function fillShipping(page, name) {
 export async function checkoutState(page) {
   return JSON.parse((await page.getByTestId("checkout").getAttribute("data-state")) ?? "null");
 }
+
+/**
+ * Records the live socket's subscribe messages from now on (call before `page.goto`).
+ * Returns `subscribed(productId)`, which waits until one named the product, then a moment
+ * more: the server handles a subscribe asynchronously (a DynamoDB write).
+ */
+export function watchSubscribes(page) {
+  const sent = [];
+  page.on("websocket", (ws) => {
+    ws.on("framesent", (f) => {
+      const text = typeof f.payload === "string" ? f.payload : f.payload.toString("utf8");
+      if (text.includes('"subscribe"')) sent.push(text);
+    });
+  });
+  return async (productId) => {
+    await eventually(`the page subscribed to ${productId}`, 10_000, async () => sent.some((t) => t.includes(productId)));
+    await new Promise((r) => setTimeout(r, 250));
+  };
+}

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { RUN, createProduct, eventually, launch, waitForText, withShop } from "./helpers.mjs";
+import { RUN, createProduct, launch, waitForText, watchSubscribes, withShop } from "./helpers.mjs";
 
 let browser;
 before(async () => {
@@ -24,19 +24,11 @@ test("reserving the last unit does not say it sold out elsewhere", { timeout: 60
   const user = `e2e-last-${RUN}`.toLowerCase();
 
   await withShop(browser, "last-unit", user, async ({ page }) => {
-    const subscribes = [];
-    page.on("websocket", (ws) => {
-      ws.on("framesent", (f) => {
-        const text = typeof f.payload === "string" ? f.payload : f.payload.toString("utf8");
-        if (text.includes('"subscribe"')) subscribes.push(text);
-      });
-    });
+    const subscribed = watchSubscribes(page);
     await page.goto(`/products/${product.id}`);
     const availability = page.getByTestId("product-availability");
     await waitForText(availability, "Only 1 left");
-    await eventually("the page subscribed to the product", 10_000, async () => subscribes.some((t) => t.includes(product.id)));
-    // The subscribe is handled asynchronously on the server (a DynamoDB write); a moment for it.
-    await new Promise((r) => setTimeout(r, 250));
+    await subscribed(product.id);
 
     await page.getByTestId("add-to-cart").click();
     const drawer = page.getByTestId("cart-drawer");

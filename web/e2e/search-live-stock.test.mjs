@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { RUN, api, createProduct, eventually, launch, setStock, uniqueWord, waitForText, withShop } from "./helpers.mjs";
+import { RUN, api, createProduct, eventually, launch, setStock, uniqueWord, waitForText, watchSubscribes, withShop } from "./helpers.mjs";
 
 let browser;
 before(async () => {
@@ -36,13 +36,7 @@ test("a stock push to a search row still shows after the next page loads", { tim
   const user = `e2e-scroll-${RUN}`.toLowerCase();
 
   await withShop(browser, "search-live-stock", user, async ({ page }) => {
-    const subscribes = [];
-    page.on("websocket", (ws) => {
-      ws.on("framesent", (f) => {
-        const text = typeof f.payload === "string" ? f.payload : f.payload.toString("utf8");
-        if (text.includes('"subscribe"')) subscribes.push(text);
-      });
-    });
+    const subscribed = watchSubscribes(page);
 
     await page.goto(`/search?q=${encodeURIComponent(word)}`);
     const firstRow = page.getByTestId("search-result").first();
@@ -52,9 +46,7 @@ test("a stock push to a search row still shows after the next page loads", { tim
     const availability = row.getByTestId("search-result-availability");
     await waitForText(availability, "In stock");
     await eventually("the live socket is open", 10_000, async () => (await page.getByTestId("live-status").getAttribute("data-status")) === "open");
-    await eventually("the page subscribed to the first row", 10_000, async () => subscribes.some((t) => t.includes(id)));
-    // The subscribe is handled asynchronously on the server (a DynamoDB write); a moment for it.
-    await new Promise((r) => setTimeout(r, 250));
+    await subscribed(id);
 
     // Only the first page is loaded so far: the push comes between the two pages.
     assert.equal(await page.getByText("End of results.").count(), 0);

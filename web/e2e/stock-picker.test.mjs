@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { RUN, createProduct, eventually, launch, setStock, waitForText, withShop } from "./helpers.mjs";
+import { RUN, createProduct, eventually, launch, setStock, waitForText, watchSubscribes, withShop } from "./helpers.mjs";
 
 let browser;
 before(async () => {
@@ -24,20 +24,12 @@ test("a stock push limits the quantity picker", { timeout: 60_000 }, async () =>
   const user = `e2e-picker-${RUN}`.toLowerCase();
 
   await withShop(browser, "stock-picker-push", user, async ({ page }) => {
-    const subscribes = [];
-    page.on("websocket", (ws) => {
-      ws.on("framesent", (f) => {
-        const text = typeof f.payload === "string" ? f.payload : f.payload.toString("utf8");
-        if (text.includes('"subscribe"')) subscribes.push(text);
-      });
-    });
+    const subscribed = watchSubscribes(page);
     await page.goto(`/products/${product.id}`);
     const availability = page.getByTestId("product-availability");
     await waitForText(availability, "In stock");
     assert.equal(await offered(page), 10);
-    await eventually("the page subscribed to the product", 10_000, async () => subscribes.some((t) => t.includes(product.id)));
-    // The subscribe is handled asynchronously on the server (a DynamoDB write); a moment for it.
-    await new Promise((r) => setTimeout(r, 250));
+    await subscribed(product.id);
 
     await setStock(product.id, 2);
     await waitForText(availability, "Only 2 left", 5_000);
