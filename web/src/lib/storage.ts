@@ -1,14 +1,22 @@
 /** localStorage when the platform has it (and allows it); an in-memory stand-in otherwise. */
 export function safeLocalStorage(): Storage {
+  return usable(() => localStorage);
+}
+
+/** sessionStorage (this tab, kept across reloads) when allowed; an in-memory stand-in otherwise. */
+export function safeSessionStorage(): Storage {
+  return usable(() => sessionStorage);
+}
+
+function usable(storage: () => Storage): Storage {
   try {
-    if (typeof localStorage !== "undefined") {
-      const probe = "__shop_probe__";
-      localStorage.setItem(probe, "1");
-      localStorage.removeItem(probe);
-      return localStorage;
-    }
+    const s = storage();
+    const probe = "__shop_probe__";
+    s.setItem(probe, "1");
+    s.removeItem(probe);
+    return s;
   } catch {
-    // private mode or disabled storage: fall through
+    // absent, private mode or disabled storage: fall through
   }
   return memoryStorage();
 }

@@ -1,20 +1,26 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useMachine } from "@xstate/react";
-import { useEffect, useMemo, useRef } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { useTitle } from "../../lib/hooks";
+import { useAuth } from "../auth/store";
 import { useCart } from "../cart/store";
 import { orderKeys } from "../orders/queries";
 import { addressToForm, validateAddress } from "./address";
 import { BackButton } from "./BackButton";
 import { CheckoutSteps, STEP_LABELS } from "./CheckoutSteps";
 import { Confirmation } from "./Confirmation";
-import { checkoutMachine, stepOf } from "./machine";
+import { checkoutMachine, progressOf, stepOf } from "./machine";
 import { PaymentDeclined } from "./PaymentDeclined";
 import { PaymentStep } from "./PaymentStep";
+import { clearProgress, loadProgress, saveProgress } from "./progress";
 import { ReviewStep } from "./ReviewStep";
 import { ShippingForm } from "./ShippingForm";
 
-/** `/checkout`: shipping → payment → review → placing → confirmation, driven by the checkout machine. */
+/**
+ * `/checkout`: shipping → payment → review → placing → confirmation, driven by the checkout
+ * machine. Its progress (and the attempt's Idempotency-Key) is kept in this tab across a reload,
+ * until the confirmation has been seen and left.
+ */
 export function CheckoutPage() {
   useTitle("Checkout");
   const queryClient = useQueryClient();
@@ -30,9 +36,15 @@ export function CheckoutPage() {
       }),
     [queryClient],
   );
-  const [state, send] = useMachine(machine, { input: undefined });
+  const user = useAuth((s) => s.session?.user ?? "");
+  const [resumed] = useState(() => loadProgress(user));
+  const [state, send] = useMachine(machine, { input: resumed });
   const ctx = state.context;
   const step = stepOf(state.value);
+
+  useEffect(() => saveProgress(user, progressOf(state.value, ctx)), [user, state.value, ctx]);
+  const done = state.matches("confirmation");
+  useEffect(() => (done ? () => clearProgress(user) : undefined), [done, user]);
 
   // Move focus to the step's heading when the step changes (keyboard and screen-reader users).
   const heading = useRef<HTMLHeadingElement>(null);

@@ -4,7 +4,9 @@ import { ApiError, setTokenSource } from "../../api/client";
 import type { Cart, PlacedOrder, PlaceOrderInput, ShippingAddress } from "../../api/types";
 import { json, mockFetch, problem } from "../../test/http";
 import { validateAddress } from "./address";
-import { checkoutMachine, stepOf } from "./machine";
+import { type CheckoutInput, checkoutMachine, progressOf, stepOf, UNCONFIRMED } from "./machine";
+import { loadProgress, saveProgress } from "./progress";
+import { memoryStorage } from "../../lib/storage";
 
 const usd = (amount: number) => ({ amount, currency: "USD" });
 const address: ShippingAddress = { name: "Alice Doe", line1: "1 Main St", city: "Springfield", postalCode: "12345", country: "US" };
@@ -37,7 +39,7 @@ const placed: PlacedOrder = {
 type PlaceCall = { body: PlaceOrderInput; key: string };
 
 /** A machine whose API calls answer from `answers` in turn (an Error is thrown). */
-function start(answers: (PlacedOrder | Error)[], cartAnswer: Cart = cart) {
+function start(answers: (PlacedOrder | Error)[], cartAnswer: Cart = cart, input: CheckoutInput = undefined) {
   const calls: PlaceCall[] = [];
   let cartLoads = 0;
   const placedSpy = vi.fn();
@@ -58,7 +60,7 @@ function start(answers: (PlacedOrder | Error)[], cartAnswer: Cart = cart) {
     actions: { orderPlaced: placedSpy },
     delays: { keyInUseDelay: 5 },
   });
-  const actor = createActor(machine, { input: undefined }).start();
+  const actor = createActor(machine, { input }).start();
   return { actor, calls, placedSpy, cartLoads: () => cartLoads };
 }
 
@@ -264,6 +266,48 @@ describe("checkout machine with the real API calls", () => {
     actor.send({ type: "PLACE" });
     const s = await waitFor(actor, (x) => x.matches("paymentDeclined"));
     expect(s.context.error?.message).toBe("Your card was declined.");
+  });
+});
+
+describe("resuming after a reload", () => {
+  const progress = { address, paymentMethodId: "pm_card_visa", idempotencyKey: null, keyFor: null, order: null };
+
+  it("goes back to the step it was at, as far as what was entered allows", async () => {
+    expect(start([], cart, { ...progress, step: "payment" }).actor.getSnapshot().value).toBe("payment");
+    const review = start([], cart, { ...progress, step: "review" }).actor;
+    await waitFor(review, (s) => s.matches({ review: "ready" }));
+    expect(start([], cart, { ...progress, address: null, step: "review" }).actor.getSnapshot().value).toBe("shipping");
+    expect(start([], cart, { ...progress, paymentMethodId: null, step: "review" }).actor.getSnapshot().value).toBe("payment");
+    expect(start([], cart, { ...progress, order: placed, step: "confirmation" }).actor.getSnapshot().value).toBe("confirmation");
+    expect(start([], cart).actor.getSnapshot().value).toBe("shipping");
+  });
+
+  it("asks again with the same key for an attempt whose answer the reload lost", async () => {
+    // The first tab: placing, when the page reloads (the answer never arrives).
+    const first = start([new Error("never answered")]);
+    await toReview(first.actor);
+    first.actor.send({ type: "PLACE" });
+    const storage = memoryStorage();
+    saveProgress("alice", progressOf(first.actor.getSnapshot().value, first.actor.getSnapshot().context), storage);
+    const key = first.calls[0]?.key;
+
+    const again = start([placed], cart, loadProgress("alice", storage));
+    expect(again.actor.getSnapshot().value).toBe("failed");
+    expect(again.actor.getSnapshot().context.error).toEqual(UNCONFIRMED);
+    again.actor.send({ type: "RETRY" });
+    await waitFor(again.actor, (s) => s.matches("confirmation"));
+    expect(again.calls.map((c) => c.key)).toEqual([key]);
+  });
+
+  it("reads nothing from a missing or damaged entry", () => {
+    const storage = memoryStorage();
+    expect(loadProgress("alice", storage)).toBeUndefined();
+    storage.setItem("shop.checkout.alice", "{not json");
+    expect(loadProgress("alice", storage)).toBeUndefined();
+    storage.setItem("shop.checkout.alice", JSON.stringify({ step: "teleport" }));
+    expect(loadProgress("alice", storage)).toBeUndefined();
+    storage.setItem("shop.checkout.alice", JSON.stringify({ step: "review", address: { name: "" }, paymentMethodId: 7 }));
+    expect(loadProgress("alice", storage)).toMatchObject({ step: "review", address: null, paymentMethodId: null });
   });
 });
 

@@ -33,6 +33,8 @@ export type CheckoutContext = {
   order: PlacedOrder | null;
   error: CheckoutError | null;
   inUseRetries: number;
+  /** The step a reload left off at (looked at once, when the checkout starts). */
+  resumeAt: Step;
 };
 
 export type CheckoutEvent =
@@ -44,7 +46,22 @@ export type CheckoutEvent =
   | { type: "RETRY" }
   | { type: "CHANGE_PAYMENT" };
 
-export type CheckoutInput = { address?: ShippingAddress | null; paymentMethodId?: string | null } | undefined;
+/**
+ * Where a checkout stands, as kept across a page reload: the step, what was entered, the
+ * attempt's Idempotency-Key (so placing again after a reload replays the first answer) and
+ * the placed order.
+ */
+export type CheckoutProgress = Pick<CheckoutContext, "address" | "paymentMethodId" | "idempotencyKey" | "keyFor" | "order"> & {
+  step: Step;
+};
+
+/** What of a checkout's state outlives a reload. */
+export function progressOf(value: unknown, context: CheckoutContext): CheckoutProgress {
+  const { address, paymentMethodId, idempotencyKey, keyFor, order } = context;
+  return { step: stepOf(value), address, paymentMethodId, idempotencyKey, keyFor, order };
+}
+
+export type CheckoutInput = Partial<CheckoutProgress> | undefined;
 
 /** Canonical JSON (sorted keys), so the same body always maps to the same key. */
 export function canonicalJson(value: unknown): string {
@@ -70,6 +87,14 @@ function toCheckoutError(error: unknown): CheckoutError {
   const retryable = status === 0 || status >= 500 || status === 408 || status === 429 || code === "IDEMPOTENCY_KEY_IN_USE";
   return { status, code, message: errorMessage(error), retryable };
 }
+
+/** After a reload, an attempt whose answer never arrived: asking again with its key tells. */
+export const UNCONFIRMED: CheckoutError = {
+  status: 0,
+  code: "UNCONFIRMED",
+  message: "The page reloaded before your order was confirmed, so it may or may not have been placed.",
+  retryable: true,
+};
 
 const codeOf = (error: unknown) => (error instanceof ApiError ? error.code : "");
 
@@ -113,18 +138,39 @@ export const checkoutMachine = setup({
   },
 }).createMachine({
   id: "checkout",
-  initial: "shipping",
+  initial: "resuming",
   context: ({ input }) => ({
     address: input?.address ?? null,
     paymentMethodId: input?.paymentMethodId ?? null,
-    idempotencyKey: null,
-    keyFor: null,
+    idempotencyKey: input?.idempotencyKey ?? null,
+    keyFor: input?.keyFor ?? null,
     cart: null,
-    order: null,
+    order: input?.order ?? null,
     error: null,
     inUseRetries: 0,
+    resumeAt: input?.step ?? "shipping",
   }),
   states: {
+    /** Back to the step the input names, as far as what it holds allows; else shipping. */
+    resuming: {
+      always: [
+        { guard: ({ context }) => !!context.order, target: "confirmation" },
+        {
+          // A key at the review step is an attempt with no final answer (placing, or failed
+          // where Retry was offered): retrying with it replays the first outcome.
+          guard: ({ context }) =>
+            context.resumeAt === "review" && !!context.idempotencyKey && !!context.address && !!context.paymentMethodId,
+          target: "failed",
+          actions: assign({ error: UNCONFIRMED }),
+        },
+        {
+          guard: ({ context }) => context.resumeAt === "review" && !!context.address && !!context.paymentMethodId,
+          target: "review",
+        },
+        { guard: ({ context }) => context.resumeAt !== "shipping" && !!context.address, target: "payment" },
+        { target: "shipping" },
+      ],
+    },
     shipping: {
       on: {
         SUBMIT_SHIPPING: {
