@@ -116,7 +116,7 @@ export async function createProduct({ id, title, brand = "Acme", categoryId = "h
       return r.status === 200 && r.body.products.some((p) => p.productId === id);
     });
   }
-  return { id, ...body };
+  return { id, stock, ...body };
 }
 
 /** `PUT /admin/products/{id}/stock` `{ onHand }` as an admin. */
@@ -306,4 +306,25 @@ export function watchSubscribes(page) {
     await eventually(`the page subscribed to ${productId}`, 10_000, async () => sent.some((t) => t.includes(productId)));
     await new Promise((r) => setTimeout(r, 250));
   };
+}
+
+/**
+ * Creates `count` products that a search for `word` finds (`product(i, Word)` gives each one's
+ * `createProduct` fields, with `Word` the capitalised word for its title), and waits until the
+ * search finds them all with their stock. Returns the word.
+ */
+export async function createSearchable(prefix, count, product) {
+  const word = uniqueWord(prefix);
+  const Word = word[0].toUpperCase() + word.slice(1);
+  const made = [];
+  for (let i = 0; i < count; i += 1) made.push(await createProduct(product(i, Word)));
+  await eventually(`search for "${word}" finds all ${count}`, 30_000, async () => {
+    const r = await api("GET", `/search?q=${encodeURIComponent(word)}&limit=50`);
+    return (
+      r.status === 200 &&
+      r.body.totalCount === count &&
+      r.body.products.every((p) => p.available === made.find((m) => m.id === p.productId)?.stock)
+    );
+  });
+  return word;
 }

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { RUN, api, createProduct, eventually, launch, openShop, uniqueWord } from "./helpers.mjs";
+import { RUN, createSearchable, launch, openShop } from "./helpers.mjs";
 
 let browser;
 before(async () => {
@@ -16,21 +16,13 @@ after(async () => {
 const PRODUCTS = 30;
 
 test("search rows do not overlap at phone width", { timeout: 120_000 }, async () => {
-  const word = uniqueWord("narrow");
-  const Word = word[0].toUpperCase() + word.slice(1);
-  for (let i = 0; i < PRODUCTS; i += 1) {
-    await createProduct({
-      id: `E2E-${RUN}-PHONE${i}`,
-      // Long enough to wrap over several lines in a 390 px row.
-      title: `${Word} Extra Long Adjustable Ergonomic Reading and Task Lamp With Dimmer, Model ${i}`,
-      amount: 1900 + i,
-      stock: 3,
-    });
-  }
-  await eventually(`search for "${word}" finds all ${PRODUCTS}`, 30_000, async () => {
-    const r = await api("GET", `/search?q=${encodeURIComponent(word)}&limit=50`);
-    return r.status === 200 && r.body.totalCount === PRODUCTS;
-  });
+  const word = await createSearchable("narrow", PRODUCTS, (i, Word) => ({
+    id: `E2E-${RUN}-PHONE${i}`,
+    // Long enough to wrap over several lines in a 390 px row.
+    title: `${Word} Extra Long Adjustable Ergonomic Reading and Task Lamp With Dimmer, Model ${i}`,
+    amount: 1900 + i,
+    stock: 3,
+  }));
 
   const shop = await openShop(browser, null);
   try {

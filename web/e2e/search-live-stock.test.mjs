@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { RUN, api, createProduct, eventually, launch, setStock, uniqueWord, waitForText, watchSubscribes, withShop } from "./helpers.mjs";
+import { RUN, createSearchable, eventually, launch, setStock, waitForText, watchSubscribes, withShop } from "./helpers.mjs";
 
 let browser;
 before(async () => {
@@ -19,20 +19,12 @@ after(async () => {
 const PRODUCTS = 21;
 
 test("a stock push to a search row still shows after the next page loads", { timeout: 120_000 }, async () => {
-  const word = uniqueWord("scrol");
-  const Word = word[0].toUpperCase() + word.slice(1);
-  for (let i = 0; i < PRODUCTS; i += 1) {
-    await createProduct({
-      id: `E2E-${RUN}-ROW${String(i).padStart(2, "0")}`,
-      title: `${Word} Reading Lamp ${i}`,
-      amount: 2500 + i,
-      stock: 40,
-    });
-  }
-  await eventually(`search for "${word}" finds all ${PRODUCTS}`, 30_000, async () => {
-    const r = await api("GET", `/search?q=${encodeURIComponent(word)}&limit=50`);
-    return r.status === 200 && r.body.totalCount === PRODUCTS && r.body.products.every((p) => p.available === 40);
-  });
+  const word = await createSearchable("scrol", PRODUCTS, (i, Word) => ({
+    id: `E2E-${RUN}-ROW${String(i).padStart(2, "0")}`,
+    title: `${Word} Reading Lamp ${i}`,
+    amount: 2500 + i,
+    stock: 40,
+  }));
   const user = `e2e-scroll-${RUN}`.toLowerCase();
 
   await withShop(browser, "search-live-stock", user, async ({ page }) => {
