@@ -3,7 +3,8 @@ import { RouterProvider } from "@tanstack/react-router";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { onUnauthorized, setTokenSource } from "./api/client";
-import { currentToken, isSignedIn, useAuth } from "./features/auth/store";
+import { freshToken } from "./features/auth/refresh";
+import { isSignedIn, useAuth } from "./features/auth/store";
 import { useCart } from "./features/cart/store";
 import { loadConfig } from "./config";
 import { live } from "./features/live/client";
@@ -13,7 +14,7 @@ import { queryClient, router } from "./router";
 import "./styles.css";
 
 function wire(liveUrl: string | null): void {
-  setTokenSource(currentToken);
+  setTokenSource(freshToken);
 
   // A 401 on a signed-in call: the token is gone or expired; sign in again and come back.
   onUnauthorized(() => {

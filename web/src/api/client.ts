@@ -29,7 +29,8 @@ export function errorMessage(error: unknown): string {
   return "Something went wrong.";
 }
 
-type TokenSource = () => string | null;
+/** The bearer token for a request (it may have to be renewed first, hence the promise). */
+type TokenSource = () => string | null | Promise<string | null>;
 let tokenSource: TokenSource = () => null;
 let unauthorizedHandler: () => void = () => {};
 
@@ -66,7 +67,9 @@ export type RequestOptions = {
 export async function apiRequest<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { accept: "application/json, application/problem+json", ...options.headers };
   if (options.body !== undefined) headers["content-type"] = "application/json";
-  const token = options.auth ? tokenSource() : null;
+  const source = options.auth ? tokenSource() : null;
+  // Only a renewal waits: a token at hand goes out in the same task.
+  const token = source instanceof Promise ? await source : source;
   if (options.auth) {
     if (!token) {
       unauthorizedHandler();

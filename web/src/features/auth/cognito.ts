@@ -67,19 +67,43 @@ export async function completeCognitoSignIn(
       code_verifier: pending.verifier,
     }),
   });
-  const tokens = (await res.json().catch(() => ({}))) as {
-    id_token?: string;
-    access_token?: string;
-    error?: string;
-    error_description?: string;
+  const tokens = await readTokens(res);
+  return {
+    session: { ...sessionFromToken(tokens.id_token, "cognito", undefined, tokens.access_token), refreshToken: tokens.refresh_token },
+    returnTo: safeReturnPath(pending.returnTo),
   };
+}
+
+/** The user pool refused the refresh token (expired, revoked): the shopper must sign in again. */
+export class RefreshRefused extends Error {}
+
+/**
+ * A new ID token for `session` from its refresh token (the token endpoint's `refresh_token`
+ * grant). Cognito answers without a new refresh token, so the session keeps its own.
+ */
+export async function refreshCognitoSession(auth: CognitoAuth, session: Session): Promise<Session> {
+  const res = await fetch(`${auth.domain}/oauth2/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "refresh_token", client_id: auth.clientId, refresh_token: session.refreshToken ?? "" }),
+  });
+  if (res.status === 400 || res.status === 401) throw new RefreshRefused(`The session could not be renewed (${res.status}).`);
+  const tokens = await readTokens(res);
+  return {
+    ...sessionFromToken(tokens.id_token, "cognito", undefined, tokens.access_token),
+    refreshToken: tokens.refresh_token ?? session.refreshToken,
+  };
+}
+
+type Tokens = { id_token: string; access_token?: string; refresh_token?: string };
+
+/** The token endpoint's answer, or an error saying why there is none. */
+async function readTokens(res: Response): Promise<Tokens> {
+  const tokens = (await res.json().catch(() => ({}))) as Partial<Tokens> & { error?: string; error_description?: string };
   if (!res.ok || !tokens.id_token) {
     throw new Error(tokens.error_description || tokens.error || `Token exchange failed (${res.status}).`);
   }
-  return {
-    session: sessionFromToken(tokens.id_token, "cognito", undefined, tokens.access_token),
-    returnTo: safeReturnPath(pending.returnTo),
-  };
+  return tokens as Tokens;
 }
 
 export function cognitoLogoutUrl(auth: CognitoAuth): string {

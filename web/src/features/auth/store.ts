@@ -7,6 +7,8 @@ export type Session = {
   /** Sent as `Authorization: Bearer` (the Cognito ID token in AWS). */
   token: string;
   accessToken?: string;
+  /** Cognito's refresh token: trades for a new ID token when this one expires (`freshToken`). */
+  refreshToken?: string;
   user: string;
   admin: boolean;
   /** Milliseconds since the epoch, from the token's `exp`. */
@@ -51,18 +53,24 @@ export function sessionFromToken(token: string, mode: Session["mode"], fallbackU
   };
 }
 
-export function isSessionValid(session: Session | null, now = Date.now()): session is Session {
-  return !!session && (session.expiresAt === null || session.expiresAt > now + 5_000);
+/** The session's token is still good (with 5 s to spare). */
+export function tokenFresh(session: Session, now = Date.now()): boolean {
+  return session.expiresAt === null || session.expiresAt > now + 5_000;
 }
 
-/** The current bearer token, or null when signed out or expired. */
+/** Signed in: a token that is still good, or (Cognito) a refresh token to get another. */
+export function isSessionValid(session: Session | null, now = Date.now()): session is Session {
+  return !!session && (tokenFresh(session, now) || (session.mode === "cognito" && !!session.refreshToken));
+}
+
+/** The current bearer token while it is good; null when signed out or when it needs a refresh. */
 export function currentToken(): string | null {
   const { session } = useAuth.getState();
-  return isSessionValid(session) ? session.token : null;
+  return session && tokenFresh(session) ? session.token : null;
 }
 
 export function isSignedIn(): boolean {
-  return currentToken() !== null;
+  return isSessionValid(useAuth.getState().session);
 }
 
 /** Accepts only same-origin paths as a return target (no open redirects). */

@@ -3,7 +3,7 @@ import { createJSONStorage, persist, type StateStorage } from "zustand/middlewar
 import { ApiError, errorMessage } from "../../api/client";
 import * as api from "../../api/endpoints";
 import type { CartLine, Money } from "../../api/types";
-import { currentToken, useAuth } from "../auth/store";
+import { isSignedIn, useAuth } from "../auth/store";
 import { useStock } from "../live/stock";
 import { safeLocalStorage } from "../../lib/storage";
 
@@ -280,7 +280,7 @@ export function createCartStore(storage: () => StateStorage = safeLocalStorage) 
           },
 
           async reconcile() {
-            if (!currentToken()) return;
+            if (!isSignedIn()) return;
             const user = useAuth.getState().session?.user ?? null;
             const started = new Map(versions);
             let cart;
