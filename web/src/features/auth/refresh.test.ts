@@ -55,10 +55,21 @@ describe("freshToken", () => {
     expect(useAuth.getState().session).toBeNull();
   });
 
-  it("keeps the session when the user pool cannot be reached", async () => {
+  it("fails the request as a network error and keeps the session when the user pool cannot be reached", async () => {
     vi.stubGlobal("fetch", vi.fn(async () => Promise.reject(new TypeError("offline"))));
     useAuth.getState().signIn(expired);
-    await expect(freshToken()).resolves.toBeNull();
+    await expect(freshToken()).rejects.toMatchObject({ status: 0, code: "NETWORK_ERROR" });
     expect(useAuth.getState().session).toMatchObject({ refreshToken: "refresh-1" });
+  });
+
+  it("changes nothing when the session was replaced while it renewed", async () => {
+    const renewed = jwt({ "cognito:username": "alice", exp: Math.floor(Date.now() / 1000) + 3600 });
+    const { calls } = mockFetch(() => json(200, { id_token: renewed }));
+    useAuth.getState().signIn(expired);
+    const pending = freshToken();
+    useAuth.getState().signOut();
+    await expect(pending).resolves.toBeNull();
+    expect(calls).toHaveLength(1);
+    expect(useAuth.getState().session).toBeNull();
   });
 });

@@ -18,8 +18,8 @@ import { ShippingForm } from "./ShippingForm";
 
 /**
  * `/checkout`: shipping → payment → review → placing → confirmation, driven by the checkout
- * machine. Its progress (and the attempt's Idempotency-Key) is kept in this tab across a reload,
- * until the confirmation has been seen and left.
+ * machine. Its progress (and the attempt's Idempotency-Key) is kept in this tab across a reload
+ * (`progress.ts`); leaving the page within the app ends it.
  */
 export function CheckoutPage() {
   useTitle("Checkout");
@@ -42,9 +42,11 @@ export function CheckoutPage() {
   const ctx = state.context;
   const step = stepOf(state.value);
 
-  useEffect(() => saveProgress(user, progressOf(state.value, ctx)), [user, state.value, ctx]);
-  const done = state.matches("confirmation");
-  useEffect(() => (done ? () => clearProgress(user) : undefined), [done, user]);
+  useEffect(() => {
+    if (user) saveProgress(user, progressOf(state.value, ctx));
+  }, [user, state.value, ctx]);
+  // Leaving the page within the app ends the checkout (a reload does not unmount it).
+  useEffect(() => () => clearProgress(user), [user]);
 
   // Move focus to the step's heading when the step changes (keyboard and screen-reader users).
   const heading = useRef<HTMLHeadingElement>(null);

@@ -5,7 +5,7 @@ import type { Cart, PlacedOrder, PlaceOrderInput, ShippingAddress } from "../../
 import { json, mockFetch, problem } from "../../test/http";
 import { validateAddress } from "./address";
 import { type CheckoutInput, checkoutMachine, progressOf, stepOf, UNCONFIRMED } from "./machine";
-import { loadProgress, saveProgress } from "./progress";
+import { loadProgress, PROGRESS_KEPT_MS, saveProgress } from "./progress";
 import { memoryStorage } from "../../lib/storage";
 
 const usd = (amount: number) => ({ amount, currency: "USD" });
@@ -304,10 +304,19 @@ describe("resuming after a reload", () => {
     expect(loadProgress("alice", storage)).toBeUndefined();
     storage.setItem("shop.checkout.alice", "{not json");
     expect(loadProgress("alice", storage)).toBeUndefined();
-    storage.setItem("shop.checkout.alice", JSON.stringify({ step: "teleport" }));
+    const now = Date.now();
+    storage.setItem("shop.checkout.alice", JSON.stringify({ step: "teleport", savedAt: now }));
     expect(loadProgress("alice", storage)).toBeUndefined();
-    storage.setItem("shop.checkout.alice", JSON.stringify({ step: "review", address: { name: "" }, paymentMethodId: 7 }));
+    storage.setItem("shop.checkout.alice", JSON.stringify({ step: "review", address: { name: "" }, paymentMethodId: 7, savedAt: now }));
     expect(loadProgress("alice", storage)).toMatchObject({ step: "review", address: null, paymentMethodId: null });
+  });
+
+  it("does not resume progress left longer ago than a reload takes", () => {
+    const storage = memoryStorage();
+    saveProgress("alice", { ...progress, step: "payment" }, storage);
+    expect(loadProgress("alice", storage)).toMatchObject({ step: "payment" });
+    expect(loadProgress("alice", storage, Date.now() + PROGRESS_KEPT_MS + 1)).toBeUndefined();
+    expect(loadProgress("bob", storage)).toBeUndefined();
   });
 });
 
