@@ -214,21 +214,22 @@ function jwtExpiry(token) {
 /**
  * A fresh browser context (its own localStorage), signed in as `user` when given:
  * a dev token stored the way the app keeps it (`shop.auth`, the Zustand persist
- * format of src/auth/store.ts). Returns `{ context, page, token, user }`.
+ * format of src/auth/store.ts), with `session`'s fields over the stored session's
+ * (`{ expiresAt, mode, refreshToken }`, say). Returns `{ context, page, token, user }`.
  */
-export async function openShop(browser, user) {
+export async function openShop(browser, user, session = {}) {
   let storageState;
   let token = null;
   if (user) {
     const signed = await devToken(user, false);
     token = signed.token;
-    const session = { token, user: signed.user, admin: false, expiresAt: jwtExpiry(token), mode: "dev" };
+    const stored = { token, user: signed.user, admin: false, expiresAt: jwtExpiry(token), mode: "dev", ...session };
     storageState = {
       cookies: [],
       origins: [
         {
           origin: STOREFRONT_URL,
-          localStorage: [{ name: "shop.auth", value: JSON.stringify({ state: { session }, version: 1 }) }],
+          localStorage: [{ name: "shop.auth", value: JSON.stringify({ state: { session: stored }, version: 1 }) }],
         },
       ],
     };
@@ -246,9 +247,12 @@ export async function openShop(browser, user) {
   return { context, page, token, user, problems };
 }
 
-/** Runs `fn` with a fresh signed-in page; on failure saves a screenshot and prints what the page logged. */
-export async function withShop(browser, name, user, fn) {
-  const shop = await openShop(browser, user);
+/**
+ * Runs `fn` with a fresh signed-in page (`session` as for `openShop`); on failure saves a
+ * screenshot and prints what the page logged.
+ */
+export async function withShop(browser, name, user, fn, session = {}) {
+  const shop = await openShop(browser, user, session);
   try {
     await fn(shop);
   } catch (e) {

@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { RUN, STOREFRONT_URL, devToken, launch, waitForText } from "./helpers.mjs";
+import { RUN, STOREFRONT_URL, devToken, launch, waitForText, withShop } from "./helpers.mjs";
 
 let browser;
 before(async () => {
@@ -24,52 +24,40 @@ const POOL = "https://shop-e2e.auth.us-east-1.amazoncognito.com";
 
 test("an expired ID token is refreshed with the refresh token, and the shopper stays signed in", { timeout: 60_000 }, async () => {
   const user = `e2e-refresh-token-${RUN}`.toLowerCase();
-  const old = await devToken(user, false);
-  const session = {
-    token: old.token,
-    user: old.user,
-    admin: false,
-    // Expired a minute ago, as far as the app knows.
-    expiresAt: Date.now() - 60_000,
-    mode: "cognito",
-    refreshToken: `refresh-${RUN}`,
-  };
-  const context = await browser.newContext({
-    baseURL: STOREFRONT_URL,
-    viewport: { width: 1280, height: 900 },
-    storageState: {
-      cookies: [],
-      origins: [{ origin: STOREFRONT_URL, localStorage: [{ name: "shop.auth", value: JSON.stringify({ state: { session }, version: 1 }) }] }],
-    },
-  });
-  try {
-    const page = await context.newPage();
-    await page.route(`${STOREFRONT_URL}/config.json`, async (route) => {
-      const site = await (await route.fetch()).json();
-      site.auth = { mode: "cognito", region: "us-east-1", userPoolId: "us-east-1_e2e", clientId: "e2e-client", domain: POOL };
-      await route.fulfill({ json: site });
-    });
-    const grants = [];
-    await page.route(`${POOL}/oauth2/token`, async (route) => {
-      const form = new URLSearchParams(route.request().postData() ?? "");
-      grants.push(Object.fromEntries(form));
-      const fresh = await devToken(user, false);
-      await route.fulfill({
-        json: { id_token: fresh.token, access_token: fresh.token, token_type: "Bearer", expires_in: 3600 },
-        headers: { "access-control-allow-origin": "*" },
-      });
-    });
+  // Expired a minute ago, as far as the app knows.
+  const session = { expiresAt: Date.now() - 60_000, mode: "cognito", refreshToken: `refresh-${RUN}` };
 
-    await page.goto("/orders");
-    await waitForText(page.getByTestId("signed-in-user"), user);
-    await page.getByTestId("orders-empty").waitFor({ timeout: 10_000 });
-    assert.ok(!page.url().includes("/signin"), `still signed in at ${page.url()}`);
-    assert.deepEqual(
-      grants.map((g) => [g.grant_type, g.client_id, g.refresh_token]),
-      [["refresh_token", "e2e-client", `refresh-${RUN}`]],
-      "one refresh grant with the stored refresh token",
-    );
-  } finally {
-    await context.close();
-  }
+  await withShop(
+    browser,
+    "session-refresh",
+    user,
+    async ({ page }) => {
+      await page.route(`${STOREFRONT_URL}/config.json`, async (route) => {
+        const site = await (await route.fetch()).json();
+        site.auth = { mode: "cognito", region: "us-east-1", userPoolId: "us-east-1_e2e", clientId: "e2e-client", domain: POOL };
+        await route.fulfill({ json: site });
+      });
+      const grants = [];
+      await page.route(`${POOL}/oauth2/token`, async (route) => {
+        const form = new URLSearchParams(route.request().postData() ?? "");
+        grants.push(Object.fromEntries(form));
+        const fresh = await devToken(user, false);
+        await route.fulfill({
+          json: { id_token: fresh.token, access_token: fresh.token, token_type: "Bearer", expires_in: 3600 },
+          headers: { "access-control-allow-origin": "*" },
+        });
+      });
+
+      await page.goto("/orders");
+      await waitForText(page.getByTestId("signed-in-user"), user);
+      await page.getByTestId("orders-empty").waitFor({ timeout: 10_000 });
+      assert.ok(!page.url().includes("/signin"), `still signed in at ${page.url()}`);
+      assert.deepEqual(
+        grants.map((g) => [g.grant_type, g.client_id, g.refresh_token]),
+        [["refresh_token", "e2e-client", `refresh-${RUN}`]],
+        "one refresh grant with the stored refresh token",
+      );
+    },
+    session,
+  );
 });
