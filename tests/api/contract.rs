@@ -156,6 +156,70 @@ async fn the_running_api_answers_as_the_openapi_document_says() {
             None,
             404,
         ),
+        (
+            Method::GET,
+            "/products/{productId}/reviews",
+            "/products/P0000001/reviews?sort=helpful&limit=5".into(),
+            None,
+            None,
+            200,
+        ),
+        (
+            Method::GET,
+            "/products/{productId}/reviews",
+            "/products/P0000001/reviews?sort=stars".into(),
+            None,
+            None,
+            400,
+        ),
+        (
+            Method::GET,
+            "/products/{productId}/reviews",
+            "/products/P9999999/reviews".into(),
+            None,
+            None,
+            404,
+        ),
+        (
+            Method::POST,
+            "/products/{productId}/reviews",
+            "/products/P0000001/reviews".into(),
+            Some(&shopper),
+            Some(r#"{"rating":5,"title":"Great","body":"Really."}"#),
+            403,
+        ),
+        (
+            Method::POST,
+            "/products/{productId}/reviews",
+            "/products/P0000001/reviews".into(),
+            Some(&shopper),
+            Some(r#"{"rating":9,"title":"Great","body":"Really."}"#),
+            400,
+        ),
+        (
+            Method::POST,
+            "/products/{productId}/reviews/{reviewId}/helpful",
+            "/products/P0000001/reviews/rev_01JD4R5N8Q2X7Y3Z6A9B0C1D2E/helpful".into(),
+            Some(&shopper),
+            None,
+            404,
+        ),
+        (
+            Method::DELETE,
+            "/admin/products/{productId}/reviews/{reviewId}",
+            "/admin/products/P0000001/reviews/rev_01JD4R5N8Q2X7Y3Z6A9B0C1D2E".into(),
+            Some(&admin),
+            None,
+            404,
+        ),
+        (
+            Method::DELETE,
+            "/admin/products/{productId}/reviews/{reviewId}",
+            "/admin/products/P0000001/reviews/rev_01JD4R5N8Q2X7Y3Z6A9B0C1D2E".into(),
+            Some(&shopper),
+            None,
+            403,
+        ),
         (Method::GET, "/categories", "/categories".into(), None, None, 200),
         (
             Method::GET,
@@ -479,6 +543,12 @@ fn the_relays_messages_match_the_asyncapi_document() {
         "dynamodb": { "Keys": { "pk": { "S": "OUTBOX#x" }, "sk": { "S": "EVENT" } }, "SequenceNumber": "7", "SizeBytes": 1 }
     }))
     .unwrap();
+    let rated: shop_domain::events::ReviewRated = serde_json::from_value(json!({
+        "type": "ReviewRated", "eventId": "e-4", "productId": "P0000001",
+        "reviewId": "rev_01JD4R5N8Q2X7Y3Z6A9B0C1D2E", "before": null, "after": 4
+    }))
+    .unwrap();
+    check("ReviewRated", &serde_json::to_string(&rated).unwrap());
     let error = shop_events::route(&record).unwrap_err();
     check("UnreadableRecord", &shop_events::unreadable(&record, &error).body);
 }

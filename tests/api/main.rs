@@ -23,6 +23,7 @@ mod product_detail;
 mod recommendations;
 mod rehearsal;
 mod reindex;
+mod reviews;
 mod search;
 mod search_backends;
 mod smoke;

@@ -85,7 +85,9 @@ pub struct ProductDraft {
     pub price: Money,
 }
 
-fn text_field(errors: &mut Vec<FieldError>, field: &str, value: String, min: usize, max: usize) -> String {
+/// A trimmed text field of `min..=max` characters without control
+/// characters (newlines allowed); a problem is added to `errors`.
+pub(crate) fn text_field(errors: &mut Vec<FieldError>, field: &str, value: String, min: usize, max: usize) -> String {
     let trimmed = value.trim();
     let chars = trimmed.chars().count();
     if chars < min {

@@ -6,6 +6,7 @@
 use crate::ids::ProductId;
 use crate::money::Money;
 use crate::order::{OrderId, OrderStatus};
+use crate::review::{ReviewId, Stars};
 use serde::{Deserialize, Serialize};
 
 /// What the search index updater hears: "look at this product again".
@@ -61,3 +62,24 @@ pub struct OrderedLine {
     pub product_id: ProductId,
     pub quantity: u32,
 }
+
+/// A review's rating changed: what the rating consumer hears. Made from the
+/// table's stream: a review written (`before` none), edited (both), or
+/// deleted (`after` none). An edit that keeps the stars, and a helpful
+/// vote, make none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewRated {
+    /// Always `ReviewRated`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The stream record's `eventID`: the same change always has the same
+    /// id, so a redelivered message counts once.
+    pub event_id: String,
+    pub product_id: ProductId,
+    pub review_id: ReviewId,
+    pub before: Option<Stars>,
+    pub after: Option<Stars>,
+}
+
+pub const REVIEW_RATED: &str = "ReviewRated";

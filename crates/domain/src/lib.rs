@@ -10,6 +10,7 @@
 //! - [`ledger`]: whether stock and money add up.
 //! - [`events`]: the messages between services.
 //! - [`recommendations`]: what an order adds to "customers also bought".
+//! - [`review`]: reviews, who may write one, and a product's rating.
 //! - [`validation`], [`settings`], [`report`]: invalid input, invalid
 //!   configuration, errors as text.
 
@@ -26,6 +27,7 @@ pub mod payment;
 pub mod pricing;
 pub mod recommendations;
 pub mod report;
+pub mod review;
 pub mod settings;
 pub mod stock;
 pub mod time;

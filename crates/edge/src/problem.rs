@@ -10,6 +10,7 @@ use shop_domain::time as clock;
 pub use shop_domain::validation::FieldError;
 use shop_store::StoreError;
 use shop_store::cart::CartError;
+use shop_store::reviews::ReviewError;
 
 /// Everything a handler can answer other than success.
 #[derive(Debug, thiserror::Error)]
@@ -217,6 +218,23 @@ impl From<CartError> for ApiError {
                 json!({ "maxHoldMinutes": cart::MAX_HOLD.whole_minutes(), "retryAfter": clock::format(until) }),
             ),
             CartError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ReviewError> for ApiError {
+    fn from(error: ReviewError) -> Self {
+        let detail = error.to_string();
+        match error {
+            ReviewError::NotABuyer(product) => ApiError::refused(
+                StatusCode::FORBIDDEN,
+                "NOT_A_BUYER",
+                detail,
+                json!({ "productId": product }),
+            ),
+            ReviewError::NotFound(id) => ApiError::not_found("review", id),
+            ReviewError::OwnReview => ApiError::refused(StatusCode::FORBIDDEN, "OWN_REVIEW", detail, json!({})),
+            ReviewError::Store(e) => e.into(),
         }
     }
 }

@@ -14,8 +14,9 @@ pub mod relay;
 use aws_lambda_events::dynamodb::EventRecord;
 use serde::Deserialize;
 use serde_dynamo::AttributeValue;
-use shop_domain::events::{CatalogEvent, OrderEvent, OrderPayload};
+use shop_domain::events::{CatalogEvent, OrderEvent, OrderPayload, REVIEW_RATED, ReviewRated};
 use shop_domain::order::OrderId;
+use shop_domain::review::{ReviewId, Stars};
 use shop_store::{correlation, keys};
 
 /// An SQS client; `endpoint` overrides where it connects.
@@ -37,6 +38,9 @@ pub enum Destination {
     /// FIFO, grouped by product, like the search index queue: stock changes
     /// for open storefront pages (`shop_live`).
     LiveStock,
+    /// Standard: review ratings for the rating consumer, never merged (each
+    /// is one change to count).
+    Ratings,
     /// Records the relay cannot read (a bug): kept with the reason, so they
     /// neither block the stream nor vanish.
     Unreadable,
@@ -119,6 +123,20 @@ pub fn route(record: &EventRecord) -> Result<Vec<Outgoing>, UnreadableRecord> {
             })
             .collect());
     }
+    if pk.starts_with(keys::REVIEWS_PK_PREFIX) && sk.starts_with(keys::REVIEW_SK_PREFIX) {
+        return review_rated(record).map_err(unreadable).map(|event| {
+            event
+                .map(|event| Outgoing {
+                    destination: Destination::Ratings,
+                    dedup_id: event.event_id.clone(),
+                    group: None,
+                    body: serde_json::to_string(&event).expect("events serialise"),
+                    correlation_id,
+                })
+                .into_iter()
+                .collect()
+        });
+    }
     // An outbox item is only ever inserted; its removal is the TTL collecting it.
     if pk.starts_with("OUTBOX#") && record.event_name == "INSERT" {
         let item: OutboxItem =
@@ -168,6 +186,41 @@ fn string<'a>(item: &'a serde_dynamo::Item, name: &str) -> Option<&'a str> {
         Some(AttributeValue::S(value)) => Some(value),
         _ => None,
     }
+}
+
+/// A review's rating change, if its stars changed (a vote or an edit of
+/// the text alone changes none).
+fn review_rated(record: &EventRecord) -> Result<Option<ReviewRated>, String> {
+    let stars = |item: &serde_dynamo::Item| -> Result<Option<Stars>, String> {
+        match item.get("rating") {
+            Some(AttributeValue::N(n)) => n
+                .parse::<i64>()
+                .map_err(|e| e.to_string())
+                .and_then(Stars::new)
+                .map(Some)
+                .map_err(|e| format!("rating: {e}")),
+            Some(_) => Err("rating is not a number".into()),
+            None => Ok(None),
+        }
+    };
+    let (before, after) = (stars(&record.change.old_image)?, stars(&record.change.new_image)?);
+    if before == after {
+        return Ok(None);
+    }
+    let image = if after.is_some() {
+        &record.change.new_image
+    } else {
+        &record.change.old_image
+    };
+    let field = |name: &str| string(image, name).ok_or_else(|| format!("the review has no {name}"));
+    Ok(Some(ReviewRated {
+        kind: REVIEW_RATED.to_owned(),
+        event_id: record.event_id.clone(),
+        product_id: shop_domain::ids::ProductId::parse(field("productId")?)?,
+        review_id: ReviewId::parse(field("reviewId")?)?,
+        before,
+        after,
+    }))
 }
 
 /// Whether a stock shard's `available` changed (a shard created or deleted
@@ -295,6 +348,53 @@ mod tests {
             ))
             .unwrap()
             .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_review_whose_stars_change_goes_to_the_rating_consumer() {
+        let review = "rev_01J00000000000000000000000";
+        let keys = [("pk", "REVIEWS#p-1"), ("sk", &*format!("REVIEW#{review}"))];
+        let image = |rating: u8, helpful: u8| {
+            serde_json::json!({
+                "pk": { "S": "REVIEWS#p-1" }, "sk": { "S": format!("REVIEW#{review}") },
+                "productId": { "S": "p-1" }, "reviewId": { "S": review },
+                "rating": { "N": rating.to_string() }, "helpful": { "N": helpful.to_string() }
+            })
+        };
+        let rated = |name, old, new| -> Option<ReviewRated> {
+            let sent = route(&record(name, &keys, old, new)).unwrap();
+            assert!(sent.len() <= 1);
+            sent.first().map(|m| {
+                assert_eq!(m.destination, Destination::Ratings);
+                assert_eq!(m.group, None, "never merged");
+                serde_json::from_str(&m.body).unwrap()
+            })
+        };
+        let written = rated("INSERT", serde_json::json!(null), image(4, 0)).unwrap();
+        assert_eq!((written.before, written.after), (None, Some(Stars::new(4).unwrap())));
+        assert_eq!(written.event_id, "e-1");
+        let edited = rated("MODIFY", image(4, 0), image(2, 0)).unwrap();
+        assert_eq!(edited.before, Some(Stars::new(4).unwrap()));
+        let deleted = rated("REMOVE", image(2, 3), serde_json::json!(null)).unwrap();
+        assert_eq!((deleted.after, deleted.review_id.as_str()), (None, review));
+        // A helpful vote, or an edit of the words alone, changes no rating.
+        assert!(rated("MODIFY", image(2, 0), image(2, 1)).is_none());
+        // The shopper's author marker and the votes are not reviews.
+        let vote = [("pk", "REVIEWS#p-1"), ("sk", "VOTE#x#u")];
+        assert!(
+            route(&record("INSERT", &vote, serde_json::json!(null), serde_json::json!({})))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            route(&record(
+                "MODIFY",
+                &keys,
+                image(2, 0),
+                serde_json::json!({ "rating": { "N": "9" } })
+            ))
+            .is_err()
         );
     }
 

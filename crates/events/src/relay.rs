@@ -24,7 +24,7 @@ pub trait Publish {
 }
 
 /// The queues the relay feeds (`SEARCH_INDEX_QUEUE_URL`,
-/// `RECOMMENDATION_QUEUE_URL`, `LIVE_STOCK_QUEUE_URL`,
+/// `RECOMMENDATION_QUEUE_URL`, `LIVE_STOCK_QUEUE_URL`, `RATING_QUEUE_URL`,
 /// `RELAY_DEAD_LETTER_QUEUE_URL`).
 #[derive(Debug, Clone)]
 pub struct SqsPublisher {
@@ -32,6 +32,7 @@ pub struct SqsPublisher {
     pub search_index_queue_url: String,
     pub recommendation_queue_url: String,
     pub live_stock_queue_url: String,
+    pub rating_queue_url: String,
     pub dead_letter_queue_url: String,
 }
 
@@ -41,6 +42,7 @@ impl Publish for SqsPublisher {
             Destination::SearchIndex => &self.search_index_queue_url,
             Destination::Recommendations => &self.recommendation_queue_url,
             Destination::LiveStock => &self.live_stock_queue_url,
+            Destination::Ratings => &self.rating_queue_url,
             Destination::Unreadable => &self.dead_letter_queue_url,
         };
         let entries = messages
@@ -115,6 +117,7 @@ pub async fn relay<P: Publish>(publisher: &P, event: StreamEvent) -> DynamoDbEve
         Destination::SearchIndex,
         Destination::Recommendations,
         Destination::LiveStock,
+        Destination::Ratings,
         Destination::Unreadable,
     ] {
         let messages: Vec<&(usize, Outgoing)> = pending.iter().filter(|(_, m)| m.destination == destination).collect();
@@ -149,8 +152,8 @@ pub async fn relay<P: Publish>(publisher: &P, event: StreamEvent) -> DynamoDbEve
 /// them (a flash sale on one product sends two messages per batch, not two
 /// per sale). The message kept is the latest change's; it stands for the
 /// earliest record it replaces, so that a failed send rewinds the stream to
-/// the first change not safely forwarded. Order events (no group) are
-/// never merged.
+/// the first change not safely forwarded. Order and review events (no
+/// group) are never merged.
 fn coalesce(pending: Vec<(usize, Outgoing)>) -> Vec<(usize, Outgoing)> {
     let mut kept: Vec<(usize, Outgoing)> = Vec::with_capacity(pending.len());
     let mut slots: HashMap<(Destination, String), usize> = HashMap::new();

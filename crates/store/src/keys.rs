@@ -3,6 +3,7 @@
 use shop_domain::idempotency::IdempotencyKey;
 use shop_domain::ids::{CategoryId, ProductId, UserId};
 use shop_domain::order::{OrderId, OrderStatus};
+use shop_domain::review::ReviewId;
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -229,6 +230,49 @@ pub const SALES_SK: &str = "SALES";
 
 /// The sparse index that lists a category's best sellers (Number sort key).
 pub const BY_CATEGORY_SALES: (&str, &str) = ("ByCategorySales", "unitsSold");
+
+/// A product's reviews and everything about them: `REVIEWS#<productId>`
+/// holds `REVIEW#<reviewId>` (newest first, as review ids are ULIDs),
+/// `BY#<userId>` (whose review it is: one per shopper), `VOTE#<reviewId>#<userId>`
+/// (one helpful vote per shopper) and `SUMMARY` (the rating histogram).
+pub fn reviews_pk(id: &ProductId) -> String {
+    format!("REVIEWS#{id}")
+}
+
+pub const REVIEWS_PK_PREFIX: &str = "REVIEWS#";
+pub const REVIEW_SK_PREFIX: &str = "REVIEW#";
+
+pub fn review_sk(id: &ReviewId) -> String {
+    format!("{REVIEW_SK_PREFIX}{id}")
+}
+
+pub fn review_author_sk(user: &UserId) -> String {
+    format!("BY#{user}")
+}
+
+pub fn review_vote_sk(review: &ReviewId, user: &UserId) -> String {
+    format!("VOTE#{review}#{user}")
+}
+
+pub const RATING_SUMMARY_SK: &str = "SUMMARY";
+
+/// GSI1 lists a product's reviews by helpful votes: `HELPFUL#<productId>` /
+/// `<votes, 10 digits>#<reviewId>`.
+pub fn helpful_pk(id: &ProductId) -> String {
+    format!("HELPFUL#{id}")
+}
+
+pub fn helpful_sk(votes: u32, review: &ReviewId) -> String {
+    format!("{votes:010}#{review}")
+}
+
+/// Marks a review event as counted in the product's rating, so a
+/// redelivered event counts nothing twice.
+pub fn rated_marker_pk(event_id: &str) -> String {
+    format!("RATED#{event_id}")
+}
+
+pub const RATED_MARKER_SK: &str = "EVENT";
 
 /// A WebSocket connection of the live stock API.
 pub fn live_connection_pk(connection: &str) -> String {

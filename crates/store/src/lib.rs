@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod live;
 pub mod orders;
 pub mod recommendations;
+pub mod reviews;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};

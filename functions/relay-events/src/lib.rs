@@ -9,7 +9,7 @@ use shop_edge::function::{Error, Function, Init};
 use shop_events::relay::{Publish, SqsPublisher};
 
 /// The queues from the configuration (`SEARCH_INDEX_QUEUE_URL`,
-/// `RECOMMENDATION_QUEUE_URL`, `LIVE_STOCK_QUEUE_URL`,
+/// `RECOMMENDATION_QUEUE_URL`, `LIVE_STOCK_QUEUE_URL`, `RATING_QUEUE_URL`,
 /// `RELAY_DEAD_LETTER_QUEUE_URL`).
 pub fn publisher(config: &Config, sqs: aws_sdk_sqs::Client) -> Result<SqsPublisher, ConfigError> {
     let queues = config.queues.clone();
@@ -19,6 +19,7 @@ pub fn publisher(config: &Config, sqs: aws_sdk_sqs::Client) -> Result<SqsPublish
         search_index_queue_url: required(queues.search_index, "SEARCH_INDEX_QUEUE_URL")?,
         recommendation_queue_url: required(queues.recommendations, "RECOMMENDATION_QUEUE_URL")?,
         live_stock_queue_url: required(queues.live_stock, "LIVE_STOCK_QUEUE_URL")?,
+        rating_queue_url: required(queues.ratings, "RATING_QUEUE_URL")?,
         dead_letter_queue_url: required(queues.relay_dead_letter, "RELAY_DEAD_LETTER_QUEUE_URL")?,
     })
 }
