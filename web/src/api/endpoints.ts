@@ -11,6 +11,11 @@ import type {
   PlaceOrderInput,
   ProductDetail,
   Recommendations,
+  Review,
+  ReviewInput,
+  ReviewSort,
+  ReviewsPage,
+  HelpfulVote,
   SearchResults,
   SearchSort,
 } from "./types";
@@ -52,6 +57,20 @@ export function getProduct(productId: string, signal?: AbortSignal): Promise<Pro
 
 export function getRecommendations(productId: string, signal?: AbortSignal): Promise<Recommendations> {
   return apiRequest("GET", `/products/${enc(productId)}/recommendations?limit=10`, { signal });
+}
+
+export const REVIEWS_PAGE_SIZE = 5;
+
+export function getReviews(productId: string, sort: ReviewSort, cursor: string | undefined, signal?: AbortSignal): Promise<ReviewsPage> {
+  return apiRequest("GET", `/products/${enc(productId)}/reviews${queryString({ sort, cursor, limit: REVIEWS_PAGE_SIZE })}`, { signal });
+}
+
+export function writeReview(productId: string, input: ReviewInput): Promise<Review> {
+  return apiRequest("POST", `/products/${enc(productId)}/reviews`, { auth: true, body: input });
+}
+
+export function voteHelpful(productId: string, reviewId: string): Promise<HelpfulVote> {
+  return apiRequest("POST", `/products/${enc(productId)}/reviews/${enc(reviewId)}/helpful`, { auth: true });
 }
 
 export function getCart(signal?: AbortSignal): Promise<Cart> {

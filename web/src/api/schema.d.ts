@@ -15,6 +15,26 @@ export interface paths {
      */
     get: operations["getRecommendations"];
   };
+  "/products/{productId}/reviews": {
+    /**
+     * A product's reviews and its rating histogram.
+     * @description One page of reviews, newest first or most helpful first, with the product's rating, review count and ratings per star count. Ratings follow a written, edited or deleted review through the event pipeline within seconds (docs/reviews.md). A product whose rating came with the catalog counts that rating as its first reviews.
+     */
+    get: operations["listReviews"];
+    /**
+     * A buyer writes their review of the product, or replaces the one they wrote.
+     * @description Only a shopper with an order of this product that is not cancelled may review it, once per product: writing again replaces the review (200) and keeps its id and helpful votes.
+     */
+    post: operations["writeReview"];
+  };
+  "/products/{productId}/reviews/{reviewId}/helpful": {
+    /** The shopper found a review helpful (one vote per shopper and review). */
+    post: operations["voteReviewHelpful"];
+  };
+  "/admin/products/{productId}/reviews/{reviewId}": {
+    /** Remove a review (admin); the product's rating drops it within seconds. */
+    delete: operations["deleteReview"];
+  };
   "/categories": {
     /** The category tree with product counts. */
     get: operations["listCategories"];
@@ -287,6 +307,32 @@ export interface components {
           trackingNumber?: string;
         }[];
     });
+    ReviewId: string;
+    ReviewInput: {
+      rating: number;
+      /** @description Trimmed; not blank, no control characters. */
+      title: string;
+      /** @description Trimmed; not blank; newlines allowed, no other control characters. */
+      body: string;
+    };
+    Review: {
+      reviewId: components["schemas"]["ReviewId"];
+      productId: components["schemas"]["ProductId"];
+      rating: number;
+      title: string;
+      body: string;
+      /** @description Shoppers who found it helpful. */
+      helpful: number;
+      /**
+       * @description Only buyers can write one.
+       * @constant
+       */
+      verifiedPurchase: true;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
     StatusInput: {
       /** @enum {string} */
       status: "packed" | "shipped" | "delivered";
@@ -375,6 +421,7 @@ export interface components {
     productId: components["schemas"]["ProductId"];
     categoryId: components["schemas"]["CategoryId"];
     orderId: components["schemas"]["OrderId"];
+    reviewId: components["schemas"]["ReviewId"];
   };
   requestBodies: never;
   headers: {
@@ -441,6 +488,145 @@ export interface operations {
         };
       };
       400: components["responses"]["BadRequest"];
+      404: components["responses"]["NotFound"];
+      503: components["responses"]["Unavailable"];
+    };
+  };
+  /**
+   * A product's reviews and its rating histogram.
+   * @description One page of reviews, newest first or most helpful first, with the product's rating, review count and ratings per star count. Ratings follow a written, edited or deleted review through the event pipeline within seconds (docs/reviews.md). A product whose rating came with the catalog counts that rating as its first reviews.
+   */
+  listReviews: {
+    parameters: {
+      query?: {
+        sort?: "newest" | "helpful";
+        limit?: number;
+        /** @description The previous page's `nextCursor`, with the same `sort`. */
+        cursor?: string;
+      };
+      path: {
+        productId: components["parameters"]["productId"];
+      };
+    };
+    responses: {
+      /** @description The rating summary and one page of reviews. */
+      200: {
+        headers: {
+          "x-correlation-id": components["headers"]["correlationId"];
+        };
+        content: {
+          "application/json": {
+            productId: components["schemas"]["ProductId"];
+            rating: number;
+            reviewCount: number;
+            /** @description Ratings per star count. */
+            histogram: {
+              1: number;
+              2: number;
+              3: number;
+              4: number;
+              5: number;
+            };
+            reviews: components["schemas"]["Review"][];
+            /** @description Absent on the last page. */
+            nextCursor?: string;
+          };
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      404: components["responses"]["NotFound"];
+      503: components["responses"]["Unavailable"];
+    };
+  };
+  /**
+   * A buyer writes their review of the product, or replaces the one they wrote.
+   * @description Only a shopper with an order of this product that is not cancelled may review it, once per product: writing again replaces the review (200) and keeps its id and helpful votes.
+   */
+  writeReview: {
+    parameters: {
+      path: {
+        productId: components["parameters"]["productId"];
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ReviewInput"];
+      };
+    };
+    responses: {
+      /** @description The shopper's review, replaced. */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Review"];
+        };
+      };
+      /** @description The shopper's review, new. */
+      201: {
+        content: {
+          "application/json": components["schemas"]["Review"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      /** @description `NOT_A_BUYER` (carries `productId`): no order of this product that is not cancelled. */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
+      503: components["responses"]["Unavailable"];
+    };
+  };
+  /** The shopper found a review helpful (one vote per shopper and review). */
+  voteReviewHelpful: {
+    parameters: {
+      path: {
+        productId: components["parameters"]["productId"];
+        reviewId: components["parameters"]["reviewId"];
+      };
+    };
+    responses: {
+      /** @description The review's helpful votes; `counted` is false when the shopper had voted before. */
+      200: {
+        content: {
+          "application/json": {
+            reviewId: components["schemas"]["ReviewId"];
+            helpful: number;
+            counted: boolean;
+          };
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      /** @description `OWN_REVIEW`: shoppers cannot vote for their own review. */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      404: components["responses"]["NotFound"];
+      503: components["responses"]["Unavailable"];
+    };
+  };
+  /** Remove a review (admin); the product's rating drops it within seconds. */
+  deleteReview: {
+    parameters: {
+      path: {
+        productId: components["parameters"]["productId"];
+        reviewId: components["parameters"]["reviewId"];
+      };
+    };
+    responses: {
+      /** @description Removed. */
+      204: {
+        content: never;
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
       404: components["responses"]["NotFound"];
       503: components["responses"]["Unavailable"];
     };

@@ -28,6 +28,14 @@ export type BrowseSort = CategoryPage["sort"];
 /** `GET /products/{productId}/recommendations` (an inline schema in the contract). */
 export type Recommendations = JsonResponse<"getRecommendations">;
 
+/** `GET /products/{productId}/reviews`: the rating summary and one page of reviews. */
+export type ReviewsPage = JsonResponse<"listReviews">;
+export type Review = Schemas["Review"];
+export type ReviewInput = Schemas["ReviewInput"];
+export type ReviewSort = "newest" | "helpful";
+/** `POST /products/{productId}/reviews/{reviewId}/helpful`. */
+export type HelpfulVote = JsonResponse<"voteReviewHelpful">;
+
 export type CartLine = Schemas["CartLine"];
 export type Cart = Schemas["Cart"];
 

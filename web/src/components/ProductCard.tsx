@@ -6,7 +6,7 @@ import { ProductImage } from "./ProductImage";
 export function Rating({ rating, reviewCount }: { rating: number; reviewCount?: number }) {
   const rounded = Math.round(rating * 10) / 10;
   return (
-    <span className="rating" aria-label={`Rated ${rounded} out of 5${reviewCount !== undefined ? `, ${reviewCount} reviews` : ""}`}>
+    <span className="rating" role="img" aria-label={`Rated ${rounded} out of 5${reviewCount !== undefined ? `, ${reviewCount} reviews` : ""}`}>
       <span aria-hidden="true">★ {rounded.toFixed(1)}</span>
       {reviewCount !== undefined && <span aria-hidden="true" className="muted"> ({reviewCount})</span>}
     </span>

@@ -25,6 +25,7 @@ export function ProductImage({
   view = 0,
   size,
   decorative = false,
+  bare = false,
 }: {
   productId: string;
   title: string;
@@ -32,6 +33,8 @@ export function ProductImage({
   view?: number;
   size?: number;
   decorative?: boolean;
+  /** Without the initials (a thumbnail inside a labelled button, whose name they would not match). */
+  bare?: boolean;
 }) {
   const h = hash(productId);
   const hue = h % 360;
@@ -62,6 +65,7 @@ export function ProductImage({
       </defs>
       <rect width="300" height="300" fill={`url(#${id})`} />
       {shapes[view % shapes.length]}
+      {!bare && (
       <text
         x="150"
         y="150"
@@ -74,6 +78,7 @@ export function ProductImage({
       >
         {initials(title)}
       </text>
+      )}
     </svg>
   );
 }

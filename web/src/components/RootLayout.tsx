@@ -16,7 +16,8 @@ function CartButton() {
   const now = useNow(5000);
   const count = cartCount(lines);
   const expired = lines.filter((l) => lineExpired(l, now)).length;
-  const label = `Cart, ${count} ${count === 1 ? "item" : "items"}${expired ? `, ${expired} reservation${expired === 1 ? "" : "s"} expired` : ""}`;
+  // The name is the visible text ("Cart 2") and the rest for screen readers only.
+  const more = ` ${count === 1 ? "item" : "items"}${expired ? `, ${expired} reservation${expired === 1 ? "" : "s"} expired` : ""}`;
   return (
     <button
       type="button"
@@ -25,7 +26,6 @@ function CartButton() {
       aria-haspopup="dialog"
       aria-expanded={open}
       aria-controls="cart-drawer"
-      aria-label={label}
       onClick={toggle}
     >
       <svg aria-hidden="true" focusable="false" width="20" height="20" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round">
@@ -33,10 +33,11 @@ function CartButton() {
         <circle cx="9" cy="20" r="1.4" />
         <circle cx="17" cy="20" r="1.4" />
       </svg>
-      <span aria-hidden="true">Cart</span>
-      <span className="badge" aria-hidden="true" data-testid="cart-count">
+      <span>Cart</span>{" "}
+      <span className="badge" data-testid="cart-count">
         {count}
       </span>
+      <span className="visually-hidden">{more}</span>
       {expired > 0 && (
         <span className="badge badge-warn" aria-hidden="true">
           !

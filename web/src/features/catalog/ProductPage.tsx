@@ -14,6 +14,7 @@ import { useLiveWatch } from "../live/client";
 import { availabilityLabel, useAvailability } from "../live/stock";
 import { categoryName, useCategories } from "./categories";
 import { productQuery, recommendationsQuery } from "./queries";
+import { Reviews } from "./Reviews";
 
 const routeApi = getRouteApi("/products/$productId");
 const VIEWS = 4;
@@ -35,7 +36,7 @@ function Gallery({ product }: { product: ProductDetail }) {
             aria-pressed={view === i}
             onClick={() => setView(i)}
           >
-            <ProductImage productId={product.productId} title={product.title} view={i} decorative />
+            <ProductImage productId={product.productId} title={product.title} view={i} decorative bare />
           </button>
         ))}
       </div>
@@ -188,6 +189,7 @@ export function ProductPage() {
         </div>
       </div>
       <AlsoBought productId={p.productId} />
+      <Reviews productId={p.productId} />
     </section>
   );
 }

@@ -1,6 +1,6 @@
 import { infiniteQueryOptions, queryOptions } from "@tanstack/react-query";
 import * as api from "../../api/endpoints";
-import type { BrowseSort } from "../../api/types";
+import type { BrowseSort, ReviewSort } from "../../api/types";
 
 // The catalog's queries: each key is written here only (route loaders and pages share these).
 // The ones a route loader waits for are not retried on mount: the loader has just tried
@@ -39,5 +39,15 @@ export function recommendationsQuery(productId: string) {
   return queryOptions({
     queryKey: ["recommendations", productId],
     queryFn: ({ signal }) => api.getRecommendations(productId, signal),
+  });
+}
+
+/** A product's rating summary and reviews, page by page (`nextCursor`). */
+export function reviewsQuery(productId: string, sort: ReviewSort) {
+  return infiniteQueryOptions({
+    queryKey: ["reviews", productId, sort],
+    queryFn: ({ pageParam, signal }) => api.getReviews(productId, sort, pageParam, signal),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (last) => last.nextCursor,
   });
 }
