@@ -34,7 +34,7 @@ impl CatalogEvent {
 pub struct OrderEvent {
     /// `<orderId>-<type>-v<version>`: the same change always has the same id.
     pub event_id: String,
-    /// `OrderPlaced`, `OrderCancelled` or `OrderStatusChanged`.
+    /// `OrderPlaced`, `OrderCancelled`, `OrderStatusChanged` or `OrderRefunded`.
     #[serde(rename = "type")]
     pub kind: String,
     pub order_id: OrderId,

@@ -11,6 +11,7 @@
 //! - [`events`]: the messages between services.
 //! - [`recommendations`]: what an order adds to "customers also bought".
 //! - [`review`]: reviews, who may write one, and a product's rating.
+//! - [`mail`]: the order emails and what they say.
 //! - [`validation`], [`settings`], [`report`]: invalid input, invalid
 //!   configuration, errors as text.
 
@@ -21,6 +22,7 @@ pub mod events;
 pub mod idempotency;
 pub mod ids;
 pub mod ledger;
+pub mod mail;
 pub mod money;
 pub mod order;
 pub mod payment;

@@ -274,6 +274,13 @@ pub fn rated_marker_pk(event_id: &str) -> String {
 
 pub const RATED_MARKER_SK: &str = "EVENT";
 
+/// The email an order event sends: claimed, then marked sent, once.
+pub fn mail_pk(event_id: &str) -> String {
+    format!("MAIL#{event_id}")
+}
+
+pub const MAIL_SK: &str = "MAIL";
+
 /// A WebSocket connection of the live stock API.
 pub fn live_connection_pk(connection: &str) -> String {
     format!("LIVE#{connection}")

@@ -11,6 +11,7 @@ pub mod fake;
 pub mod keys;
 pub mod ledger;
 pub mod live;
+pub mod mail;
 pub mod orders;
 pub mod recommendations;
 pub mod reviews;

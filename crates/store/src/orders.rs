@@ -1220,6 +1220,18 @@ impl OrderWriter for DynamoStore {
     }
 
     async fn mark_refunded(&self, order: &OrderId, refund_id: &str) -> Result<(), StoreError> {
+        // The refund's event, for the shopper's email. Put without a
+        // condition: repeating the mark overwrites the same outbox item,
+        // which the relay does not forward again (only inserts are events).
+        let refunded = match self.get(keys::order_pk(order), keys::ORDER_SK).await? {
+            Some(item) => order_from_item(&item)?,
+            None => {
+                return Err(StoreError::Corrupt {
+                    key: keys::order_pk(order),
+                    problem: "a refund for an order that does not exist".into(),
+                });
+            }
+        };
         let update = Update::builder()
             .table_name(&self.table)
             .key(PK, s(keys::order_pk(order)))
@@ -1238,6 +1250,7 @@ impl OrderWriter for DynamoStore {
         let actions = vec![
             TransactWriteItem::builder().update(update).build(),
             TransactWriteItem::builder().delete(owed).build(),
+            self.put_action(outbox_item("OrderRefunded", &refunded, self.clock.now()), None),
         ];
         if !self.transact_first_guarded(actions).await? {
             return Err(StoreError::Corrupt {
