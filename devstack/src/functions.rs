@@ -64,6 +64,7 @@ pub async fn build(binary: &str, init: &Init<'_>) -> Option<Result<Built, Error>
         "live-socket" => socket::<live_socket::LiveSocket>(init).await,
         "push-stock" => queue::<push_stock::PushStock>(init).await,
         "update-ratings" => queue::<update_ratings::UpdateRatings>(init).await,
+        "send-order-email" => queue::<send_order_email::SendOrderEmail>(init).await,
         "update-recommendations" => queue::<update_recommendations::UpdateRecommendations>(init).await,
         "update-search-index" => queue::<update_search_index::UpdateSearchIndex>(init).await,
         "relay-events" => stream::<relay_events::RelayEvents>(init).await,

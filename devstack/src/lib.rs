@@ -366,6 +366,8 @@ struct Wiring<'a> {
     clock: &'a Clock,
     searcher: &'a Arc<Searcher<AnyBackend>>,
     notifier: shop_live::ApiGatewayNotifier,
+    /// The email worker's post: the mail folder and the local sign-in's users.
+    post: (shop_mail::Mailer, shop_mail::Directory),
     /// Where the runner serves the storefront: the origin the API lets read it.
     storefront_url: &'a str,
     /// The rehearsal's OpenSearch (osmem-server), where its search
@@ -398,6 +400,10 @@ impl Wired {
 
 /// The template parameter naming the storefront's URL.
 const STOREFRONT_URL: &str = "StorefrontUrl";
+/// Who local order emails are from, and where the local sign-in's shoppers
+/// get theirs (`<user>@shop.test`; `.test` is reserved, RFC 2606).
+const MAIL_FROM: &str = "orders@shop.test";
+const LOCAL_MAIL_DOMAIN: &str = "shop.test";
 
 /// The template's functions, wired: HTTP routes, WebSocket routes, and the
 /// event source mappings and schedules running in the background.
@@ -463,13 +469,16 @@ impl Wiring<'_> {
         };
         // What the runner shares with its functions instead of letting each
         // build its own: the emulator's SQS client, the one search index,
-        // and the notifier that answers through the runner's WebSocket API.
+        // the notifier that answers through the runner's WebSocket API, and
+        // the mail folder with the local sign-in's addresses.
         let mut provided = shop_edge::function::Extensions::new();
         if let Some(sqs) = &self.queues.sqs {
             provided.insert(sqs.clone());
         }
         provided.insert(Arc::clone(self.searcher));
         provided.insert(self.notifier.clone());
+        provided.insert(self.post.0.clone());
+        provided.insert(self.post.1.clone());
         for function in &self.template.functions {
             let lookup = |name: &str| self.variable(function, name);
             let config = Config::from_lookup(lookup).with_context(|| format!("configuring {}", function.logical_id))?;
@@ -740,6 +749,9 @@ pub struct StackOptions {
     pub progress: bool,
     /// Where the search index lives; `None` keeps it in memory.
     pub search_index: Option<PathBuf>,
+    /// Where order emails are written as `.eml` files (the dev mailbox);
+    /// `None` makes a new folder in the system's temporary directory.
+    pub mail_dir: Option<PathBuf>,
     /// Share of the functions' DynamoDB transactions answered with a
     /// `TransactionConflict` cancellation, as real DynamoDB does under
     /// contention (0 = none; see [`faults`]).
@@ -781,6 +793,7 @@ impl StackOptions {
             seed_products: None,
             progress: false,
             search_index: None,
+            mail_dir: None,
             transaction_conflicts: 0.0,
             retry_delay: None,
             lambda: None,
@@ -821,6 +834,8 @@ pub struct Stack {
     pub iam: Option<Arc<iam::Enforcer>>,
     /// dynoxide's stream table, indexed and trimmed by the runner.
     pub streams: Arc<stream_table::StreamTable>,
+    /// Where the email worker writes order emails (`<eventId>.eml`).
+    pub mail_dir: PathBuf,
     jwt_secret: String,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -858,6 +873,10 @@ impl Stack {
             None => None,
         };
 
+        let mail_dir = match &options.mail_dir {
+            Some(dir) => dir.clone(),
+            None => std::env::temp_dir().join(format!("devstack-mail-{}", ulid::Ulid::new())),
+        };
         let writes = pipeline::Writes::default();
         let checkpoints = Arc::new(pipeline::Checkpoints::default());
         let wiring = Wiring {
@@ -872,6 +891,12 @@ impl Stack {
             searcher: &searcher,
             // push-stock answers connections through the runner's management API.
             notifier: shop_live::ApiGatewayNotifier::new(&sdk, &listeners.web_url),
+            post: (
+                shop_mail::Mailer::folder(&mail_dir, MAIL_FROM),
+                shop_mail::Directory::Local {
+                    domain: LOCAL_MAIL_DOMAIN.into(),
+                },
+            ),
             storefront_url: &listeners.web_url,
             opensearch_url: opensearch.as_ref().map(|o| o.endpoint.as_str()),
             writes: &writes,
@@ -915,6 +940,7 @@ impl Stack {
             listeners.api_url.clone(),
             listeners.live_url.clone(),
             options.jwt_secret.clone(),
+            mail_dir.clone(),
         )
         .merge(wired.live.router());
         tasks.push(serve("the local storefront", listeners.web, site, shutdown_rx));
@@ -938,6 +964,7 @@ impl Stack {
             opensearch,
             iam,
             streams: tables.streams,
+            mail_dir,
             jwt_secret: options.jwt_secret,
             shutdown,
             tasks,

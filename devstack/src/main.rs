@@ -324,11 +324,13 @@ async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
     shop_edge::logging::init_as(format);
     let data_file = args.state_dir.join("dynamodb.sqlite");
     let search_index = args.state_dir.join("search-index");
+    let mail_dir = args.state_dir.join("mail");
     if args.reset {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", data_file.display()));
         }
         let _ = std::fs::remove_dir_all(&search_index);
+        let _ = std::fs::remove_dir_all(&mail_dir);
     }
     let web_dist = if args.no_web {
         None
@@ -357,6 +359,7 @@ async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
         seed_products: Some(args.products),
         progress: true,
         search_index: Some(search_index.clone()),
+        mail_dir: Some(mail_dir),
         transaction_conflicts: args.transaction_conflicts,
         retry_delay: None,
         lambda,

@@ -12,6 +12,7 @@ mod categories;
 mod checkout;
 mod checkout_crashes;
 mod contract;
+mod emails;
 mod events;
 mod import;
 mod lambda_runtime;

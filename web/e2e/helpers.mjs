@@ -131,6 +131,23 @@ export async function setStock(id, onHand) {
   );
 }
 
+/** The shopper buys one unit of `productId` through the API (cart, then checkout); returns the placed order. */
+export async function buy(token, productId, idempotencyKey) {
+  check(await api("POST", "/cart/items", { token, body: { productId, quantity: 1 } }), "POST /cart/items", 201);
+  return check(
+    await api("POST", "/orders", {
+      token,
+      headers: { "idempotency-key": idempotencyKey },
+      body: {
+        shippingAddress: { name: "Eve Endtoend", line1: "1 Test Street", city: "Springfield", postalCode: "12345", country: "US" },
+        paymentMethodId: "pm_card_visa",
+      },
+    }),
+    "POST /orders",
+    201,
+  );
+}
+
 /** Every order of the shopper whose token this is (follows `nextPage`). */
 export async function listOrders(token) {
   const orders = [];

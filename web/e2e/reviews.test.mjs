@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { RUN, api, createProduct, eventually, launch, waitForText, withShop } from "./helpers.mjs";
+import { RUN, api, buy, createProduct, eventually, launch, waitForText, withShop } from "./helpers.mjs";
 
 let browser;
 before(async () => {
@@ -13,21 +13,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-/** The shopper buys one unit of `productId` through the API. */
-async function buy(token, productId) {
-  const added = await api("POST", "/cart/items", { token, body: { productId, quantity: 1 } });
-  assert.equal(added.status, 201, JSON.stringify(added.body));
-  const placed = await api("POST", "/orders", {
-    token,
-    headers: { "idempotency-key": `e2e-review-${RUN}-${productId}` },
-    body: {
-      shippingAddress: { name: "Rae Reviewer", line1: "1 Test Street", city: "Springfield", postalCode: "12345", country: "US" },
-      paymentMethodId: "pm_card_visa",
-    },
-  });
-  assert.equal(placed.status, 201, JSON.stringify(placed.body));
-}
 
 async function writeReview(page, stars, title, body) {
   const form = page.getByTestId("review-form");
@@ -52,7 +37,7 @@ test("a buyer writes a review and the histogram follows; a non-buyer is refused"
   });
 
   await withShop(browser, "review-buyer", `e2e-buyer-${RUN}`.toLowerCase(), async ({ page, token }) => {
-    await buy(token, product.id);
+    await buy(token, product.id, `e2e-review-${RUN}`);
     await page.goto(`/products/${product.id}`);
     const fourStars = page.getByTestId("histogram-4");
     assert.equal(await fourStars.getAttribute("data-count"), "0");

@@ -124,6 +124,13 @@ const orderRoute = createRoute({
   component: lazyRouteComponent(() => import("./features/orders/OrderPage"), "OrderPage"),
 });
 
+// The local stack's mailbox; outside it (`auth.mode` is not "dev") there is no /dev/mail to read.
+const mailboxRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: "/dev/mailbox",
+  component: lazyRouteComponent(() => import("./features/mailbox/MailboxPage"), "MailboxPage"),
+});
+
 export const routeTree = rootRoute.addChildren([
   homeRoute,
   searchRoute,
@@ -131,5 +138,6 @@ export const routeTree = rootRoute.addChildren([
   productRoute,
   signInRoute,
   authCallbackRoute,
+  mailboxRoute,
   shopperRoute.addChildren([checkoutRoute, ordersRoute, orderRoute]),
 ]);

@@ -13,13 +13,15 @@ pub struct Config {
 }
 
 /// Queue URLs (`SEARCH_INDEX_QUEUE_URL`, `RECOMMENDATION_QUEUE_URL`,
-/// `LIVE_STOCK_QUEUE_URL`, `RATING_QUEUE_URL`, `RELAY_DEAD_LETTER_QUEUE_URL`).
+/// `LIVE_STOCK_QUEUE_URL`, `RATING_QUEUE_URL`, `EMAIL_QUEUE_URL`,
+/// `RELAY_DEAD_LETTER_QUEUE_URL`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Queues {
     pub search_index: Option<String>,
     pub recommendations: Option<String>,
     pub live_stock: Option<String>,
     pub ratings: Option<String>,
+    pub email: Option<String>,
     pub relay_dead_letter: Option<String>,
 }
 
@@ -41,6 +43,7 @@ impl Config {
                 recommendations: optional("RECOMMENDATION_QUEUE_URL"),
                 live_stock: optional("LIVE_STOCK_QUEUE_URL"),
                 ratings: optional("RATING_QUEUE_URL"),
+                email: optional("EMAIL_QUEUE_URL"),
                 relay_dead_letter: optional("RELAY_DEAD_LETTER_QUEUE_URL"),
             },
         })

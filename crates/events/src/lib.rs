@@ -41,6 +41,9 @@ pub enum Destination {
     /// Standard: review ratings for the rating consumer, never merged (each
     /// is one change to count).
     Ratings,
+    /// Standard: order events for the email worker (the same messages as
+    /// the recommendation queue's).
+    Email,
     /// Records the relay cannot read (a bug): kept with the reason, so they
     /// neither block the stream nor vanish.
     Unreadable,
@@ -151,13 +154,17 @@ pub fn route(record: &EventRecord) -> Result<Vec<Outgoing>, UnreadableRecord> {
             occurred_at: item.created_at,
             payload,
         };
-        return Ok(vec![Outgoing {
-            destination: Destination::Recommendations,
-            dedup_id: event.event_id.clone(),
-            group: None,
-            body: serde_json::to_string(&event).expect("events serialise"),
-            correlation_id,
-        }]);
+        let body = serde_json::to_string(&event).expect("events serialise");
+        return Ok([Destination::Recommendations, Destination::Email]
+            .into_iter()
+            .map(|destination| Outgoing {
+                destination,
+                dedup_id: event.event_id.clone(),
+                group: None,
+                body: body.clone(),
+                correlation_id: correlation_id.clone(),
+            })
+            .collect());
     }
     Ok(Vec::new())
 }
@@ -310,7 +317,7 @@ mod tests {
     }
 
     #[test]
-    fn placed_orders_go_to_the_recommender_and_other_items_nowhere() {
+    fn placed_orders_go_to_the_recommender_and_the_email_worker_and_other_items_nowhere() {
         let payload = serde_json::json!({
             "orderId": "ord_01J0000000000000000000000A", "userId": "user-1", "status": "confirmed",
             "lines": [{ "productId": "p-1", "quantity": 2 }], "total": { "amount": 100, "currency": "USD" }
@@ -324,10 +331,12 @@ mod tests {
         });
         let keys = [("pk", &*format!("OUTBOX#{event_id}")), ("sk", "EVENT")];
         let routed = route(&record("INSERT", &keys, serde_json::json!(null), image.clone())).unwrap();
-        let [outgoing] = &routed[..] else {
-            panic!("one message: {routed:?}")
+        let [outgoing, mail] = &routed[..] else {
+            panic!("two messages: {routed:?}")
         };
         assert_eq!(outgoing.destination, Destination::Recommendations);
+        assert_eq!(mail.destination, Destination::Email);
+        assert_eq!(mail.body, outgoing.body);
         assert_eq!(outgoing.dedup_id, event_id);
         let event: OrderEvent = serde_json::from_str(&outgoing.body).unwrap();
         assert_eq!(event.kind, shop_domain::events::ORDER_PLACED);

@@ -139,6 +139,11 @@ export function RootLayout() {
       </main>
       <footer className="site-footer">
         <LiveStatus />
+        {getConfig().auth.mode === "dev" && (
+          <Link to="/dev/mailbox" className="small" data-testid="nav-mailbox">
+            Dev mailbox
+          </Link>
+        )}
       </footer>
       <CartDrawer />
     </>
