@@ -63,6 +63,7 @@ test("an add the API refuses is rolled back with how many are left", { timeout: 
     const message = `Only 1 left of “${product.title}”, so 3 could not be added.`;
     const error = drawer.getByTestId("cart-error");
     await waitForText(error, message);
+    await waitForText(page.getByTestId("cart-drawer").getByTestId("toast"), message);
     assert.equal(await error.getAttribute("role"), "alert");
     await waitForText(drawer.getByTestId("cart-empty"), "Your cart is empty.");
     await waitForText(page.getByTestId("cart-count"), "0");

@@ -117,6 +117,7 @@ test("search with a facet, add to cart, check out and see the order in the histo
     release();
     await waitForText(line.getByTestId("cart-line-reservation"), /Reserved for \d+:\d\d/);
     assert.equal(await line.getAttribute("aria-busy"), null, "saved");
+    await waitForText(drawer.getByTestId("toast"), `Added 2 × “${lamp.title}” to your cart.`);
     await page.unroute((u) => u.href === `${apiUrl}/cart/items`);
     await waitForText(page.getByTestId("cart-count"), "2");
     await waitForText(drawer.getByTestId("cart-subtotal"), "$69.98");

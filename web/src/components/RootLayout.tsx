@@ -7,6 +7,7 @@ import { cartCount, lineExpired, useCart } from "../features/cart/store";
 import { getConfig } from "../config";
 import { useNow } from "../lib/hooks";
 import { useUi } from "../lib/ui";
+import { Toasts } from "./Toasts";
 import { useStock } from "../features/live/stock";
 
 function CartButton() {
@@ -100,6 +101,7 @@ function LiveStatus() {
 export function RootLayout() {
   const pathname = useRouterState({ select: (s) => s.location.pathname });
   const closeCart = useUi((s) => s.closeCart);
+  const cartOpen = useUi((s) => s.cartOpen);
   const mainRef = useRef<HTMLElement>(null);
   const firstPath = useRef(pathname);
 
@@ -146,6 +148,7 @@ export function RootLayout() {
         )}
       </footer>
       <CartDrawer />
+      {!cartOpen && <Toasts />}
     </>
   );
 }

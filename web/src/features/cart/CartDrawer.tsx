@@ -4,6 +4,7 @@ import { isSessionValid, useAuth } from "../auth/store";
 import { formatCountdown, formatMoney, multiply } from "../../lib/format";
 import { useNow } from "../../lib/hooks";
 import { useUi } from "../../lib/ui";
+import { Toasts } from "../../components/Toasts";
 import { useStock } from "../live/stock";
 import { cartSubtotal, lineExpired, MAX_PER_LINE, useCart, type CartItem } from "./store";
 
@@ -199,6 +200,8 @@ export function CartDrawer() {
           </>
         )}
       </div>
+      {/* A modal dialog covers the page, toasts included: while it is open they show in it. */}
+      {open && <Toasts />}
     </dialog>
   );
 }

@@ -6,6 +6,7 @@ import type { CartLine, Money } from "../../api/types";
 import { isSignedIn, useAuth } from "../auth/store";
 import { useStock } from "../live/stock";
 import { safeLocalStorage } from "../../lib/storage";
+import { useUi } from "../../lib/ui";
 
 export const MAX_PER_LINE = 10;
 
@@ -158,6 +159,7 @@ export function createCartStore(storage: () => StateStorage = safeLocalStorage) 
         const fail = (productId: string | null, error: unknown, message: string) => {
           learnAvailability(productId, error);
           set({ error: { productId, code: error instanceof ApiError ? error.code : "ERROR", message } });
+          useUi.getState().toast("warn", message);
         };
 
         return {
@@ -169,13 +171,9 @@ export function createCartStore(storage: () => StateStorage = safeLocalStorage) 
           async add(product, quantity) {
             const existing = get().lines.find((l) => l.productId === product.productId);
             if (existing && existing.quantity + quantity > MAX_PER_LINE) {
-              set({
-                error: {
-                  productId: product.productId,
-                  code: "LINE_QUANTITY_LIMIT",
-                  message: `A cart line holds at most ${MAX_PER_LINE}; you already have ${existing.quantity} of “${product.title}”.`,
-                },
-              });
+              const message = `A cart line holds at most ${MAX_PER_LINE}; you already have ${existing.quantity} of “${product.title}”.`;
+              set({ error: { productId: product.productId, code: "LINE_QUANTITY_LIMIT", message } });
+              useUi.getState().toast("warn", message);
               return false;
             }
             // Optimistic: the line shows at once.
@@ -205,6 +203,7 @@ export function createCartStore(storage: () => StateStorage = safeLocalStorage) 
               const line = await api.addCartItem(product.productId, quantity);
               end(product.productId);
               applyServerLine(line);
+              useUi.getState().toast("ok", `Added ${quantity} × “${product.title}” to your cart.`);
               return true;
             } catch (e) {
               end(product.productId);
