@@ -9,8 +9,48 @@ export function Spinner({ label = "Loading…" }: { label?: string }) {
   );
 }
 
+/**
+ * Grey placeholders in the shape of the content that is loading (product cards, list
+ * rows, a product page, lines of text), shimmering unless the reader prefers reduced
+ * motion. Announced once, politely, by its label.
+ */
+export function Skeleton({ label, shape, count = 6 }: { label: string; shape: "cards" | "rows" | "product" | "lines"; count?: number }) {
+  const blocks =
+    shape === "product" ? (
+      <div className="skeleton-product">
+        <div className="skeleton-block skeleton-image" />
+        <div>
+          <div className="skeleton-block skeleton-line skeleton-wide" />
+          <div className="skeleton-block skeleton-line" />
+          <div className="skeleton-block skeleton-line skeleton-short" />
+          <div className="skeleton-block skeleton-button" />
+        </div>
+      </div>
+    ) : (
+      <div className={`skeleton-${shape}`}>
+        {Array.from({ length: count }, (_, i) =>
+          shape === "cards" ? (
+            <div key={i} className="skeleton-card">
+              <div className="skeleton-block skeleton-image" />
+              <div className="skeleton-block skeleton-line" />
+              <div className="skeleton-block skeleton-line skeleton-short" />
+            </div>
+          ) : (
+            <div key={i} className={`skeleton-block skeleton-line${shape === "rows" ? " skeleton-row" : ""}`} />
+          ),
+        )}
+      </div>
+    );
+  return (
+    <div className="skeleton" role="status" aria-live="polite" aria-busy="true" data-testid="skeleton">
+      <span className="visually-hidden">{label}</span>
+      <div aria-hidden="true">{blocks}</div>
+    </div>
+  );
+}
+
 export function PageLoading() {
-  return <Spinner label="Loading…" />;
+  return <Skeleton label="Loading…" shape="lines" count={4} />;
 }
 
 /** An API error as a person reads it: the problem's `detail`. */

@@ -3,7 +3,7 @@ import { getRouteApi, Link } from "@tanstack/react-router";
 import { useEffect, useRef } from "react";
 import type { BrowseSort } from "../../api/types";
 import { ProductCard } from "../../components/ProductCard";
-import { ErrorNotice, Spinner } from "../../components/Status";
+import { ErrorNotice, Skeleton } from "../../components/Status";
 import { useTitle } from "../../lib/hooks";
 import { categoryPath, useCategories } from "./categories";
 import { categoryProductsQuery } from "./queries";
@@ -89,7 +89,7 @@ export function CategoryPage() {
         </Link>
       </div>
       {query.isPending ? (
-        <Spinner label="Loading products…" />
+        <Skeleton label="Loading products…" shape="cards" count={8} />
       ) : query.isError && products.length === 0 ? (
         <ErrorNotice error={query.error} />
       ) : products.length === 0 ? (

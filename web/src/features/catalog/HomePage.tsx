@@ -1,6 +1,6 @@
 import { Link, useNavigate } from "@tanstack/react-router";
 import { useState } from "react";
-import { Spinner, ErrorNotice } from "../../components/Status";
+import { ErrorNotice, Skeleton } from "../../components/Status";
 import { useTitle } from "../../lib/hooks";
 import { useCategories } from "./categories";
 
@@ -32,7 +32,7 @@ export function HomePage() {
 
       <h2>Departments</h2>
       {categories.isPending ? (
-        <Spinner label="Loading departments…" />
+        <Skeleton label="Loading departments…" shape="lines" count={6} />
       ) : categories.isError ? (
         <ErrorNotice error={categories.error} />
       ) : (

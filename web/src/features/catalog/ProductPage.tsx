@@ -6,7 +6,7 @@ import { isSignedIn } from "../auth/store";
 import { MAX_PER_LINE, useCart } from "../cart/store";
 import { ProductCard, Rating } from "../../components/ProductCard";
 import { ProductImage } from "../../components/ProductImage";
-import { ErrorNotice, Spinner } from "../../components/Status";
+import { ErrorNotice, Skeleton } from "../../components/Status";
 import { formatMoney } from "../../lib/format";
 import { useTitle } from "../../lib/hooks";
 import { useUi } from "../../lib/ui";
@@ -116,7 +116,7 @@ function AlsoBought({ productId }: { productId: string }) {
         </div>
       </div>
       {recs.isPending ? (
-        <Spinner label="Loading recommendations…" />
+        <Skeleton label="Loading recommendations…" shape="cards" count={5} />
       ) : (
         <>
           {recs.data && <p className="muted small">{BASIS_LABEL[recs.data.basis]}</p>}
@@ -141,7 +141,7 @@ export function ProductPage() {
   const availability = useAvailability(productId, product.data, product.dataUpdatedAt);
   useTitle(product.data?.title);
 
-  if (product.isPending) return <Spinner label="Loading product…" />;
+  if (product.isPending) return <Skeleton label="Loading product…" shape="product" />;
   if (product.isError)
     return (
       <section className="page">

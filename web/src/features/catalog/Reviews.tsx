@@ -5,7 +5,7 @@ import { ApiError, errorMessage } from "../../api/client";
 import * as api from "../../api/endpoints";
 import type { Review, ReviewSort, ReviewsPage } from "../../api/types";
 import { Rating } from "../../components/ProductCard";
-import { ErrorNotice, Spinner } from "../../components/Status";
+import { ErrorNotice, Skeleton } from "../../components/Status";
 import { formatDate } from "../../lib/format";
 import { isSignedIn } from "../auth/store";
 import { reviewsQuery } from "./queries";
@@ -173,7 +173,7 @@ export function Reviews({ productId }: { productId: string }) {
     <section className="reviews" aria-labelledby="reviews-title" data-testid="reviews">
       <h2 id="reviews-title">Customer reviews</h2>
       {reviews.isPending ? (
-        <Spinner label="Loading reviews…" />
+        <Skeleton label="Loading reviews…" shape="lines" count={4} />
       ) : reviews.isError || !summary ? (
         <ErrorNotice error={reviews.error} />
       ) : (

@@ -1,6 +1,6 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { ErrorNotice, Spinner } from "../../components/Status";
+import { ErrorNotice, Skeleton } from "../../components/Status";
 import { formatDateTime } from "../../lib/format";
 import { useTitle } from "../../lib/hooks";
 
@@ -34,7 +34,7 @@ export function MailboxPage() {
       <h1>Dev mailbox</h1>
       <p className="muted">Order emails the local stack sent (written as .eml files in its state folder). Refreshes every 2 s.</p>
       {mail.isPending ? (
-        <Spinner label="Loading mail…" />
+        <Skeleton label="Loading mail…" shape="rows" count={4} />
       ) : mail.isError ? (
         <ErrorNotice error={mail.error} />
       ) : mail.data.length === 0 ? (

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { getRouteApi, Link } from "@tanstack/react-router";
 import * as api from "../../api/endpoints";
 import type { OrderDetail, OrderStatus } from "../../api/types";
-import { ErrorNotice, Spinner } from "../../components/Status";
+import { ErrorNotice, Skeleton } from "../../components/Status";
 import { formatDate, formatDateTime, formatMoney } from "../../lib/format";
 import { useTitle } from "../../lib/hooks";
 import { STATUS_LABELS, StatusBadge } from "./OrderStatus";
@@ -59,7 +59,7 @@ export function OrderPage() {
     },
   });
 
-  if (order.isPending) return <Spinner label="Loading the order…" />;
+  if (order.isPending) return <Skeleton label="Loading the order…" shape="lines" count={6} />;
   if (order.isError)
     return (
       <section className="page">

@@ -1,6 +1,6 @@
 import { useInfiniteQuery } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
-import { ErrorNotice, Spinner } from "../../components/Status";
+import { ErrorNotice, Skeleton } from "../../components/Status";
 import { formatDate, formatDateTime, formatMoney, pluralize } from "../../lib/format";
 import { useTitle } from "../../lib/hooks";
 import { StatusBadge } from "./OrderStatus";
@@ -15,7 +15,7 @@ export function OrdersPage() {
     <section className="page">
       <h1>Your orders</h1>
       {query.isPending ? (
-        <Spinner label="Loading your orders…" />
+        <Skeleton label="Loading your orders…" shape="rows" count={5} />
       ) : query.isError && orders.length === 0 ? (
         <ErrorNotice error={query.error} />
       ) : orders.length === 0 ? (

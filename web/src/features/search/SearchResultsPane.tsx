@@ -1,5 +1,5 @@
 import { Link } from "@tanstack/react-router";
-import { ErrorNotice, Spinner } from "../../components/Status";
+import { ErrorNotice, Skeleton } from "../../components/Status";
 import { ResultsList } from "./ResultsList";
 import type { SearchResultsState } from "./useSearchResults";
 
@@ -23,7 +23,7 @@ export function SearchResultsPane({
       )}
       {query.isPending ? (
         <div data-testid="search-loading">
-          <Spinner label="Searching…" />
+          <Skeleton label="Searching…" shape="rows" count={6} />
         </div>
       ) : query.isError && !query.data ? (
         <ErrorNotice error={query.error} testId="search-error">
