@@ -111,6 +111,29 @@ where
     response
 }
 
+/// [`run_batch`] for events applied one at a time, each once by its id
+/// (order events for recommendations and emails, review ratings): `apply`
+/// gets each event in turn; one that fails is logged with its error and
+/// delivered again, and the rest of the batch goes on.
+pub async fn apply_each<M, F, Fut>(event: &SqsEvent, id: impl Fn(&M) -> String, apply: F) -> SqsBatchResponse
+where
+    M: DeserializeOwned,
+    F: Fn(M) -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    run_batch(event, id, |events| async move {
+        let mut failed = BTreeSet::new();
+        for (id, event) in events {
+            if let Err(error) = apply(event).await {
+                tracing::warn!(event = id, %error, "an event failed");
+                failed.insert(id);
+            }
+        }
+        failed
+    })
+    .await
+}
+
 /// [`run_batch`] for catalog events (the search index updater's,
 /// push-stock's): `apply` gets every product the batch names, each once.
 pub async fn apply_catalog_batch<F, Fut>(event: &SqsEvent, apply: F) -> SqsBatchResponse

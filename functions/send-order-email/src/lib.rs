@@ -8,13 +8,11 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use shop_domain::events::OrderEvent;
 use shop_domain::mail::{MailKind, render};
 use shop_domain::time::Now;
-use shop_edge::function::{Error, Function, Init};
-use shop_edge::queue::run_batch;
+use shop_edge::function::{Error, Init};
+use shop_edge::queue::apply_each;
 use shop_mail::{Directory, Mailer};
-use shop_store::DynamoStore;
 use shop_store::mail::{Claim, MailLog};
 use shop_store::orders::OrderReader;
-use std::collections::BTreeSet;
 
 /// Where mail goes, whose address it is, and the shop's address for links.
 #[derive(Debug, Clone)]
@@ -27,56 +25,32 @@ pub struct Post {
 pub async fn handle(store: &(impl OrderReader + MailLog + Now), post: &Post, event: SqsEvent) -> SqsBatchResponse {
     // Boxed: the SDK calls' futures nest too deep for the compiler's layout
     // computation inside the Lambda runtime's.
-    Box::pin(run_batch(
+    Box::pin(apply_each(
         &event,
         |e: &OrderEvent| e.event_id.clone(),
-        |events| async move {
-            let mut failed = BTreeSet::new();
-            for (id, event) in events {
-                if let Err(error) = deliver(store, post, &event).await {
-                    tracing::warn!(event = id, %error, "an order email failed; it is tried again");
-                    failed.insert(id);
-                }
-            }
-            failed
-        },
+        |e| async move { deliver(store, post, &e).await },
     ))
     .await
 }
 
-/// This function, as its `main.rs` and the local runner build it: SES and
-/// the user pool from its environment (`MAIL_FROM`, `USER_POOL_ID`), or the
-/// local runner's mail folder and sign-in.
-pub struct SendOrderEmail {
-    store: DynamoStore,
-    post: Post,
-}
-
-impl Function for SendOrderEmail {
-    type Event = SqsEvent;
-    type Output = SqsBatchResponse;
-
-    async fn init(init: &Init<'_>) -> Result<Self, Error> {
-        let mailer = init
-            .provided_or(async { Ok(Mailer::ses(init.sdk, init.var("MAIL_FROM")?)) })
-            .await?;
-        let directory = init
-            .provided_or(async { Ok(Directory::cognito(init.sdk, init.var("USER_POOL_ID")?)) })
-            .await?;
+impl Post {
+    /// SES and the user pool from the environment (`MAIL_FROM`,
+    /// `USER_POOL_ID`, `STOREFRONT_URL`), or the local runner's mail folder
+    /// and sign-in.
+    pub async fn load(init: &Init<'_>) -> Result<Self, Error> {
         Ok(Self {
-            store: init.store.clone(),
-            post: Post {
-                mailer,
-                directory,
-                storefront: init.var("STOREFRONT_URL")?,
-            },
+            mailer: init
+                .provided_or(async { Ok(Mailer::ses(init.sdk, init.var("MAIL_FROM")?)) })
+                .await?,
+            directory: init
+                .provided_or(async { Ok(Directory::cognito(init.sdk, init.var("USER_POOL_ID")?)) })
+                .await?,
+            storefront: init.var("STOREFRONT_URL")?,
         })
     }
-
-    fn handle(&self, event: SqsEvent) -> impl std::future::Future<Output = SqsBatchResponse> + Send {
-        handle(&self.store, &self.post, event)
-    }
 }
+
+shop_edge::function!(SendOrderEmail, SqsEvent => SqsBatchResponse, handle, Post = |init| Post::load(init).await?);
 
 /// Sends the event's mail unless it was sent before. The claim is taken
 /// before sending and released if the send fails; a worker that dies

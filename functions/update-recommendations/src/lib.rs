@@ -4,26 +4,16 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use shop_domain::events::{ORDER_PLACED, OrderEvent};
-use shop_edge::queue::run_batch;
+use shop_edge::queue::apply_each;
 use shop_store::recommendations::CoPurchases;
-use std::collections::BTreeSet;
 
 pub async fn handle(store: &impl CoPurchases, event: SqsEvent) -> SqsBatchResponse {
     // Boxed: the SDK calls' futures nest too deep for the compiler's layout
     // computation inside the Lambda runtime's.
-    Box::pin(run_batch(
+    Box::pin(apply_each(
         &event,
         |e: &OrderEvent| e.event_id.clone(),
-        |events| async move {
-            let mut failed = BTreeSet::new();
-            for (id, event) in events {
-                if let Err(error) = apply(store, &event).await {
-                    tracing::warn!(event = id, %error, "a recommendation event failed");
-                    failed.insert(id);
-                }
-            }
-            failed
-        },
+        |e| async move { apply(store, &e).await },
     ))
     .await
 }
