@@ -63,6 +63,7 @@ pub async fn build(binary: &str, init: &Init<'_>) -> Option<Result<Built, Error>
         "write-review" => http::<write_review::WriteReview>(init).await,
         "live-socket" => socket::<live_socket::LiveSocket>(init).await,
         "push-stock" => queue::<push_stock::PushStock>(init).await,
+        "push-order-status" => queue::<push_order_status::PushOrderStatus>(init).await,
         "update-ratings" => queue::<update_ratings::UpdateRatings>(init).await,
         "send-order-email" => queue::<send_order_email::SendOrderEmail>(init).await,
         "update-recommendations" => queue::<update_recommendations::UpdateRecommendations>(init).await,

@@ -1009,6 +1009,11 @@ mod tests {
         );
         assert!(!allowed("PushStockFunction", &item("DeleteItem", "CART#u")));
         assert!(allowed("PushStockFunction", &item("DeleteItem", "WATCH#p")));
+        assert!(allowed("PushOrderStatusFunction", &item("GetItem", "WATCH#ORDER#o")));
+        assert!(
+            !allowed("PushOrderStatusFunction", &item("GetItem", "ORDER#o")),
+            "an order's watchers, never the order"
+        );
         let send = locals().sqs_call(
             "SendMessageBatch",
             &json!({ "QueueUrl": "http://127.0.0.1:1/123456789012/SearchIndexQueue" }),

@@ -4,6 +4,8 @@
 use crate::helpers::{Reply, TestApp, product_body};
 use reqwest::Method;
 use serde_json::{Value, json};
+use shop_domain::ids::ProductId;
+use shop_domain::order::OrderId;
 use std::collections::BTreeSet;
 
 fn openapi() -> Value {
@@ -504,10 +506,11 @@ async fn the_running_api_answers_as_the_openapi_document_says() {
     app.stop().await;
 }
 
-/// docs/asyncapi.yaml describes the messages the relay sends: each kind,
-/// as the code makes it, matches its payload schema.
+/// docs/asyncapi.yaml describes the messages the relay sends and the live
+/// socket's messages: each kind, as the code makes it, matches its payload
+/// schema.
 #[test]
-fn the_relays_messages_match_the_asyncapi_document() {
+fn the_relays_and_the_sockets_messages_match_the_asyncapi_document() {
     let text = std::fs::read_to_string(devstack::project_root().join("docs/asyncapi.yaml")).unwrap();
     let doc: Value = serde_yaml_ng::from_str(&text).unwrap();
     let check = |message: &str, body: &str| {
@@ -517,7 +520,7 @@ fn the_relays_messages_match_the_asyncapi_document() {
         let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
         assert!(errors.is_empty(), "{message}: {errors:?}\n{body}");
     };
-    let product = shop_domain::ids::ProductId::parse("P0000001").unwrap();
+    let product = ProductId::parse("P0000001").unwrap();
     let changed = shop_domain::events::CatalogEvent::ProductChanged {
         product_id: product.clone(),
         event_id: "e-1".into(),
@@ -551,4 +554,18 @@ fn the_relays_messages_match_the_asyncapi_document() {
     check("ReviewRated", &serde_json::to_string(&rated).unwrap());
     let error = shop_events::route(&record).unwrap_err();
     check("UnreadableRecord", &shop_events::unreadable(&record, &error).body);
+
+    let subscribe = r#"{"action":"subscribe","productIds":["P0000001"],"orderIds":["ord_01J0000000000000000000000A"]}"#;
+    assert_eq!(shop_live::parse_subscribe(subscribe).unwrap().len(), 2);
+    check("Subscribe", subscribe);
+    let level = shop_domain::stock::StockLevel {
+        on_hand: 5,
+        available: 3,
+        reserved: 2,
+        sold: 0,
+    };
+    let stock = shop_live::StockUpdate::new(ProductId::parse("P0000001").unwrap(), &level);
+    check("StockUpdate", &serde_json::to_string(&stock).unwrap());
+    let order = shop_live::OrderChanged::new(OrderId::parse("ord_01J0000000000000000000000A").unwrap());
+    check("OrderChanged", &serde_json::to_string(&order).unwrap());
 }

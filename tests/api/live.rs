@@ -1,6 +1,7 @@
-//! Live stock: a page subscribed over the WebSocket hears of stock changes
+//! Live updates: a page subscribed over the WebSocket hears of stock changes
 //! made elsewhere, through stream → relay → SQS → push-stock → the local
-//! WebSocket API's management endpoint.
+//! WebSocket API's management endpoint, and an order page hears that its
+//! order changed (→ push-order-status).
 
 use crate::helpers::{TestApp, with_pipeline, within};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -61,19 +62,34 @@ async fn item_exists(app: &TestApp, pk: &str, sk: &str) -> bool {
 
 /// The connections watching `product`, straight from the table.
 async fn watchers(app: &TestApp, product: &str) -> usize {
+    watching(app, &format!("WATCH#{product}")).await
+}
+
+/// The connections whose watch items are in partition `pk`.
+async fn watching(app: &TestApp, pk: &str) -> usize {
     app.snapshot()
         .await
         .iter()
-        .filter(|i| i.get("pk").and_then(|v| v.as_s().ok()).map(String::as_str) == Some(&format!("WATCH#{product}")))
+        .filter(|i| i.get("pk").and_then(|v| v.as_s().ok()).map(String::as_str) == Some(pk))
         .count()
 }
 
 pub(crate) async fn subscribe(app: &TestApp, socket: &mut Socket, products: &[&str]) {
-    let before: Vec<usize> = futures::future::join_all(products.iter().map(|p| watchers(app, p))).await;
-    let message = json!({ "action": "subscribe", "productIds": products }).to_string();
+    subscribe_to(app, socket, products, &[]).await;
+}
+
+/// Subscribes to products and orders, and waits until the table says so.
+async fn subscribe_to(app: &TestApp, socket: &mut Socket, products: &[&str], orders: &[&str]) {
+    let partitions: Vec<String> = products
+        .iter()
+        .map(|p| format!("WATCH#{p}"))
+        .chain(orders.iter().map(|o| format!("WATCH#ORDER#{o}")))
+        .collect();
+    let before: Vec<usize> = futures::future::join_all(partitions.iter().map(|pk| watching(app, pk))).await;
+    let message = json!({ "action": "subscribe", "productIds": products, "orderIds": orders }).to_string();
     socket.send(Message::text(message)).await.unwrap();
     within(Duration::from_secs(5), "the subscription is recorded", async || {
-        let now: Vec<usize> = futures::future::join_all(products.iter().map(|p| watchers(app, p))).await;
+        let now: Vec<usize> = futures::future::join_all(partitions.iter().map(|pk| watching(app, pk))).await;
         now.iter().zip(&before).all(|(n, b)| n > b).then_some(())
     })
     .await;
@@ -86,20 +102,67 @@ async fn next_stock(socket: &mut Socket, product: &str) -> Value {
 
 /// The next stock message for `product`, within `wait`.
 pub(crate) async fn next_stock_within(socket: &mut Socket, product: &str, wait: Duration) -> Value {
+    next_message(socket, "productId", product, wait).await
+}
+
+/// The next message whose `field` is `value`, within `wait`.
+async fn next_message(socket: &mut Socket, field: &str, value: &str, wait: Duration) -> Value {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         let message = tokio::time::timeout_at(deadline, socket.next())
             .await
-            .unwrap_or_else(|_| panic!("no stock message for {product} within {wait:?}"))
+            .unwrap_or_else(|_| panic!("no message for {value} within {wait:?}"))
             .expect("the socket is open")
             .unwrap();
         if let Message::Text(text) = message {
-            let value: Value = serde_json::from_str(&text).unwrap();
-            if value["productId"] == product {
-                return value;
+            let parsed: Value = serde_json::from_str(&text).unwrap();
+            if parsed[field] == value {
+                return parsed;
             }
         }
     }
+}
+
+#[tokio::test]
+async fn an_order_page_hears_that_its_order_changed_and_learns_nothing_else_over_the_socket() {
+    use crate::checkout::{checkout, order_body};
+    let app = with_pipeline(0).await;
+    app.create_product("LIVE-O", "Order Lamp", "home-kitchen-lighting", 2500)
+        .await;
+    assert_eq!(app.set_stock("LIVE-O", 5).await.status, 200);
+    let alice = app.stack.token("alice", false);
+    assert_eq!(app.add_to_cart(&alice, "LIVE-O", 1).await.status, 201);
+    let placed = checkout(
+        &app,
+        &alice,
+        "live-order",
+        &order_body(shop_payments::test_methods::VISA),
+    )
+    .await;
+    assert_eq!(placed.status, 201, "{}", placed.body);
+    let order = placed.body["orderId"].as_str().unwrap().to_owned();
+
+    let mut page = connect(&app).await;
+    subscribe_to(&app, &mut page, &[], &[&order]).await;
+    let packed = json!({ "status": "packed" }).to_string();
+    let path = format!("/admin/orders/{order}/status");
+    assert_eq!(app.post(&path, Some(&app.admin()), &packed).await.status, 200);
+    // The placed event may still be on its way: any order message will do,
+    // as long as it says nothing but the order's id.
+    let message = next_message(&mut page, "orderId", &order, Duration::from_secs(5)).await;
+    assert_eq!(message, json!({ "type": "order", "orderId": order }));
+    // A page that reads the order then sees the new status.
+    let read = app
+        .send(reqwest::Method::GET, &format!("/orders/{order}"), Some(&alice), None)
+        .await;
+    assert_eq!(read.body["status"], "packed");
+
+    page.close(None).await.unwrap();
+    within(Duration::from_secs(5), "the connection is forgotten", async || {
+        (watching(&app, &format!("WATCH#ORDER#{order}")).await == 0).then_some(())
+    })
+    .await;
+    app.stop().await;
 }
 
 #[tokio::test]

@@ -310,6 +310,15 @@ export async function checkoutState(page) {
   return JSON.parse((await page.getByTestId("checkout").getAttribute("data-state")) ?? "null");
 }
 
+/** Calls `sent` and `received` with the text of each frame on the page's WebSockets (call before `page.goto`). */
+export function onSocketFrames(page, { sent = () => {}, received = () => {} }) {
+  const text = (f) => (typeof f.payload === "string" ? f.payload : f.payload.toString("utf8"));
+  page.on("websocket", (ws) => {
+    ws.on("framesent", (f) => sent(text(f)));
+    ws.on("framereceived", (f) => received(text(f)));
+  });
+}
+
 /**
  * Records the live socket's subscribe messages from now on (call before `page.goto`).
  * Returns `subscribed(productId)`, which waits until one named the product, then a moment
@@ -317,11 +326,10 @@ export async function checkoutState(page) {
  */
 export function watchSubscribes(page) {
   const sent = [];
-  page.on("websocket", (ws) => {
-    ws.on("framesent", (f) => {
-      const text = typeof f.payload === "string" ? f.payload : f.payload.toString("utf8");
+  onSocketFrames(page, {
+    sent: (text) => {
       if (text.includes('"subscribe"')) sent.push(text);
-    });
+    },
   });
   return async (productId) => {
     await eventually(`the page subscribed to ${productId}`, 10_000, async () => sent.some((t) => t.includes(productId)));

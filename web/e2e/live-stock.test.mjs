@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { RUN, createProduct, eventually, launch, screenshot, setStock, waitForText, withShop } from "./helpers.mjs";
+import { RUN, createProduct, eventually, launch, onSocketFrames, screenshot, setStock, waitForText, withShop } from "./helpers.mjs";
 
 let browser;
 before(async () => {
@@ -29,15 +29,13 @@ test("a stock change made through the admin API appears on an open product page"
     // Watch the socket: the page must have subscribed to this product before the change.
     let subscribed = false;
     let pushes = 0;
-    page.on("websocket", (ws) => {
-      ws.on("framesent", (f) => {
-        const text = typeof f.payload === "string" ? f.payload : f.payload.toString("utf8");
+    onSocketFrames(page, {
+      sent: (text) => {
         if (text.includes('"subscribe"') && text.includes(product.id)) subscribed = true;
-      });
-      ws.on("framereceived", (f) => {
-        const text = typeof f.payload === "string" ? f.payload : f.payload.toString("utf8");
+      },
+      received: (text) => {
         if (text.includes(product.id)) pushes += 1;
-      });
+      },
     });
 
     await page.goto(`/products/${product.id}`);

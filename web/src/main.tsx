@@ -55,6 +55,11 @@ function wire(liveUrl: string | null): void {
     if (s.lines !== prev.lines) live.setCartIds(cartIds());
   });
   syncProductCache(queryClient);
+  // An order on screen changed (an admin moved it on): read it again.
+  live.onOrder = ({ orderId }) => {
+    void queryClient.invalidateQueries({ queryKey: orderKeys.detail(orderId) });
+    void queryClient.invalidateQueries({ queryKey: orderKeys.list });
+  };
   live.start(liveUrl);
 }
 

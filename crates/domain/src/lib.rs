@@ -22,6 +22,7 @@ pub mod events;
 pub mod idempotency;
 pub mod ids;
 pub mod ledger;
+pub mod live;
 pub mod mail;
 pub mod money;
 pub mod order;

@@ -14,7 +14,7 @@ pub struct Config {
 
 /// Queue URLs (`SEARCH_INDEX_QUEUE_URL`, `RECOMMENDATION_QUEUE_URL`,
 /// `LIVE_STOCK_QUEUE_URL`, `RATING_QUEUE_URL`, `EMAIL_QUEUE_URL`,
-/// `RELAY_DEAD_LETTER_QUEUE_URL`).
+/// `LIVE_ORDER_QUEUE_URL`, `RELAY_DEAD_LETTER_QUEUE_URL`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Queues {
     pub search_index: Option<String>,
@@ -22,6 +22,7 @@ pub struct Queues {
     pub live_stock: Option<String>,
     pub ratings: Option<String>,
     pub email: Option<String>,
+    pub live_orders: Option<String>,
     pub relay_dead_letter: Option<String>,
 }
 
@@ -44,6 +45,7 @@ impl Config {
                 live_stock: optional("LIVE_STOCK_QUEUE_URL"),
                 ratings: optional("RATING_QUEUE_URL"),
                 email: optional("EMAIL_QUEUE_URL"),
+                live_orders: optional("LIVE_ORDER_QUEUE_URL"),
                 relay_dead_letter: optional("RELAY_DEAD_LETTER_QUEUE_URL"),
             },
         })

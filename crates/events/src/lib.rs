@@ -44,6 +44,9 @@ pub enum Destination {
     /// Standard: order events for the email worker (the same messages as
     /// the recommendation queue's).
     Email,
+    /// Standard: order events for open order pages (`push-order-status`),
+    /// the same messages again.
+    LiveOrders,
     /// Records the relay cannot read (a bug): kept with the reason, so they
     /// neither block the stream nor vanish.
     Unreadable,
@@ -155,16 +158,20 @@ pub fn route(record: &EventRecord) -> Result<Vec<Outgoing>, UnreadableRecord> {
             payload,
         };
         let body = serde_json::to_string(&event).expect("events serialise");
-        return Ok([Destination::Recommendations, Destination::Email]
-            .into_iter()
-            .map(|destination| Outgoing {
-                destination,
-                dedup_id: event.event_id.clone(),
-                group: None,
-                body: body.clone(),
-                correlation_id: correlation_id.clone(),
-            })
-            .collect());
+        return Ok([
+            Destination::Recommendations,
+            Destination::Email,
+            Destination::LiveOrders,
+        ]
+        .into_iter()
+        .map(|destination| Outgoing {
+            destination,
+            dedup_id: event.event_id.clone(),
+            group: None,
+            body: body.clone(),
+            correlation_id: correlation_id.clone(),
+        })
+        .collect());
     }
     Ok(Vec::new())
 }
@@ -317,7 +324,7 @@ mod tests {
     }
 
     #[test]
-    fn placed_orders_go_to_the_recommender_and_the_email_worker_and_other_items_nowhere() {
+    fn placed_orders_go_to_the_recommender_the_email_worker_and_order_pages_and_other_items_nowhere() {
         let payload = serde_json::json!({
             "orderId": "ord_01J0000000000000000000000A", "userId": "user-1", "status": "confirmed",
             "lines": [{ "productId": "p-1", "quantity": 2 }], "total": { "amount": 100, "currency": "USD" }
@@ -331,12 +338,14 @@ mod tests {
         });
         let keys = [("pk", &*format!("OUTBOX#{event_id}")), ("sk", "EVENT")];
         let routed = route(&record("INSERT", &keys, serde_json::json!(null), image.clone())).unwrap();
-        let [outgoing, mail] = &routed[..] else {
-            panic!("two messages: {routed:?}")
+        let [outgoing, mail, live] = &routed[..] else {
+            panic!("three messages: {routed:?}")
         };
         assert_eq!(outgoing.destination, Destination::Recommendations);
         assert_eq!(mail.destination, Destination::Email);
         assert_eq!(mail.body, outgoing.body);
+        assert_eq!(live.destination, Destination::LiveOrders);
+        assert_eq!(live.body, outgoing.body);
         assert_eq!(outgoing.dedup_id, event_id);
         let event: OrderEvent = serde_json::from_str(&outgoing.body).unwrap();
         assert_eq!(event.kind, shop_domain::events::ORDER_PLACED);

@@ -25,7 +25,7 @@ pub trait Publish {
 
 /// The queues the relay feeds (`SEARCH_INDEX_QUEUE_URL`,
 /// `RECOMMENDATION_QUEUE_URL`, `LIVE_STOCK_QUEUE_URL`, `RATING_QUEUE_URL`,
-/// `EMAIL_QUEUE_URL`, `RELAY_DEAD_LETTER_QUEUE_URL`).
+/// `EMAIL_QUEUE_URL`, `LIVE_ORDER_QUEUE_URL`, `RELAY_DEAD_LETTER_QUEUE_URL`).
 #[derive(Debug, Clone)]
 pub struct SqsPublisher {
     pub client: aws_sdk_sqs::Client,
@@ -34,6 +34,7 @@ pub struct SqsPublisher {
     pub live_stock_queue_url: String,
     pub rating_queue_url: String,
     pub email_queue_url: String,
+    pub live_order_queue_url: String,
     pub dead_letter_queue_url: String,
 }
 
@@ -45,6 +46,7 @@ impl Publish for SqsPublisher {
             Destination::LiveStock => &self.live_stock_queue_url,
             Destination::Ratings => &self.rating_queue_url,
             Destination::Email => &self.email_queue_url,
+            Destination::LiveOrders => &self.live_order_queue_url,
             Destination::Unreadable => &self.dead_letter_queue_url,
         };
         let entries = messages
@@ -121,6 +123,7 @@ pub async fn relay<P: Publish>(publisher: &P, event: StreamEvent) -> DynamoDbEve
         Destination::LiveStock,
         Destination::Ratings,
         Destination::Email,
+        Destination::LiveOrders,
         Destination::Unreadable,
     ] {
         let messages: Vec<&(usize, Outgoing)> = pending.iter().filter(|(_, m)| m.destination == destination).collect();

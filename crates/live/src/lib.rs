@@ -1,18 +1,26 @@
-//! Live stock: open storefront pages subscribe to products over a WebSocket
-//! (an API Gateway WebSocket API in AWS; the local runner serves the same
-//! protocol) and hear whenever a product's availability changes.
+//! Live updates: open storefront pages subscribe to products and orders over
+//! a WebSocket (an API Gateway WebSocket API in AWS; the local runner serves
+//! the same protocol) and hear whenever a product's availability or an
+//! order's status changes.
 //!
-//! - The client sends `{"action": "subscribe", "productIds": [...]}`; each
-//!   subscribe replaces the connection's previous set.
-//! - The server pushes `{"type": "stock", "productId", "available", "inStock"}`.
+//! - The client sends `{"action": "subscribe", "productIds": [...],
+//!   "orderIds": [...]}` (`orderIds` may be left out); each subscribe
+//!   replaces the connection's previous set.
+//! - The server pushes `{"type": "stock", "productId", "available", "inStock"}`
+//!   and `{"type": "order", "orderId"}`.
 //!
 //! Stock events reach `push-stock` through the same pipeline as the search
 //! index (`docs/events.md`); it re-reads the product, so a late or repeated
-//! message pushes the current figure, never an old one.
+//! message pushes the current figure, never an old one. Order events reach
+//! `push-order-status`, which says only *that* the order changed: the socket
+//! is anonymous, so the page reads the order itself, signed in, through
+//! `GET /orders/{id}`, and nothing about an order leaves over the socket.
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use serde::{Deserialize, Serialize};
 use shop_domain::ids::ProductId;
+use shop_domain::live::Topic;
+use shop_domain::order::OrderId;
 use shop_domain::stock::StockLevel;
 use shop_store::catalog::ProductReader;
 use shop_store::live::LiveConnections;
@@ -20,25 +28,42 @@ use std::collections::BTreeSet;
 
 /// Products one connection may watch at once.
 pub const MAX_SUBSCRIPTIONS: usize = 100;
+/// Orders one connection may watch at once.
+pub const MAX_ORDER_SUBSCRIPTIONS: usize = 10;
 
 #[derive(Deserialize)]
 #[serde(tag = "action", rename_all = "camelCase", deny_unknown_fields)]
 enum ClientMessage {
     #[serde(rename_all = "camelCase")]
-    Subscribe { product_ids: Vec<String> },
+    Subscribe {
+        product_ids: Vec<String>,
+        #[serde(default)]
+        order_ids: Vec<String>,
+    },
 }
 
-/// The products a subscribe message names, or what is wrong with it.
-pub fn parse_subscribe(body: &str) -> Result<BTreeSet<ProductId>, String> {
-    let ClientMessage::Subscribe { product_ids } = serde_json::from_str(body)
-        .map_err(|e| format!("expected {{\"action\": \"subscribe\", \"productIds\": [...]}}: {e}"))?;
+/// The topics a subscribe message names, or what is wrong with it.
+pub fn parse_subscribe(body: &str) -> Result<BTreeSet<Topic>, String> {
+    let ClientMessage::Subscribe { product_ids, order_ids } = serde_json::from_str(body).map_err(|e| {
+        format!("expected {{\"action\": \"subscribe\", \"productIds\": [...], \"orderIds\": [...]}}: {e}")
+    })?;
     if product_ids.len() > MAX_SUBSCRIPTIONS {
         return Err(format!("at most {MAX_SUBSCRIPTIONS} products per connection"));
     }
-    product_ids
-        .into_iter()
-        .map(|id| ProductId::parse(id).map_err(|e| format!("productIds: {e}")))
-        .collect()
+    if order_ids.len() > MAX_ORDER_SUBSCRIPTIONS {
+        return Err(format!("at most {MAX_ORDER_SUBSCRIPTIONS} orders per connection"));
+    }
+    let products = product_ids.into_iter().map(|id| {
+        ProductId::parse(id)
+            .map(Topic::Product)
+            .map_err(|e| format!("productIds: {e}"))
+    });
+    let orders = order_ids.into_iter().map(|id| {
+        OrderId::parse(id)
+            .map(Topic::Order)
+            .map_err(|e| format!("orderIds: {e}"))
+    });
+    products.chain(orders).collect()
 }
 
 /// What a watcher is told.
@@ -59,6 +84,25 @@ impl StockUpdate {
             product_id,
             available: stock.available,
             in_stock: stock.in_stock(),
+        }
+    }
+}
+
+/// What a watcher of an order is told: that it changed, and nothing else
+/// (the page reads it, signed in).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderChanged {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub order_id: OrderId,
+}
+
+impl OrderChanged {
+    pub fn new(order_id: OrderId) -> Self {
+        Self {
+            kind: "order".into(),
+            order_id,
         }
     }
 }
@@ -136,7 +180,7 @@ pub async fn handle_socket(
         Some("$connect") => store.connect(connection).await,
         Some("$disconnect") => store.disconnect(connection).await,
         Some("subscribe") => match parse_subscribe(event.body.as_deref().unwrap_or_default()) {
-            Ok(products) => store.subscribe(connection, &products).await,
+            Ok(topics) => store.subscribe(connection, &topics).await,
             Err(problem) => return answer(400, &problem),
         },
         other => return answer(400, &format!("unknown route {other:?}")),
@@ -157,7 +201,8 @@ pub async fn push_product<N: Notify>(
     notifier: &N,
     product: &ProductId,
 ) -> Result<(), String> {
-    let watchers = store.watchers(product).await.map_err(|e| e.to_string())?;
+    let topic = Topic::Product(product.clone());
+    let watchers = store.watchers(&topic).await.map_err(|e| e.to_string())?;
     if watchers.is_empty() {
         return Ok(());
     }
@@ -166,9 +211,28 @@ pub async fn push_product<N: Notify>(
         None => StockLevel::default(),
     };
     let message = serde_json::to_string(&StockUpdate::new(product.clone(), &stock)).expect("updates serialise");
+    post_all(store, notifier, &topic, watchers, &message).await
+}
+
+/// Tells every connection watching `order` that it changed; closed
+/// connections are forgotten.
+pub async fn push_order<N: Notify>(store: &impl LiveConnections, notifier: &N, order: &OrderId) -> Result<(), String> {
+    let topic = Topic::Order(order.clone());
+    let watchers = store.watchers(&topic).await.map_err(|e| e.to_string())?;
+    let message = serde_json::to_string(&OrderChanged::new(order.clone())).expect("updates serialise");
+    post_all(store, notifier, &topic, watchers, &message).await
+}
+
+async fn post_all<N: Notify>(
+    store: &impl LiveConnections,
+    notifier: &N,
+    topic: &Topic,
+    watchers: Vec<String>,
+    message: &str,
+) -> Result<(), String> {
     for connection in watchers {
-        if notifier.post(&connection, &message).await? == Delivery::Gone {
-            store.forget(&connection, product).await.map_err(|e| e.to_string())?;
+        if notifier.post(&connection, message).await? == Delivery::Gone {
+            store.forget(&connection, topic).await.map_err(|e| e.to_string())?;
         }
     }
     Ok(())
@@ -179,9 +243,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn subscribe_messages_name_valid_products() {
+    fn subscribe_messages_name_valid_products_and_orders() {
         let ids = parse_subscribe(r#"{"action":"subscribe","productIds":["P1","P2","P1"]}"#).unwrap();
         assert_eq!(ids.len(), 2);
+        let order = "ord_01J0000000000000000000000A";
+        let body = format!(r#"{{"action":"subscribe","productIds":["P1"],"orderIds":["{order}"]}}"#);
+        let ids = parse_subscribe(&body).unwrap();
+        assert!(ids.contains(&Topic::Order(OrderId::parse(order).unwrap())));
+        assert!(ids.contains(&Topic::Product(ProductId::parse("P1").unwrap())));
+        let bad_order = r#"{"action":"subscribe","productIds":[],"orderIds":["P1"]}"#;
+        assert!(parse_subscribe(bad_order).unwrap_err().contains("orderIds"));
+        let orders: Vec<String> = (0..=MAX_ORDER_SUBSCRIPTIONS).map(|_| order.to_owned()).collect();
+        let body = serde_json::json!({ "action": "subscribe", "productIds": [], "orderIds": orders }).to_string();
+        assert!(parse_subscribe(&body).unwrap_err().contains("at most"));
         assert!(parse_subscribe(r#"{"action":"subscribe","productIds":["bad#id"]}"#).is_err());
         assert!(parse_subscribe(r#"{"action":"unsubscribe"}"#).is_err());
         assert!(parse_subscribe("not json").is_err());

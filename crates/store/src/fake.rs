@@ -13,6 +13,7 @@ use crate::recommendations::CoPurchases;
 use shop_domain::catalog::{Category, Product};
 use shop_domain::events::OrderEvent;
 use shop_domain::ids::{CategoryId, ProductId, UserId};
+use shop_domain::live::Topic;
 use shop_domain::order::{Order, OrderId, OrderStatus, StatusChange};
 use shop_domain::recommendations::{Tally, tallies};
 use shop_domain::stock::StockLevel;
@@ -33,7 +34,7 @@ struct State {
     categories: Vec<Category>,
     orders: BTreeMap<OrderId, (Order, Vec<StatusChange>)>,
     connections: BTreeSet<String>,
-    watches: BTreeMap<ProductId, BTreeSet<String>>,
+    watches: BTreeMap<Topic, BTreeSet<String>>,
     pairs: BTreeMap<ProductId, BTreeMap<ProductId, u64>>,
     sold: BTreeMap<ProductId, u64>,
     counted_orders: BTreeSet<OrderId>,
@@ -77,9 +78,9 @@ impl FakeStore {
         self.state().orders.get(id).map(|(order, _)| order.clone())
     }
 
-    /// The connections watching `product`.
-    pub fn watching(&self, product: &ProductId) -> BTreeSet<String> {
-        self.state().watches.get(product).cloned().unwrap_or_default()
+    /// The connections watching `topic`.
+    pub fn watching(&self, topic: &Topic) -> BTreeSet<String> {
+        self.state().watches.get(topic).cloned().unwrap_or_default()
     }
 
     /// Whether `connection` is open.
@@ -186,15 +187,15 @@ impl LiveConnections for FakeStore {
         Ok(())
     }
 
-    async fn subscribe(&self, connection: &str, products: &BTreeSet<ProductId>) -> Result<(), StoreError> {
+    async fn subscribe(&self, connection: &str, topics: &BTreeSet<Topic>) -> Result<(), StoreError> {
         let mut state = self.state();
         for watchers in state.watches.values_mut() {
             watchers.remove(connection);
         }
-        for product in products {
+        for topic in topics {
             state
                 .watches
-                .entry(product.clone())
+                .entry(topic.clone())
                 .or_default()
                 .insert(connection.to_owned());
         }
@@ -210,17 +211,17 @@ impl LiveConnections for FakeStore {
         Ok(())
     }
 
-    async fn forget(&self, connection: &str, product: &ProductId) -> Result<(), StoreError> {
+    async fn forget(&self, connection: &str, topic: &Topic) -> Result<(), StoreError> {
         let mut state = self.state();
-        if let Some(watchers) = state.watches.get_mut(product) {
+        if let Some(watchers) = state.watches.get_mut(topic) {
             watchers.remove(connection);
         }
         state.connections.remove(connection);
         Ok(())
     }
 
-    async fn watchers(&self, product: &ProductId) -> Result<Vec<String>, StoreError> {
-        Ok(self.watching(product).into_iter().collect())
+    async fn watchers(&self, topic: &Topic) -> Result<Vec<String>, StoreError> {
+        Ok(self.watching(topic).into_iter().collect())
     }
 }
 

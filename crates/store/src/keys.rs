@@ -2,6 +2,7 @@
 
 use shop_domain::idempotency::IdempotencyKey;
 use shop_domain::ids::{CategoryId, ProductId, UserId};
+use shop_domain::live::Topic;
 use shop_domain::order::{OrderId, OrderStatus};
 use shop_domain::review::ReviewId;
 
@@ -288,9 +289,14 @@ pub fn live_connection_pk(connection: &str) -> String {
 
 pub const LIVE_CONNECTION_SK: &str = "CONNECTION";
 
-/// The connections watching a product: `WATCH#<productId>` / `CONN#<connectionId>`.
-pub fn watch_pk(id: &ProductId) -> String {
-    format!("WATCH#{id}")
+/// The connections watching a topic: `WATCH#<productId>` for a product's
+/// stock, `WATCH#ORDER#<orderId>` for an order's status (a product id has
+/// no `#`), each with `CONN#<connectionId>` items.
+pub fn watch_pk(topic: &Topic) -> String {
+    match topic {
+        Topic::Product(id) => format!("WATCH#{id}"),
+        Topic::Order(id) => format!("WATCH#ORDER#{id}"),
+    }
 }
 
 pub const WATCH_SK_PREFIX: &str = "CONN#";

@@ -4,6 +4,8 @@ use super::keys::{self, PK, SK};
 use super::{Attrs, DynamoStore, Item, StoreError, n, s};
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 use shop_domain::ids::ProductId;
+use shop_domain::live::Topic;
+use shop_domain::order::OrderId;
 use shop_domain::time::Now;
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -14,20 +16,31 @@ use time::Duration;
 const CONNECTION_LIFETIME: Duration = Duration::hours(2);
 /// BatchWriteItem takes at most 25 requests.
 const BATCH_WRITE: usize = 25;
+/// The connection item's string sets of what it watches.
+const PRODUCT_IDS: &str = "productIds";
+const ORDER_IDS: &str = "orderIds";
 
 impl DynamoStore {
-    fn connection_item(&self, connection: &str, products: &BTreeSet<ProductId>) -> Item {
+    fn connection_item(&self, connection: &str, topics: &BTreeSet<Topic>) -> Item {
         let mut item = Item::from([
             (PK.into(), s(keys::live_connection_pk(connection))),
             (SK.into(), s(keys::LIVE_CONNECTION_SK)),
             ("entity".into(), s("LiveConnection")),
             (keys::EXPIRES_AT.into(), n(self.expiry())),
         ]);
-        if !products.is_empty() {
-            item.insert(
-                "productIds".into(),
-                AttributeValue::Ss(products.iter().map(ToString::to_string).collect()),
-            );
+        let mut products = Vec::new();
+        let mut orders = Vec::new();
+        for topic in topics {
+            match topic {
+                Topic::Product(id) => products.push(id.to_string()),
+                Topic::Order(id) => orders.push(id.to_string()),
+            }
+        }
+        // A string set may not be empty: an attribute with none is left out.
+        for (name, ids) in [(PRODUCT_IDS, products), (ORDER_IDS, orders)] {
+            if !ids.is_empty() {
+                item.insert(name.into(), AttributeValue::Ss(ids));
+            }
         }
         item
     }
@@ -37,7 +50,7 @@ impl DynamoStore {
     }
 
     /// What the connection watches now.
-    async fn watched(&self, connection: &str) -> Result<BTreeSet<ProductId>, StoreError> {
+    async fn watched(&self, connection: &str) -> Result<BTreeSet<Topic>, StoreError> {
         let item = self
             .client
             .get_item()
@@ -48,10 +61,17 @@ impl DynamoStore {
             .await
             .map_err(StoreError::from_sdk)?
             .item;
-        Ok(match item.as_ref().and_then(|i| i.get("productIds")) {
-            Some(AttributeValue::Ss(ids)) => ids.iter().filter_map(|id| ProductId::parse(id).ok()).collect(),
-            _ => BTreeSet::new(),
-        })
+        let ids = |name: &str| match item.as_ref().and_then(|i| i.get(name)) {
+            Some(AttributeValue::Ss(ids)) => ids.clone(),
+            _ => Vec::new(),
+        };
+        let products = ids(PRODUCT_IDS)
+            .into_iter()
+            .filter_map(|id| ProductId::parse(id).ok().map(Topic::Product));
+        let orders = ids(ORDER_IDS)
+            .into_iter()
+            .filter_map(|id| OrderId::parse(id).ok().map(Topic::Order));
+        Ok(products.chain(orders).collect())
     }
 
     async fn batch_write(&self, writes: Vec<WriteRequest>) -> Result<(), StoreError> {
@@ -76,18 +96,18 @@ impl DynamoStore {
     }
 }
 
-/// The WebSocket connections of open storefront pages and the products
-/// each one watches (`shop-live`).
+/// The WebSocket connections of open storefront pages and the topics
+/// (products, orders) each one watches (`shop-live`).
 pub trait LiveConnections {
     /// Records a new connection (watching nothing yet).
     fn connect(&self, connection: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Makes `products` the connection's whole subscription: one `WATCH#`
-    /// item per product, so a stock change finds its watchers with one query.
+    /// Makes `topics` the connection's whole subscription: one `WATCH#`
+    /// item per topic, so a change finds its watchers with one query.
     fn subscribe(
         &self,
         connection: &str,
-        products: &BTreeSet<ProductId>,
+        topics: &BTreeSet<Topic>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Forgets a connection and everything it watched.
@@ -95,10 +115,10 @@ pub trait LiveConnections {
 
     /// Forgets a connection API Gateway says is gone, starting with the
     /// watch that led to it (its connection item may not list it).
-    fn forget(&self, connection: &str, product: &ProductId) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn forget(&self, connection: &str, topic: &Topic) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// The connections watching `product`.
-    fn watchers(&self, product: &ProductId) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// The connections watching `topic`.
+    fn watchers(&self, topic: &Topic) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 }
 
 impl LiveConnections for DynamoStore {
@@ -114,24 +134,24 @@ impl LiveConnections for DynamoStore {
         Ok(())
     }
 
-    /// Makes `products` the connection's whole subscription: one `WATCH#`
-    /// item per product, so a stock change finds its watchers with one query.
-    async fn subscribe(&self, connection: &str, products: &BTreeSet<ProductId>) -> Result<(), StoreError> {
+    /// Makes `topics` the connection's whole subscription: one `WATCH#`
+    /// item per topic, so a change finds its watchers with one query.
+    async fn subscribe(&self, connection: &str, topics: &BTreeSet<Topic>) -> Result<(), StoreError> {
         let before = self.watched(connection).await?;
         let mut writes: Vec<WriteRequest> = before
-            .difference(products)
-            .map(|id| {
+            .difference(topics)
+            .map(|topic| {
                 let delete = DeleteRequest::builder()
-                    .key(PK, s(keys::watch_pk(id)))
+                    .key(PK, s(keys::watch_pk(topic)))
                     .key(SK, s(keys::watch_sk(connection)))
                     .build()
                     .expect("key is set");
                 WriteRequest::builder().delete_request(delete).build()
             })
             .collect();
-        for id in products {
+        for topic in topics {
             let watch = Item::from([
-                (PK.into(), s(keys::watch_pk(id))),
+                (PK.into(), s(keys::watch_pk(topic))),
                 (SK.into(), s(keys::watch_sk(connection))),
                 ("entity".into(), s("LiveWatch")),
                 (keys::EXPIRES_AT.into(), n(self.expiry())),
@@ -146,7 +166,7 @@ impl LiveConnections for DynamoStore {
             WriteRequest::builder()
                 .put_request(
                     PutRequest::builder()
-                        .set_item(Some(self.connection_item(connection, products)))
+                        .set_item(Some(self.connection_item(connection, topics)))
                         .build()
                         .expect("item is set"),
                 )
@@ -168,7 +188,7 @@ impl LiveConnections for DynamoStore {
         };
         let mut writes: Vec<WriteRequest> = watched
             .iter()
-            .map(|id| delete(keys::watch_pk(id), keys::watch_sk(connection)))
+            .map(|topic| delete(keys::watch_pk(topic), keys::watch_sk(connection)))
             .collect();
         writes.push(delete(
             keys::live_connection_pk(connection),
@@ -179,11 +199,11 @@ impl LiveConnections for DynamoStore {
 
     /// Forgets a connection API Gateway says is gone, starting with the
     /// watch that led to it (its connection item may not list it).
-    async fn forget(&self, connection: &str, product: &ProductId) -> Result<(), StoreError> {
+    async fn forget(&self, connection: &str, topic: &Topic) -> Result<(), StoreError> {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .key(PK, s(keys::watch_pk(product)))
+            .key(PK, s(keys::watch_pk(topic)))
             .key(SK, s(keys::watch_sk(connection)))
             .send()
             .await
@@ -191,10 +211,10 @@ impl LiveConnections for DynamoStore {
         self.disconnect(connection).await
     }
 
-    /// The connections watching `product`.
-    async fn watchers(&self, product: &ProductId) -> Result<Vec<String>, StoreError> {
+    /// The connections watching `topic`.
+    async fn watchers(&self, topic: &Topic) -> Result<Vec<String>, StoreError> {
         let now = self.now().unix_timestamp();
-        self.partition(keys::watch_pk(product))
+        self.partition(keys::watch_pk(topic))
             .await?
             .iter()
             .filter(|item| Attrs::new(item).n::<i64>(keys::EXPIRES_AT).is_ok_and(|at| at > now))

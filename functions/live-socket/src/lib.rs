@@ -28,6 +28,8 @@ shop_edge::function!(LiveSocket, ApiGatewayWebsocketProxyRequest => ApiGatewayPr
 mod tests {
     use super::*;
     use shop_domain::ids::ProductId;
+    use shop_domain::live::Topic;
+    use shop_domain::order::OrderId;
     use shop_store::fake::FakeStore;
 
     const STOREFRONT: &str = "https://shop.example.com";
@@ -61,8 +63,8 @@ mod tests {
         assert!(store.is_connected("c-1"));
     }
 
-    fn id(p: &str) -> ProductId {
-        ProductId::parse(p).unwrap()
+    fn id(p: &str) -> Topic {
+        Topic::Product(ProductId::parse(p).unwrap())
     }
 
     #[tokio::test]
@@ -75,14 +77,17 @@ mod tests {
             200
         );
         assert!(store.watching(&id("P1")).contains("c-1"));
-        let narrower = r#"{"action":"subscribe","productIds":["P2"]}"#;
+        let order = Topic::Order(OrderId::parse("ord_01J0000000000000000000000A").unwrap());
+        let narrower = r#"{"action":"subscribe","productIds":["P2"],"orderIds":["ord_01J0000000000000000000000A"]}"#;
         handle(&store, event("subscribe", Some(narrower))).await;
         assert!(
             store.watching(&id("P1")).is_empty(),
             "a new subscription replaces the old"
         );
+        assert!(store.watching(&order).contains("c-1"));
         assert_eq!(handle(&store, event("$disconnect", None)).await.status_code, 200);
         assert!(store.watching(&id("P2")).is_empty());
+        assert!(store.watching(&order).is_empty());
         assert!(!store.is_connected("c-1"));
     }
 

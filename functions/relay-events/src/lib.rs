@@ -10,7 +10,7 @@ use shop_events::relay::{Publish, SqsPublisher};
 
 /// The queues from the configuration (`SEARCH_INDEX_QUEUE_URL`,
 /// `RECOMMENDATION_QUEUE_URL`, `LIVE_STOCK_QUEUE_URL`, `RATING_QUEUE_URL`,
-/// `EMAIL_QUEUE_URL`, `RELAY_DEAD_LETTER_QUEUE_URL`).
+/// `EMAIL_QUEUE_URL`, `LIVE_ORDER_QUEUE_URL`, `RELAY_DEAD_LETTER_QUEUE_URL`).
 pub fn publisher(config: &Config, sqs: aws_sdk_sqs::Client) -> Result<SqsPublisher, ConfigError> {
     let queues = config.queues.clone();
     let required = |url: Option<String>, name| url.ok_or(ConfigError::Missing(name));
@@ -21,6 +21,7 @@ pub fn publisher(config: &Config, sqs: aws_sdk_sqs::Client) -> Result<SqsPublish
         live_stock_queue_url: required(queues.live_stock, "LIVE_STOCK_QUEUE_URL")?,
         rating_queue_url: required(queues.ratings, "RATING_QUEUE_URL")?,
         email_queue_url: required(queues.email, "EMAIL_QUEUE_URL")?,
+        live_order_queue_url: required(queues.live_orders, "LIVE_ORDER_QUEUE_URL")?,
         dead_letter_queue_url: required(queues.relay_dead_letter, "RELAY_DEAD_LETTER_QUEUE_URL")?,
     })
 }

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { LiveClient, MAX_SUBSCRIPTIONS, parseStockMessage } from "./client";
+import { LiveClient, MAX_SUBSCRIPTIONS, parseOrderMessage, parseStockMessage } from "./client";
 import { availabilityLabel, useStock } from "./stock";
 
 class FakeSocket {
@@ -106,6 +106,33 @@ describe("live stock client", () => {
     expect(availabilityLabel({ available: 0, inStock: false })).toBe("Out of stock");
     expect(availabilityLabel({ available: 6, inStock: true })).toBe("In stock");
     expect(parseStockMessage(JSON.stringify({ type: "other" }))).toBeNull();
+    live.stop();
+  });
+
+  it("watches orders on screen, hears that they changed, and counts them changed after a reconnect", () => {
+    const live = new LiveClient();
+    const changed: string[] = [];
+    live.onOrder = (m) => changed.push(m.orderId);
+    live.watch(["P0000001"]);
+    const unwatch = live.watchOrder("ord_A");
+    live.start("ws://live.test/live");
+    const ws = FakeSocket.all[0]!;
+    ws.open();
+    expect(ws.sent).toEqual([{ action: "subscribe", productIds: ["P0000001"], orderIds: ["ord_A"] }]);
+    expect(changed).toEqual([]);
+
+    ws.onmessage?.({ data: JSON.stringify({ type: "order", orderId: "ord_A" }) });
+    expect(changed).toEqual(["ord_A"]);
+    expect(parseOrderMessage(JSON.stringify({ type: "order" }))).toBeNull();
+
+    ws.close();
+    vi.advanceTimersByTime(30_000);
+    FakeSocket.all[1]!.open();
+    expect(changed).toEqual(["ord_A", "ord_A"]);
+
+    unwatch();
+    vi.advanceTimersByTime(60);
+    expect(FakeSocket.all[1]!.sent.at(-1)).toEqual({ action: "subscribe", productIds: ["P0000001"] });
     live.stop();
   });
 });

@@ -3,8 +3,23 @@ import { useStock } from "./stock";
 
 /** Products one connection may watch (the server's limit). */
 export const MAX_SUBSCRIPTIONS = 100;
+/** Orders one connection may watch (the server's limit). */
+export const MAX_ORDER_SUBSCRIPTIONS = 10;
 
 export type StockMessage = { type: "stock"; productId: string; available: number; inStock: boolean };
+/** An order changed: the page reads it again, signed in (the socket says nothing more). */
+export type OrderMessage = { type: "order"; orderId: string };
+
+export function parseOrderMessage(data: unknown): OrderMessage | null {
+  if (typeof data !== "string") return null;
+  try {
+    const m = JSON.parse(data) as Partial<OrderMessage>;
+    if (m && m.type === "order" && typeof m.orderId === "string") return { type: "order", orderId: m.orderId };
+  } catch {
+    // not for us
+  }
+  return null;
+}
 
 export function parseStockMessage(data: unknown): StockMessage | null {
   if (typeof data !== "string") return null;
@@ -20,9 +35,11 @@ export function parseStockMessage(data: unknown): StockMessage | null {
 }
 
 /**
- * Live stock over a WebSocket: subscribes to the products on screen and in the
- * cart (re-sent whenever that set changes; the server replaces the set), and
- * reconnects with capped exponential backoff when the socket closes.
+ * Live updates over a WebSocket: subscribes to the products on screen and in the
+ * cart, and to the orders on screen (re-sent whenever that set changes; the server
+ * replaces the set), and reconnects with capped exponential backoff when the socket
+ * closes. After a reconnect, every watched order counts as changed (a change may
+ * have been missed while it was closed).
  */
 export class LiveClient {
   private url: string | null = null;
@@ -31,10 +48,13 @@ export class LiveClient {
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private sendTimer: ReturnType<typeof setTimeout> | null = null;
   private watched = new Map<string, number>();
+  private orders = new Map<string, number>();
+  private opened = false;
   private cartIds: string[] = [];
   private lastSent = "";
   private stopped = true;
   onStock: (message: StockMessage) => void = (m) => useStock.getState().put(m.productId, m.available, m.inStock);
+  onOrder: (message: OrderMessage) => void = () => {};
 
   start(url: string | null): void {
     if (!url || typeof WebSocket === "undefined") return;
@@ -57,13 +77,22 @@ export class LiveClient {
 
   /** Adds products on screen; returns the function that removes them again. */
   watch(ids: readonly string[]): () => void {
-    for (const id of ids) this.watched.set(id, (this.watched.get(id) ?? 0) + 1);
+    return this.count(this.watched, ids);
+  }
+
+  /** Adds an order on screen; returns the function that removes it again. */
+  watchOrder(orderId: string): () => void {
+    return this.count(this.orders, [orderId]);
+  }
+
+  private count(counts: Map<string, number>, ids: readonly string[]): () => void {
+    for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
     this.scheduleSend();
     return () => {
       for (const id of ids) {
-        const n = (this.watched.get(id) ?? 1) - 1;
-        if (n <= 0) this.watched.delete(id);
-        else this.watched.set(id, n);
+        const n = (counts.get(id) ?? 1) - 1;
+        if (n <= 0) counts.delete(id);
+        else counts.set(id, n);
       }
       this.scheduleSend();
     };
@@ -108,10 +137,14 @@ export class LiveClient {
       this.lastSent = "";
       useStock.getState().setStatus("open");
       this.send();
+      if (this.opened) for (const orderId of this.orders.keys()) this.onOrder({ type: "order", orderId });
+      this.opened = true;
     };
     ws.onmessage = (event) => {
       const m = parseStockMessage(event.data);
-      if (m) this.onStock(m);
+      if (m) return this.onStock(m);
+      const o = parseOrderMessage(event.data);
+      if (o) this.onOrder(o);
     };
     ws.onclose = () => {
       if (this.ws === ws) this.ws = null;
@@ -143,14 +176,20 @@ export class LiveClient {
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return;
     const ids = this.desired().sort();
-    const key = ids.join(",");
+    const orderIds = Array.from(this.orders.keys()).sort().slice(0, MAX_ORDER_SUBSCRIPTIONS);
+    const key = orderIds.length ? `${ids.join(",")};${orderIds.join(",")}` : ids.join(",");
     if (key === this.lastSent) return;
     this.lastSent = key;
-    ws.send(JSON.stringify({ action: "subscribe", productIds: ids }));
+    ws.send(JSON.stringify(orderIds.length ? { action: "subscribe", productIds: ids, orderIds } : { action: "subscribe", productIds: ids }));
   }
 }
 
 export const live = new LiveClient();
+
+/** Watches this order while the component is mounted. */
+export function useLiveOrder(orderId: string): void {
+  useEffect(() => live.watchOrder(orderId), [orderId]);
+}
 
 /** Watches these products while the component is mounted. */
 export function useLiveWatch(ids: readonly string[]): void {

@@ -5,6 +5,7 @@ import type { OrderDetail, OrderStatus } from "../../api/types";
 import { ErrorNotice, Skeleton } from "../../components/Status";
 import { formatDate, formatDateTime, formatMoney } from "../../lib/format";
 import { useTitle } from "../../lib/hooks";
+import { useLiveOrder } from "../live/client";
 import { STATUS_LABELS, StatusBadge } from "./OrderStatus";
 import { orderKeys, orderQuery } from "./queries";
 
@@ -50,6 +51,7 @@ export function OrderPage() {
   const { orderId } = routeApi.useParams();
   const queryClient = useQueryClient();
   useTitle(`Order ${orderId}`);
+  useLiveOrder(orderId);
   const order = useQuery(orderQuery(orderId));
   const cancel = useMutation({
     mutationFn: () => api.cancelOrder(orderId),
