@@ -93,6 +93,20 @@ async fn search_finds_misspelt_words_filters_and_counts_facets_over_every_match(
             .iter()
             .all(|p| p["inStock"] == true)
     );
+    let rated = app.get(&format!("/search?q={misspelt}&ratingMin=3&limit=100")).await;
+    let expected_rated = docs.iter().filter(matches).filter(|d| d.rating.tenths() >= 30).count();
+    assert_eq!(rated.body["totalCount"], expected_rated as u64);
+    assert!(
+        expected_rated > 0 && expected_rated < expected,
+        "the fixture has ratings on both sides of 3"
+    );
+    assert!(
+        rated.body["products"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["rating"].as_f64().unwrap() >= 3.0)
+    );
     let electronics = app.get("/search?category=electronics&limit=1").await;
     let expected_electronics = docs
         .iter()
@@ -157,6 +171,8 @@ async fn bad_search_parameters_are_400_naming_the_parameter() {
         ("priceMax=abc", "priceMax"),
         ("sort=cheapest", "sort"),
         ("inStock=yes", "inStock"),
+        ("ratingMin=0", "ratingMin"),
+        ("ratingMin=4.5", "ratingMin"),
         ("category=Not%20A%20Slug", "category"),
         ("colour=red", "colour"),
     ] {

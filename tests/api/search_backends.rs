@@ -196,6 +196,10 @@ async fn every_filter_alone_and_combined_matches_the_reference_in_every_sort() {
             ..everything()
         },
         SearchRequest {
+            rating_min: Some(4),
+            ..everything()
+        },
+        SearchRequest {
             category: Some(catalog::category("home")),
             brands: brands(&["Globex", "Hooli", "Initech"]),
             price_min: Some(1),
@@ -207,6 +211,7 @@ async fn every_filter_alone_and_combined_matches_the_reference_in_every_sort() {
             category: Some(catalog::category("home")),
             price_max: Some(5000),
             in_stock_only: true,
+            rating_min: Some(3),
             ..text("lamp")
         },
     ];

@@ -13,7 +13,8 @@
 //!   edit distance that grows with the word's length ([`fuzzy_distance`],
 //!   like Elasticsearch's `AUTO`).
 //! - **Filters**: category (a department includes every category below it),
-//!   brands (any of), price range (inclusive, minor units), in stock only.
+//!   brands (any of), price range (inclusive, minor units), in stock only,
+//!   a minimum rating in whole stars (4 means 4.0 and up).
 //! - **Score**: text relevance (BM25) × 2 when in stock × √rating (ratings
 //!   under 1.0 count as 1.0, so an unrated product is not zeroed). Without
 //!   text, the boosts alone order the hits.
@@ -201,6 +202,8 @@ pub struct SearchRequest {
     pub price_max: Option<i64>,
     /// Only products with units available.
     pub in_stock_only: bool,
+    /// Only products rated this many whole stars or more ("4 stars & up").
+    pub rating_min: Option<u8>,
     pub sort: SearchSort,
     /// From 1.
     pub page: u32,
@@ -216,6 +219,7 @@ impl Default for SearchRequest {
             price_min: None,
             price_max: None,
             in_stock_only: false,
+            rating_min: None,
             sort: SearchSort::Relevance,
             page: 1,
             limit: DEFAULT_LIMIT,
@@ -236,6 +240,7 @@ impl SearchRequest {
             && self.price_min.is_none_or(|min| doc.price.amount >= min)
             && self.price_max.is_none_or(|max| doc.price.amount <= max)
             && (!self.in_stock_only || doc.in_stock())
+            && self.rating_min.is_none_or(|stars| doc.rating.tenths() >= stars * 10)
     }
 }
 

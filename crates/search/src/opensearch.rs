@@ -582,6 +582,9 @@ fn filters(request: &SearchRequest) -> Vec<Value> {
     if request.in_stock_only {
         filters.push(json!({ "range": { field::AVAILABLE: { "gte": 1 } } }));
     }
+    if let Some(stars) = request.rating_min {
+        filters.push(json!({ "range": { field::RATING: { "gte": u16::from(stars) * 10 } } }));
+    }
     filters
 }
 

@@ -1,6 +1,6 @@
 //! A search request as the API takes it (`GET /search`): `q`, `category`,
-//! `brand` (repeatable), `priceMin`, `priceMax`, `inStock`, `sort`, `page`
-//! and `limit`, every problem reported at once.
+//! `brand` (repeatable), `priceMin`, `priceMax`, `inStock`, `ratingMin`,
+//! `sort`, `page` and `limit`, every problem reported at once.
 
 use super::{DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, MAX_TEXT, SearchRequest, SearchSort};
 use shop_domain::catalog::MAX_PRICE_MINOR;
@@ -9,7 +9,16 @@ use shop_domain::validation::FieldError;
 
 /// The query parameters a search takes; any other is refused.
 pub const PARAMETERS: &[&str] = &[
-    "q", "category", "brand", "priceMin", "priceMax", "inStock", "sort", "page", "limit",
+    "q",
+    "category",
+    "brand",
+    "priceMin",
+    "priceMax",
+    "inStock",
+    "ratingMin",
+    "sort",
+    "page",
+    "limit",
 ];
 
 /// The most brands one search may filter on.
@@ -64,6 +73,10 @@ pub fn parse(values: impl Fn(&str) -> Vec<String>) -> Result<SearchRequest, Vec<
         "false" => Ok(false),
         _ => Err("must be true or false".to_owned()),
     });
+    let rating_min = r.one("ratingMin", |v| match v.parse::<u8>() {
+        Ok(stars) if (1..=5).contains(&stars) => Ok(stars),
+        _ => Err("must be a whole number of stars from 1 to 5".to_owned()),
+    });
     let sort = r.one("sort", SearchSort::parse);
     let whole = |max: u32| {
         move |v: &str| match v.parse::<u32>() {
@@ -98,6 +111,7 @@ pub fn parse(values: impl Fn(&str) -> Vec<String>) -> Result<SearchRequest, Vec<
         price_min,
         price_max,
         in_stock_only: in_stock.unwrap_or(false),
+        rating_min,
         sort: sort.unwrap_or_default(),
         page: page.unwrap_or(1),
         limit: limit.unwrap_or(DEFAULT_LIMIT),
@@ -134,8 +148,14 @@ mod tests {
     #[test]
     fn every_problem_is_reported_at_once() {
         let fields =
-            parse_query("category=bad%23id&priceMin=-1&inStock=yes&sort=nope&page=0&limit=101&limit=2").unwrap_err();
-        assert_eq!(fields, ["category", "priceMin", "inStock", "sort", "page", "limit"]);
+            parse_query("category=bad%23id&priceMin=-1&inStock=yes&ratingMin=6&sort=nope&page=0&limit=101&limit=2")
+                .unwrap_err();
+        assert_eq!(
+            fields,
+            ["category", "priceMin", "inStock", "ratingMin", "sort", "page", "limit"]
+        );
+        assert_eq!(parse_query("ratingMin=0").unwrap_err(), ["ratingMin"]);
+        assert_eq!(parse_query("ratingMin=4").unwrap().rating_min, Some(4));
         assert_eq!(parse_query("priceMin=500&priceMax=100").unwrap_err(), ["priceMin"]);
     }
 }

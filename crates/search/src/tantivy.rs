@@ -401,6 +401,10 @@ impl Inner {
             let one = Term::from_field_i64(fields.available, 1);
             filters.push(Box::new(RangeQuery::new(Bound::Included(one), Bound::Unbounded)));
         }
+        if let Some(stars) = request.rating_min {
+            let tenths = Term::from_field_u64(fields.rating, u64::from(stars) * 10);
+            filters.push(Box::new(RangeQuery::new(Bound::Included(tenths), Bound::Unbounded)));
+        }
         filters
     }
 }
@@ -1163,6 +1167,14 @@ mod tests {
                 ..everything()
             },
             SearchRequest {
+                rating_min: Some(4),
+                ..everything()
+            },
+            SearchRequest {
+                rating_min: Some(5),
+                ..everything()
+            },
+            SearchRequest {
                 category: Some(category("home")),
                 brands: brands(&["Globex", "Hooli", "Initech"]),
                 price_min: Some(1),
@@ -1175,6 +1187,7 @@ mod tests {
                 category: Some(category("home")),
                 price_max: Some(5000),
                 in_stock_only: true,
+                rating_min: Some(2),
                 ..everything()
             },
         ];

@@ -1,4 +1,4 @@
-//! `GET /search?q=&category=&brand=&brand=&priceMin=&priceMax=&inStock=&sort=&page=&limit=`:
+//! `GET /search?q=&category=&brand=&brand=&priceMin=&priceMax=&inStock=&ratingMin=&sort=&page=&limit=`:
 //! fuzzy product search with facets (semantics in `shop_search`). When
 //! the search backend is down (its circuit breaker open), the answer comes
 //! from DynamoDB's category browse instead, flagged `degraded: true`.

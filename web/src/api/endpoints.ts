@@ -29,6 +29,7 @@ export type SearchParams = {
   priceMin?: number;
   priceMax?: number;
   inStock?: boolean;
+  ratingMin?: number;
   sort?: SearchSort;
 };
 

@@ -1063,6 +1063,8 @@ export interface operations {
         /** @description Cents, inclusive. */
         priceMax?: number;
         inStock?: boolean;
+        /** @description Only products rated this many stars or more (4 = 4.0 and up). */
+        ratingMin?: number;
         sort?: "relevance" | "price_asc" | "price_desc" | "rating" | "newest";
         page?: number;
         limit?: number;

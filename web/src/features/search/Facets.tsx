@@ -3,9 +3,9 @@ import { Rating } from "../../components/ProductCard";
 import { formatMoney } from "../../lib/format";
 import { categoryName, useCategories } from "../catalog/categories";
 import { FacetGroup, withSelected, type FacetBucket } from "./FacetGroup";
-import { PRICE_RANGES, type SearchQuery } from "./params";
+import { PRICE_RANGES, RATING_MINIMA, type SearchQuery } from "./params";
 
-/** The filters sidebar: in stock, category, brand, price and the average rating of the matches. */
+/** The filters sidebar: in stock, category, brand, price, a minimum rating and the average rating of the matches. */
 export function Facets({
   search,
   facets,
@@ -74,6 +74,14 @@ export function Facets({
             </p>
           )
         : null}
+      <FacetGroup
+        legend="Customer rating"
+        testId="facet-rating"
+        buckets={RATING_MINIMA.map((stars) => ({ key: String(stars), count: null }))}
+        isChecked={(k) => search.ratingMin === Number(k)}
+        onToggle={(k, on) => update({ ratingMin: on ? Number(k) : undefined })}
+        label={(b) => `${b.key} stars & up`}
+      />
       <div className="facet">
         <h3 className="facet-heading">Average rating</h3>
         <p data-testid="facet-avg-rating">

@@ -23,7 +23,7 @@ export function SearchPage() {
     [navigate],
   );
   const commitQ = useMemo(() => (q: string) => update({ q: q.trim() === "" ? undefined : q }), [update]);
-  const filtered = !!(search.category || search.brand || search.priceMin !== undefined || search.priceMax !== undefined || search.inStock);
+  const filtered = !!(search.category || search.brand || search.priceMin !== undefined || search.priceMax !== undefined || search.inStock || search.ratingMin);
 
   return (
     <section className="page search-page">

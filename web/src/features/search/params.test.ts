@@ -13,16 +13,19 @@ describe("search params in the URL", () => {
       priceMin: 2500,
       priceMax: undefined,
       inStock: true,
+      ratingMin: undefined,
       sort: undefined,
     });
+    expect(validateSearchQuery(parseSearch("?ratingMin=4")).ratingMin).toBe(4);
   });
 
   it("drops bad values", () => {
-    expect(validateSearchQuery(parseSearch("?priceMin=abc&sort=cheapest&brand=&inStock=no"))).toMatchObject({
+    expect(validateSearchQuery(parseSearch("?priceMin=abc&sort=cheapest&brand=&inStock=no&ratingMin=9"))).toMatchObject({
       priceMin: undefined,
       sort: undefined,
       brand: undefined,
       inStock: undefined,
+      ratingMin: undefined,
     });
     expect(stringifySearch({})).toBe("");
   });

@@ -16,9 +16,13 @@ export function validateSearchQuery(raw: Record<string, unknown>): SearchQuery {
     priceMin: optInt(raw.priceMin),
     priceMax: optInt(raw.priceMax),
     inStock: inStock === true || inStock === "true" ? true : undefined,
+    ratingMin: RATING_MINIMA.find((r) => r === optInt(raw.ratingMin)),
     sort: optEnum(raw.sort, SEARCH_SORTS),
   };
 }
+
+/** The rating filter's choices: "4 stars & up" and so on (the API takes 1–5). */
+export const RATING_MINIMA: readonly number[] = [4, 3, 2, 1];
 
 /** The API's price buckets (cents; each includes its lower bound). */
 export const PRICE_RANGES: { key: string; min?: number; max?: number }[] = [
@@ -37,6 +41,7 @@ export function searchParamsOf(search: SearchQuery): SearchParams {
     priceMin: search.priceMin,
     priceMax: search.priceMax,
     inStock: search.inStock,
+    ratingMin: search.ratingMin,
     sort: search.sort,
   };
 }

@@ -13,7 +13,7 @@ export function useSearchResults(search: SearchQuery) {
   const params: SearchParams = useMemo(
     () => searchParamsOf(search),
     // the fields, not the object: a new search object with the same values keeps the key
-    [search.q, search.category, search.brand, search.priceMin, search.priceMax, search.inStock, search.sort],
+    [search.q, search.category, search.brand, search.priceMin, search.priceMax, search.inStock, search.ratingMin, search.sort],
   );
 
   const query = useInfiniteQuery({ ...searchQuery(params), placeholderData: keepPreviousData });
