@@ -57,6 +57,7 @@ pub async fn build(binary: &str, init: &Init<'_>) -> Option<Result<Built, Error>
         "put-stock" => http::<put_stock::PutStock>(init).await,
         "remove-cart-item" => http::<remove_cart_item::RemoveCartItem>(init).await,
         "search" => http::<search::Search>(init).await,
+        "search-suggest" => http::<search_suggest::SearchSuggest>(init).await,
         "set-order-status" => http::<set_order_status::SetOrderStatus>(init).await,
         "update-cart-item" => http::<update_cart_item::UpdateCartItem>(init).await,
         "vote-review" => http::<vote_review::VoteReview>(init).await,

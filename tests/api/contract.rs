@@ -232,6 +232,22 @@ async fn the_running_api_answers_as_the_openapi_document_says() {
             200,
         ),
         (Method::GET, "/search", "/search?limit=0".into(), None, None, 400),
+        (
+            Method::GET,
+            "/search/suggest",
+            "/search/suggest?q=wireless%20headph".into(),
+            None,
+            None,
+            200,
+        ),
+        (
+            Method::GET,
+            "/search/suggest",
+            "/search/suggest?limit=11".into(),
+            None,
+            None,
+            400,
+        ),
         (Method::GET, "/search", "/search?category=nope".into(), None, None, 404),
         (Method::GET, "/categories", "/categories?x=1".into(), None, None, 400),
         (

@@ -30,27 +30,40 @@ fn catalog() -> Vec<SearchDoc> {
 }
 
 fn ids(reply: &Value) -> Vec<String> {
-    reply["products"]
-        .as_array()
+    ids_in(&reply["products"])
+}
+
+fn suggested(reply: &Value) -> Vec<String> {
+    ids_in(&reply["suggestions"])
+}
+
+fn ids_in(list: &Value) -> Vec<String> {
+    list.as_array()
         .unwrap()
         .iter()
         .map(|p| p["productId"].as_str().unwrap().to_owned())
         .collect()
 }
 
-#[tokio::test]
-async fn search_finds_misspelt_words_filters_and_counts_facets_over_every_match() {
-    let app = TestApp::seeded(PRODUCTS).await;
-    let docs = catalog();
-    // The catalog's most common long title word, misspelt by dropping a letter.
+/// The catalog's most common title word of 7 letters or more, and the
+/// same word misspelt by dropping its third letter.
+fn common_word(docs: &[SearchDoc]) -> (String, String) {
     let mut frequency = std::collections::BTreeMap::<String, usize>::new();
-    for doc in &docs {
+    for doc in docs {
         for word in shop_search::words(&doc.title).into_iter().filter(|w| w.len() >= 7) {
             *frequency.entry(word).or_default() += 1;
         }
     }
-    let (word, _) = frequency.iter().max_by_key(|(_, n)| **n).unwrap();
+    let (word, _) = frequency.into_iter().max_by_key(|(_, n)| *n).unwrap();
     let misspelt = format!("{}{}", &word[..2], &word[3..]);
+    (word, misspelt)
+}
+
+#[tokio::test]
+async fn search_finds_misspelt_words_filters_and_counts_facets_over_every_match() {
+    let app = TestApp::seeded(PRODUCTS).await;
+    let docs = catalog();
+    let (word, misspelt) = common_word(&docs);
     let matches = |d: &&SearchDoc| {
         shop_search::words(&d.title)
             .iter()
@@ -176,13 +189,7 @@ async fn bad_search_parameters_are_400_naming_the_parameter() {
         ("category=Not%20A%20Slug", "category"),
         ("colour=red", "colour"),
     ] {
-        let reply = app.get(&format!("/search?{query}")).await;
-        reply.problem(400, "VALIDATION_FAILED");
-        assert!(
-            reply.fields().contains(&field.to_owned()),
-            "{query}: {:?}",
-            reply.fields()
-        );
+        refused(&app, &format!("/search?{query}"), field).await;
     }
     let long = "x".repeat(201);
     app.get(&format!("/search?q={long}"))
@@ -192,6 +199,91 @@ async fn bad_search_parameters_are_400_naming_the_parameter() {
         .await
         .problem(404, "NOT_FOUND");
     app.stop().await;
+}
+
+#[tokio::test]
+async fn suggestions_finish_the_last_word_forgive_typos_and_refuse_bad_input() {
+    let app = TestApp::seeded(PRODUCTS).await;
+    let docs = catalog();
+    let (word, misspelt) = common_word(&docs);
+    let start = &word[..4];
+    let other = docs
+        .iter()
+        .flat_map(|d| shop_search::words(&d.title))
+        .find(|w| w.len() >= 4 && !w.starts_with(start))
+        .unwrap();
+    for typed in [
+        start.to_owned(),
+        misspelt.clone(),
+        format!("{} {start}", &misspelt),
+        format!("{other} {start}"),
+    ] {
+        let reply = app
+            .get(&format!("/search/suggest?q={}", typed.replace(' ', "%20")))
+            .await;
+        assert_eq!(reply.status, 200, "{typed}: {}", reply.body);
+        assert_eq!(
+            (reply.body["query"].as_str(), &reply.body["degraded"]),
+            (Some(typed.as_str()), &Value::Bool(false))
+        );
+        let request = SearchRequest {
+            text: Some(typed.clone()),
+            prefix: true,
+            ..SearchRequest::default()
+        };
+        let expected: Vec<&str> = docs
+            .iter()
+            .filter(|d| shop_search::oracle::matches(&request, d))
+            .map(|d| d.product_id.as_str())
+            .collect();
+        let got = suggested(&reply.body);
+        assert_eq!(got.len(), expected.len().min(8), "{typed}: {got:?}");
+        assert!(
+            got.iter().all(|id| expected.contains(&id.as_str())),
+            "{typed}: {got:?} ⊄ {expected:?}"
+        );
+        assert!(reply.body["suggestions"][0]["available"].is_i64() || got.is_empty());
+    }
+    let some = app.get(&format!("/search/suggest?q={start}")).await;
+    assert!(
+        !suggested(&some.body).is_empty(),
+        "the start of a common word suggests something"
+    );
+    assert_eq!(
+        suggested(&app.get(&format!("/search/suggest?q={start}&limit=2")).await.body).len(),
+        2
+    );
+
+    for nothing in ["", "?q=", "?q=%20%20", "?q=%21%3F"] {
+        let reply = app.get(&format!("/search/suggest{nothing}")).await;
+        assert_eq!(reply.status, 200, "{nothing}");
+        assert!(suggested(&reply.body).is_empty(), "{nothing}");
+    }
+    for (query, field) in [
+        ("q=lamp&limit=0", "limit"),
+        ("q=lamp&limit=11", "limit"),
+        ("q=lamp&limit=x", "limit"),
+        ("q=lamp&q=desk", "q"),
+        ("q=lamp&colour=red", "colour"),
+    ] {
+        refused(&app, &format!("/search/suggest?{query}"), field).await;
+    }
+    let long = "x".repeat(201);
+    app.get(&format!("/search/suggest?q={long}"))
+        .await
+        .problem(400, "VALIDATION_FAILED");
+    app.stop().await;
+}
+
+/// `path` is answered 400 naming `field`.
+async fn refused(app: &TestApp, path: &str, field: &str) {
+    let reply = app.get(path).await;
+    reply.problem(400, "VALIDATION_FAILED");
+    assert!(
+        reply.fields().contains(&field.to_owned()),
+        "{path}: {:?}",
+        reply.fields()
+    );
 }
 
 /// A backend that is down.
@@ -247,6 +339,13 @@ async fn when_the_backend_is_down_search_answers_from_category_browse_flagged_de
     assert!(
         matches!(searcher.breaker.state(), shop_search::breaker::State::Open { .. }),
         "the breaker opened after repeated failures"
+    );
+    let response = search_suggest::handle(&store, &searcher, request("q=lamp")).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+    assert_eq!(
+        (&body["degraded"], &body["suggestions"]),
+        (&Value::Bool(true), &serde_json::json!([]))
     );
     app.stop().await;
 }

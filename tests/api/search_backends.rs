@@ -300,6 +300,37 @@ async fn every_word_is_required() {
     backends.stop().await;
 }
 
+/// Suggestions: the last word may be the start of a title word, on both
+/// backends exactly as the reference says.
+#[tokio::test]
+async fn a_suggestions_last_word_may_be_the_start_of_a_title_word() {
+    let docs = catalog::docs();
+    let backends = Backends::with(&docs).await;
+    let typing = |q: &str| SearchRequest {
+        prefix: true,
+        ..text(q)
+    };
+    for query in [
+        "headph",
+        "wireless speak",
+        "hedphones",
+        "cer",
+        "l",
+        "noise canc",
+        "headph wireless",
+    ] {
+        for (_, sort) in SearchSort::ALL {
+            backends.check(&docs, &SearchRequest { sort, ..typing(query) }).await;
+        }
+    }
+    let [found, _] = backends.check(&docs, &typing("headph")).await;
+    assert!(found.total > 0);
+    for results in backends.check(&docs, &text("headph")).await {
+        assert_eq!(results.total, 0, "without prefix, a word's start is not enough");
+    }
+    backends.stop().await;
+}
+
 #[tokio::test]
 async fn title_words_of_40_bytes_or_more_are_not_indexed() {
     let mut docs = catalog::docs();

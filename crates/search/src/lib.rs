@@ -11,7 +11,8 @@
 //! - **Text**: the query's words, tokenized like titles (lowercase, split on
 //!   anything not a letter or digit), must *all* match a title word within an
 //!   edit distance that grows with the word's length ([`fuzzy_distance`],
-//!   like Elasticsearch's `AUTO`).
+//!   like Elasticsearch's `AUTO`). For suggestions (`prefix`), the last word
+//!   may also be the start of a title word ([`word_matches`]).
 //! - **Filters**: category (a department includes every category below it),
 //!   brands (any of), price range (inclusive, minor units), in stock only,
 //!   a minimum rating in whole stars (4 means 4.0 and up).
@@ -101,6 +102,19 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     d[a.len()][b.len()]
+}
+
+/// The shortest last word that may match as a prefix: one letter would
+/// expand to a good part of the dictionary and suggest nothing useful.
+pub const MIN_PREFIX: usize = 2;
+
+/// Whether a query word matches a title word: within its
+/// [`fuzzy_distance`], or, for the last word of a prefix request of at
+/// least [`MIN_PREFIX`] characters, as the start of the title word
+/// ("headph" finds "headphones"; "hedphones" finds it by the distance).
+pub fn word_matches(query: &str, title: &str, as_prefix: bool) -> bool {
+    edit_distance(query, title) <= usize::from(fuzzy_distance(query))
+        || (as_prefix && query.chars().count() >= MIN_PREFIX && title.starts_with(query))
 }
 
 /// The words of a text as the index sees them: lowercase runs of letters
@@ -193,6 +207,9 @@ impl SearchSort {
 pub struct SearchRequest {
     /// The words to find; `None` lists everything the filters let through.
     pub text: Option<String>,
+    /// Whether the last word may also be the start of a title word (a
+    /// shopper still typing it): suggestions. See [`word_matches`].
+    pub prefix: bool,
     /// Only products in this category or below it.
     pub category: Option<CategoryId>,
     /// Only products of one of these brands (exact names); empty = any.
@@ -214,6 +231,7 @@ impl Default for SearchRequest {
     fn default() -> Self {
         Self {
             text: None,
+            prefix: false,
             category: None,
             brands: Vec::new(),
             price_min: None,

@@ -18,7 +18,8 @@
 //!   to 2 characters, 1 up to 5, 2 beyond: [`super::fuzzy_distance`]) and
 //!   transpositions counting as one edit. A word expands to at most
 //!   [`MAX_EXPANSIONS`] title terms (OpenSearch's cap on clauses); tantivy
-//!   has no cap.
+//!   has no cap. For suggestions the last word's clause is a `bool` of that
+//!   `match` or a `prefix` query ([`super::word_matches`]).
 //! - **Filters**: `filter` clauses, so that only the text feeds BM25.
 //! - **Score**: `function_score` multiplying BM25 by 2 when in stock and by
 //!   √rating for ratings of 1.0 and more (below, no factor: √1).
@@ -32,8 +33,8 @@
 //!   the earlier ones stay (upserts and removals can simply be retried).
 
 use super::{
-    Facets, MAX_LIMIT, MAX_PAGE, PRICE_RANGES, SearchBackend, SearchDoc, SearchError, SearchRequest, SearchResults,
-    SearchSort, price_buckets, top_buckets, words,
+    Facets, MAX_LIMIT, MAX_PAGE, MIN_PREFIX, PRICE_RANGES, SearchBackend, SearchDoc, SearchError, SearchRequest,
+    SearchResults, SearchSort, price_buckets, top_buckets, words,
 };
 use aws_config::SdkConfig;
 use aws_credential_types::Credentials;
@@ -486,8 +487,9 @@ fn search_body(request: &SearchRequest) -> Value {
     let words = request.text.as_deref().map(words).unwrap_or_default();
     let mut must: Vec<Value> = words
         .iter()
-        .map(|word| {
-            json!({ "match": { field::TITLE: {
+        .enumerate()
+        .map(|(i, word)| {
+            let fuzzy = json!({ "match": { field::TITLE: {
                 "query": word,
                 // Should the analyzer split a word, every part is required.
                 "operator": "and",
@@ -495,7 +497,14 @@ fn search_body(request: &SearchRequest) -> Value {
                 "fuzzy_transpositions": true,
                 "prefix_length": 0,
                 "max_expansions": MAX_EXPANSIONS
-            } } })
+            } } });
+            let as_prefix = request.prefix && i + 1 == words.len() && word.chars().count() >= MIN_PREFIX;
+            if as_prefix {
+                let prefix = json!({ "prefix": { field::TITLE: { "value": word } } });
+                json!({ "bool": { "should": [fuzzy, prefix], "minimum_should_match": 1 } })
+            } else {
+                fuzzy
+            }
         })
         .collect();
     if must.is_empty() {

@@ -11,8 +11,8 @@
 //! order, ties included.
 
 use super::{
-    Facets, INDEXED_WORD_BYTES, SearchDoc, SearchRequest, SearchResults, SearchSort, boost, edit_distance,
-    fuzzy_distance, price_buckets, price_range, top_buckets, words,
+    Facets, INDEXED_WORD_BYTES, SearchDoc, SearchRequest, SearchResults, SearchSort, boost, price_buckets, price_range,
+    top_buckets, word_matches, words,
 };
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
@@ -33,10 +33,10 @@ pub fn matches(request: &SearchRequest, doc: &SearchDoc) -> bool {
         return false;
     }
     let title = title_words(&doc.title);
-    query.iter().all(|q| {
-        title
-            .iter()
-            .any(|t| edit_distance(q, t) <= usize::from(fuzzy_distance(q)))
+    let last = query.len().saturating_sub(1);
+    query.iter().enumerate().all(|(i, q)| {
+        let as_prefix = request.prefix && i == last;
+        title.iter().any(|t| word_matches(q, t, as_prefix))
     })
 }
 
@@ -298,7 +298,7 @@ pub mod catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Bucket, SearchRequest};
+    use crate::{Bucket, SearchRequest, edit_distance};
 
     fn everything() -> SearchRequest {
         SearchRequest {

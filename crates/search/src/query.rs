@@ -21,6 +21,12 @@ pub const PARAMETERS: &[&str] = &[
     "limit",
 ];
 
+/// The query parameters suggestions take (`GET /search/suggest`).
+pub const SUGGEST_PARAMETERS: &[&str] = &["q", "limit"];
+/// The most suggestions one request may ask for, and how many it gets by default.
+pub const MAX_SUGGESTIONS: u32 = 10;
+pub const DEFAULT_SUGGESTIONS: u32 = 8;
+
 /// The most brands one search may filter on.
 pub const MAX_BRANDS: usize = 20;
 
@@ -78,12 +84,6 @@ pub fn parse(values: impl Fn(&str) -> Vec<String>) -> Result<SearchRequest, Vec<
         _ => Err("must be a whole number of stars from 1 to 5".to_owned()),
     });
     let sort = r.one("sort", SearchSort::parse);
-    let whole = |max: u32| {
-        move |v: &str| match v.parse::<u32>() {
-            Ok(n) if (1..=max).contains(&n) => Ok(n),
-            _ => Err(format!("must be a whole number from 1 to {max}")),
-        }
-    };
     let page = r.one("page", whole(MAX_PAGE));
     let limit = r.one("limit", whole(MAX_LIMIT));
     let brands = (r.values)("brand");
@@ -106,6 +106,7 @@ pub fn parse(values: impl Fn(&str) -> Vec<String>) -> Result<SearchRequest, Vec<
     }
     Ok(SearchRequest {
         text,
+        prefix: false,
         category,
         brands,
         price_min,
@@ -116,6 +117,42 @@ pub fn parse(values: impl Fn(&str) -> Vec<String>) -> Result<SearchRequest, Vec<
         page: page.unwrap_or(1),
         limit: limit.unwrap_or(DEFAULT_LIMIT),
     })
+}
+
+/// Reads a suggestion request (`q` and `limit`): the search for `q` as
+/// typed so far, its last word a prefix ([`super::word_matches`]), best
+/// first. A missing or blank `q` is no text (the function answers nothing).
+pub fn parse_suggest(values: impl Fn(&str) -> Vec<String>) -> Result<SearchRequest, Vec<FieldError>> {
+    let mut r = Reader {
+        values,
+        problems: Vec::new(),
+    };
+    let text = r.one("q", |q| {
+        let q = q.trim();
+        if q.chars().count() > MAX_TEXT {
+            Err(format!("must be at most {MAX_TEXT} characters"))
+        } else {
+            Ok(q.to_owned())
+        }
+    });
+    let limit = r.one("limit", whole(MAX_SUGGESTIONS));
+    if !r.problems.is_empty() {
+        return Err(r.problems);
+    }
+    Ok(SearchRequest {
+        text,
+        prefix: true,
+        limit: limit.unwrap_or(DEFAULT_SUGGESTIONS),
+        ..SearchRequest::default()
+    })
+}
+
+/// A whole number from 1 to `max`.
+fn whole(max: u32) -> impl Fn(&str) -> Result<u32, String> {
+    move |v: &str| match v.parse::<u32>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!("must be a whole number from 1 to {max}")),
+    }
 }
 
 #[cfg(test)]
@@ -131,6 +168,36 @@ mod tests {
         }
         parse(|name| map.get(name).cloned().unwrap_or_default())
             .map_err(|problems| problems.into_iter().map(|p| p.field).collect())
+    }
+
+    #[test]
+    fn suggestions_need_words_and_take_a_small_limit() {
+        let values = |q: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                q.iter()
+                    .filter(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+                    .collect()
+            }
+        };
+        let request = parse_suggest(values(&[("q", " headph ")])).unwrap();
+        assert_eq!(
+            (request.text.as_deref(), request.prefix, request.limit),
+            (Some("headph"), true, DEFAULT_SUGGESTIONS)
+        );
+        let fields =
+            |r: Result<SearchRequest, Vec<FieldError>>| r.unwrap_err().into_iter().map(|p| p.field).collect::<Vec<_>>();
+        assert_eq!(parse_suggest(values(&[])).unwrap().text, None);
+        assert_eq!(parse_suggest(values(&[("q", "  ")])).unwrap().text.as_deref(), Some(""));
+        assert_eq!(fields(parse_suggest(values(&[("q", "a"), ("q", "b")]))), ["q"]);
+        assert_eq!(
+            fields(parse_suggest(values(&[("q", "lamp"), ("limit", "11")]))),
+            ["limit"]
+        );
+        assert_eq!(
+            parse_suggest(values(&[("q", "lamp"), ("limit", "3")])).unwrap().limit,
+            3
+        );
     }
 
     #[test]

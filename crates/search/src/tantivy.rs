@@ -29,8 +29,8 @@
 //!   once ([`ColumnCache`]), not by every search.
 
 use super::{
-    Facets, PRICE_RANGES, SearchBackend, SearchDoc, SearchError, SearchRequest, SearchResults, SearchSort, boost,
-    fuzzy_distance, price_buckets, top_buckets, words,
+    Facets, MIN_PREFIX, PRICE_RANGES, SearchBackend, SearchDoc, SearchError, SearchRequest, SearchResults, SearchSort,
+    boost, fuzzy_distance, price_buckets, top_buckets, words,
 };
 use shop_domain::catalog::Rating;
 use shop_domain::ids::{CategoryId, ProductId};
@@ -302,8 +302,9 @@ impl Inner {
         let searcher = self.reader.searcher();
         let words = request.text.as_deref().map(words).unwrap_or_default();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for word in &words {
-            let terms = self.expand(&searcher, word).map_err(search_error)?;
+        for (i, word) in words.iter().enumerate() {
+            let as_prefix = request.prefix && i + 1 == words.len();
+            let terms = self.expand(&searcher, word, as_prefix).map_err(search_error)?;
             if terms.is_empty() {
                 return Ok(no_results());
             }
@@ -351,8 +352,10 @@ impl Inner {
         })
     }
 
-    /// The title terms, in any segment, within the word's edit distance.
-    fn expand(&self, searcher: &Searcher, word: &str) -> tantivy::Result<Vec<Term>> {
+    /// The title terms, in any segment, that the word matches
+    /// ([`super::word_matches`]): within its edit distance, or, `as_prefix`,
+    /// starting with it.
+    fn expand(&self, searcher: &Searcher, word: &str, as_prefix: bool) -> tantivy::Result<Vec<Term>> {
         let title = self.fields.title;
         // Borrowing the query's automaton keeps the exact matching rules of
         // `FuzzyTermQuery` (and its cached automaton builders).
@@ -366,6 +369,14 @@ impl Inner {
                 // Text terms are UTF-8: they come from the tokenizer.
                 if let Ok(text) = std::str::from_utf8(terms.key()) {
                     found.insert(text.to_owned());
+                }
+            }
+            if as_prefix && word.chars().count() >= MIN_PREFIX {
+                let mut terms = index.terms().range().ge(word.as_bytes()).into_stream()?;
+                while terms.advance() && terms.key().starts_with(word.as_bytes()) {
+                    if let Ok(text) = std::str::from_utf8(terms.key()) {
+                        found.insert(text.to_owned());
+                    }
                 }
             }
         }
@@ -1236,6 +1247,41 @@ mod tests {
         ] {
             for (_, sort) in SearchSort::ALL {
                 check(&backend, &docs, &SearchRequest { sort, ..text(query) }).await;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_suggestions_last_word_may_be_the_start_of_a_title_word() {
+        let docs = fixture();
+        let backend = indexed(&docs).await;
+        let typing = |q: &str| SearchRequest {
+            prefix: true,
+            ..text(q)
+        };
+        for (query, word) in [
+            ("headph", "headphones"),
+            ("wireless speak", "speaker"),
+            ("hedphones", "headphones"),
+        ] {
+            let results = check(&backend, &docs, &typing(query)).await;
+            let titled = results
+                .hits
+                .iter()
+                .all(|d| words(&d.title).iter().any(|w| w.starts_with(word) || w == word));
+            assert!(results.total > 0 && titled, "{query} suggests titles with {word}");
+        }
+        // Only the last word is a prefix, and one letter is not one.
+        assert_eq!(check(&backend, &docs, &typing("headph wireless")).await.total, 0);
+        assert_eq!(
+            check(&backend, &docs, &typing("l")).await.total,
+            check(&backend, &docs, &text("l")).await.total
+        );
+        // Without `prefix`, a word's start is not enough.
+        assert_eq!(check(&backend, &docs, &text("headph")).await.total, 0);
+        for query in ["lam", "ceram", "noise canc", "4k", "speeker", "eco"] {
+            for (_, sort) in SearchSort::ALL {
+                check(&backend, &docs, &SearchRequest { sort, ..typing(query) }).await;
             }
         }
     }

@@ -18,6 +18,7 @@ import type {
   HelpfulVote,
   SearchResults,
   SearchSort,
+  Suggestions,
 } from "./types";
 
 const enc = encodeURIComponent;
@@ -37,6 +38,13 @@ export const SEARCH_PAGE_SIZE = 20;
 
 export function search(params: SearchParams, page: number, signal?: AbortSignal): Promise<SearchResults> {
   return apiRequest("GET", `/search${queryString({ ...params, page, limit: SEARCH_PAGE_SIZE })}`, { signal });
+}
+
+/** How many suggestions the header's search box shows. */
+export const SUGGESTIONS = 8;
+
+export function suggest(q: string, signal?: AbortSignal): Promise<Suggestions> {
+  return apiRequest("GET", `/search/suggest${queryString({ q, limit: SUGGESTIONS })}`, { signal });
 }
 
 export function getCategories(signal?: AbortSignal): Promise<CategoryList> {

@@ -95,6 +95,10 @@ export interface paths {
     /** Record a fulfilment step (admin): confirmed → packed → shipped (trackingNumber) → delivered. */
     post: operations["setOrderStatus"];
   };
+  "/search/suggest": {
+    /** Products for the words typed so far: the search's semantics, the last word also matching the start of a title word. */
+    get: operations["suggest"];
+  };
   "/search": {
     /** Fuzzy product search with filters and facets. */
     get: operations["search"];
@@ -346,6 +350,14 @@ export interface components {
     Bucket: {
       key: string;
       count: number;
+    };
+    Suggestions: {
+      /** @description The words the suggestions are for, trimmed (empty when none were given). */
+      query: string;
+      /** @description Best first (the search's relevance order). */
+      suggestions: components["schemas"]["SearchHit"][];
+      /** @description The search backend is down: no suggestions, try again later. */
+      degraded: boolean;
     };
     SearchResults: {
       products: components["schemas"]["SearchHit"][];
@@ -1046,6 +1058,25 @@ export interface operations {
       413: components["responses"]["PayloadTooLarge"];
       415: components["responses"]["UnsupportedMediaType"];
       503: components["responses"]["Unavailable"];
+    };
+  };
+  /** Products for the words typed so far: the search's semantics, the last word also matching the start of a title word. */
+  suggest: {
+    parameters: {
+      query?: {
+        /** @description The words typed so far; each may be misspelt as in /search, and the last one (2 characters or more) may be unfinished. Missing, blank or only punctuation: no suggestions. */
+        q?: string;
+        limit?: number;
+      };
+    };
+    responses: {
+      /** @description The best matches, at most `limit`; empty and `degraded` when the search backend is down. */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Suggestions"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
     };
   };
   /** Fuzzy product search with filters and facets. */

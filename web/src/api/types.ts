@@ -17,6 +17,7 @@ export type ProductDetail = Schemas["ProductDetail"];
 export type SearchHit = Schemas["SearchHit"];
 export type Bucket = Schemas["Bucket"];
 export type SearchResults = Schemas["SearchResults"];
+export type Suggestions = Schemas["Suggestions"];
 export type SearchSort = SearchResults["sort"];
 
 export type CategoryNode = Schemas["CategoryNode"];

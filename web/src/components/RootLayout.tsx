@@ -9,6 +9,7 @@ import { useNow } from "../lib/hooks";
 import { useUi } from "../lib/ui";
 import { Toasts } from "./Toasts";
 import { useStock } from "../features/live/stock";
+import { HeaderSearch } from "../features/search/HeaderSearch";
 
 function CartButton() {
   const lines = useCart((s) => s.lines);
@@ -90,7 +91,7 @@ function UserMenu() {
 function LiveStatus() {
   const status = useStock((s) => s.status);
   if (status === "off") return null;
-  const text = status === "open" ? "Live stock updates on" : status === "connecting" ? "Connecting to live stock…" : "Live stock reconnecting…";
+  const text = status === "open" ? "Live updates on" : status === "connecting" ? "Connecting to live updates…" : "Live updates reconnecting…";
   return (
     <span className={`live-status live-${status}`} data-testid="live-status" data-status={status}>
       <span className="dot" aria-hidden="true" /> {text}
@@ -131,6 +132,8 @@ export function RootLayout() {
             Orders
           </Link>
         </nav>
+        {/* The search page has its own box. */}
+        {!pathname.startsWith("/search") && <HeaderSearch />}
         <div className="header-end">
           <UserMenu />
           <CartButton />
