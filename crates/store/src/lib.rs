@@ -121,13 +121,27 @@ where
 impl DynamoStore {
     /// A transaction action putting `item`, optionally only if `condition` holds.
     pub(crate) fn put_action(&self, item: Item, condition: Option<&str>) -> TransactWriteItem {
-        let put = aws_sdk_dynamodb::types::Put::builder()
+        self.conditional_put(item, condition, &[])
+    }
+
+    /// A transaction action putting `item`, optionally only if `condition`
+    /// holds, with the condition's placeholder `values`.
+    pub(crate) fn conditional_put(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+        values: &[(&str, AttributeValue)],
+    ) -> TransactWriteItem {
+        let mut put = aws_sdk_dynamodb::types::Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
-            .set_condition_expression(condition.map(str::to_owned))
+            .set_condition_expression(condition.map(str::to_owned));
+        for (name, value) in values {
+            put = put.expression_attribute_values(*name, value.clone());
+        }
+        TransactWriteItem::builder()
+            .put(put.build().expect("item is set"))
             .build()
-            .expect("item is set");
-        TransactWriteItem::builder().put(put).build()
     }
 
     /// Every item of one partition, read consistently (a product with its

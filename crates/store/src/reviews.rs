@@ -5,7 +5,7 @@ use super::keys::{self, PK, SK};
 use super::{Attrs, DynamoStore, Item, StoreError, Transacted, correlation, n, retry_lost_races, s};
 use crate::catalog::product_from_item;
 use crate::orders::OrderReader;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, TransactWriteItem, Update};
 use shop_domain::events::ReviewRated;
 use shop_domain::ids::{ProductId, UserId};
 use shop_domain::order::{OrderId, OrderStatus};
@@ -188,20 +188,6 @@ fn histogram_from_item(item: &Item) -> Result<(Histogram, u64), StoreError> {
         *count = a.n(&format!("r{stars}"))?;
     }
     Ok((Histogram(counts), a.n("version")?))
-}
-
-/// A put action whose condition uses `values`.
-fn put_if(table: &str, item: Item, condition: &str, values: &[(&str, AttributeValue)]) -> TransactWriteItem {
-    let mut put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression(condition);
-    for (name, value) in values {
-        put = put.expression_attribute_values(*name, value.clone());
-    }
-    TransactWriteItem::builder()
-        .put(put.build().expect("item is set"))
-        .build()
 }
 
 impl DynamoStore {
@@ -430,7 +416,7 @@ impl DynamoStore {
         }
         let summary = match summary_version {
             0 => self.put_action(summary, Some("attribute_not_exists(pk)")),
-            v => put_if(&self.table, summary, "version = :v", &[(":v", n(v))]),
+            v => self.conditional_put(summary, Some("version = :v"), &[(":v", n(v))]),
         };
         let product_update = correlation::stamp_update(
             Update::builder()

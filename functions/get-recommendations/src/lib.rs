@@ -22,7 +22,7 @@ shop_edge::function!(GetRecommendations, Request => Response<Body>, handle);
 fn parse_limit(value: &str) -> Result<u32, String> {
     match value.parse::<u32>() {
         Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => Ok(limit),
-        _ => Err(format!("limit must be a whole number from 1 to {MAX_LIMIT}")),
+        _ => Err(format!("must be a whole number from 1 to {MAX_LIMIT}")),
     }
 }
 

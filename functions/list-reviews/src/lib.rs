@@ -19,7 +19,7 @@ shop_edge::function!(ListReviews, Request => Response<Body>, handle);
 fn parse_limit(value: &str) -> Result<u32, String> {
     match value.parse::<u32>() {
         Ok(limit) if (1..=MAX_PAGE).contains(&limit) => Ok(limit),
-        _ => Err(format!("limit must be a whole number from 1 to {MAX_PAGE}")),
+        _ => Err(format!("must be a whole number from 1 to {MAX_PAGE}")),
     }
 }
 
