@@ -373,6 +373,8 @@ struct Wiring<'a> {
     /// The rehearsal's OpenSearch (osmem-server), where its search
     /// functions read and write.
     opensearch_url: Option<&'a str>,
+    /// The rehearsal's user pool and SES, in moto (the email worker's).
+    rehearsal_mail: Option<&'a moto::RehearsalMail>,
     writes: &'a pipeline::Writes,
     checkpoints: &'a Arc<pipeline::Checkpoints>,
     shutdown: watch::Receiver<bool>,
@@ -586,6 +588,14 @@ impl Wiring<'_> {
         let aws = self.functions_aws_url.expect("the rehearsal runs behind its IAM proxy");
         variables.insert("AWS_ENDPOINT_URL_DYNAMODB".into(), aws.to_owned());
         variables.insert("AWS_ENDPOINT_URL_SQS".into(), aws.to_owned());
+        if let Some(moto) = &self.queues.moto {
+            // Not behind the IAM proxy: the email worker's SES and user pool.
+            variables.insert("AWS_ENDPOINT_URL_SESV2".into(), moto.endpoint.clone());
+            variables.insert(
+                "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER".into(),
+                moto.endpoint.clone(),
+            );
+        }
         variables.insert("AWS_ACCESS_KEY_ID".into(), function.logical_id.clone());
         variables.insert("AWS_SECRET_ACCESS_KEY".into(), "rehearsal".into());
         variables.insert("AWS_SESSION_TOKEN".into(), format!("rehearsal-{}", function.logical_id));
@@ -612,6 +622,8 @@ impl Wiring<'_> {
             EnvValue::Sub(_) if name == "LIVE_CALLBACK_URL" => Some(self.storefront_url.to_owned()),
             // The stack's search domain: the rehearsal's OpenSearch.
             EnvValue::If(_) if name == "OPENSEARCH_ENDPOINT" => self.opensearch_url.map(str::to_owned),
+            // The email worker's user pool: moto's (see [`moto::RehearsalMail`]).
+            EnvValue::Ref(_) if name == "USER_POOL_ID" => self.rehearsal_mail.map(|m| m.user_pool_id.clone()),
             _ => None,
         }
     }
@@ -873,6 +885,14 @@ impl Stack {
             None => None,
         };
 
+        let rehearsal_mail = match (&options.lambda, &queues.moto) {
+            (Some(_), Some(moto)) => {
+                let from = template.parameters.get("MailFrom").map_or(MAIL_FROM, String::as_str);
+                Some(moto::RehearsalMail::create(&sdk, &moto.endpoint, from).await?)
+            }
+            _ => None,
+        };
+
         let mail_dir = match &options.mail_dir {
             Some(dir) => dir.clone(),
             None => std::env::temp_dir().join(format!("devstack-mail-{}", ulid::Ulid::new())),
@@ -899,6 +919,7 @@ impl Stack {
             ),
             storefront_url: &listeners.web_url,
             opensearch_url: opensearch.as_ref().map(|o| o.endpoint.as_str()),
+            rehearsal_mail: rehearsal_mail.as_ref(),
             writes: &writes,
             checkpoints: &checkpoints,
             shutdown: shutdown_rx.clone(),

@@ -321,6 +321,38 @@ pub async fn drained(sqs: &Client, urls: &[String]) -> bool {
     true
 }
 
+/// What the rehearsal's email worker reaches in moto instead of AWS: a
+/// user pool (empty: the local sign-in's users are not in it, so a shopper
+/// has no address and gets no mail) and the template's sender verified in
+/// SES. The in-process runner hands the worker its mail folder instead.
+pub struct RehearsalMail {
+    pub user_pool_id: String,
+}
+
+impl RehearsalMail {
+    pub async fn create(sdk: &aws_config::SdkConfig, endpoint: &str, mail_from: &str) -> anyhow::Result<Self> {
+        let config = aws_config::SdkConfig::to_builder(sdk).endpoint_url(endpoint).build();
+        let pool = aws_sdk_cognitoidentityprovider::Client::new(&config)
+            .create_user_pool()
+            .pool_name("storefront-rehearsal")
+            .send()
+            .await
+            .map_err(|e| anyhow!("creating the rehearsal's user pool in moto: {}", error_chain(&e)))?;
+        let user_pool_id = pool
+            .user_pool()
+            .and_then(|p| p.id())
+            .ok_or_else(|| anyhow!("moto created a user pool without an id"))?
+            .to_owned();
+        aws_sdk_sesv2::Client::new(&config)
+            .create_email_identity()
+            .email_identity(mail_from)
+            .send()
+            .await
+            .map_err(|e| anyhow!("verifying {mail_from} in moto's SES: {}", error_chain(&e)))?;
+        Ok(Self { user_pool_id })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
