@@ -109,12 +109,11 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 pub const MIN_PREFIX: usize = 2;
 
 /// Whether a query word matches a title word: within its
-/// [`fuzzy_distance`], or, for the last word of a prefix request of at
-/// least [`MIN_PREFIX`] characters, as the start of the title word
-/// ("headph" finds "headphones"; "hedphones" finds it by the distance).
+/// [`fuzzy_distance`], or, `as_prefix` ([`SearchRequest::as_prefix`]), as
+/// the start of the title word ("headph" finds "headphones"; "hedphones"
+/// finds it by the distance).
 pub fn word_matches(query: &str, title: &str, as_prefix: bool) -> bool {
-    edit_distance(query, title) <= usize::from(fuzzy_distance(query))
-        || (as_prefix && query.chars().count() >= MIN_PREFIX && title.starts_with(query))
+    edit_distance(query, title) <= usize::from(fuzzy_distance(query)) || (as_prefix && title.starts_with(query))
 }
 
 /// The words of a text as the index sees them: lowercase runs of letters
@@ -246,6 +245,13 @@ impl Default for SearchRequest {
 }
 
 impl SearchRequest {
+    /// Whether the `i`-th of the query's `words` may match as the start of
+    /// a title word: the last word of a suggestion request, of at least
+    /// [`MIN_PREFIX`] characters. Every backend asks this, and nothing else.
+    pub fn as_prefix(&self, words: &[String], i: usize) -> bool {
+        self.prefix && i + 1 == words.len() && words[i].chars().count() >= MIN_PREFIX
+    }
+
     /// How many hits come before this page.
     pub fn offset(&self) -> usize {
         (self.page.saturating_sub(1) as usize) * self.limit as usize

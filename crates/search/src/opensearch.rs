@@ -33,8 +33,8 @@
 //!   the earlier ones stay (upserts and removals can simply be retried).
 
 use super::{
-    Facets, MAX_LIMIT, MAX_PAGE, MIN_PREFIX, PRICE_RANGES, SearchBackend, SearchDoc, SearchError, SearchRequest,
-    SearchResults, SearchSort, price_buckets, top_buckets, words,
+    Facets, MAX_LIMIT, MAX_PAGE, PRICE_RANGES, SearchBackend, SearchDoc, SearchError, SearchRequest, SearchResults,
+    SearchSort, price_buckets, top_buckets, words,
 };
 use aws_config::SdkConfig;
 use aws_credential_types::Credentials;
@@ -498,8 +498,7 @@ fn search_body(request: &SearchRequest) -> Value {
                 "prefix_length": 0,
                 "max_expansions": MAX_EXPANSIONS
             } } });
-            let as_prefix = request.prefix && i + 1 == words.len() && word.chars().count() >= MIN_PREFIX;
-            if as_prefix {
+            if request.as_prefix(&words, i) {
                 let prefix = json!({ "prefix": { field::TITLE: { "value": word } } });
                 json!({ "bool": { "should": [fuzzy, prefix], "minimum_should_match": 1 } })
             } else {

@@ -33,9 +33,8 @@ pub fn matches(request: &SearchRequest, doc: &SearchDoc) -> bool {
         return false;
     }
     let title = title_words(&doc.title);
-    let last = query.len().saturating_sub(1);
     query.iter().enumerate().all(|(i, q)| {
-        let as_prefix = request.prefix && i == last;
+        let as_prefix = request.as_prefix(&query, i);
         title.iter().any(|t| word_matches(q, t, as_prefix))
     })
 }

@@ -57,16 +57,7 @@ pub fn parse(values: impl Fn(&str) -> Vec<String>) -> Result<SearchRequest, Vec<
         values,
         problems: Vec::new(),
     };
-    let text = r
-        .one("q", |q| {
-            let q = q.trim();
-            if q.chars().count() > MAX_TEXT {
-                Err(format!("must be at most {MAX_TEXT} characters"))
-            } else {
-                Ok(q.to_owned())
-            }
-        })
-        .filter(|q| !q.is_empty());
+    let text = r.one("q", query_text).filter(|q| !q.is_empty());
     let category = r.one("category", |c| CategoryId::parse(c));
     let price = |value: &str| match value.parse::<i64>() {
         Ok(amount) if (0..=MAX_PRICE_MINOR).contains(&amount) => Ok(amount),
@@ -127,14 +118,7 @@ pub fn parse_suggest(values: impl Fn(&str) -> Vec<String>) -> Result<SearchReque
         values,
         problems: Vec::new(),
     };
-    let text = r.one("q", |q| {
-        let q = q.trim();
-        if q.chars().count() > MAX_TEXT {
-            Err(format!("must be at most {MAX_TEXT} characters"))
-        } else {
-            Ok(q.to_owned())
-        }
-    });
+    let text = r.one("q", query_text);
     let limit = r.one("limit", whole(MAX_SUGGESTIONS));
     if !r.problems.is_empty() {
         return Err(r.problems);
@@ -145,6 +129,16 @@ pub fn parse_suggest(values: impl Fn(&str) -> Vec<String>) -> Result<SearchReque
         limit: limit.unwrap_or(DEFAULT_SUGGESTIONS),
         ..SearchRequest::default()
     })
+}
+
+/// The words of `q`, trimmed, at most [`MAX_TEXT`] characters.
+fn query_text(q: &str) -> Result<String, String> {
+    let q = q.trim();
+    if q.chars().count() > MAX_TEXT {
+        Err(format!("must be at most {MAX_TEXT} characters"))
+    } else {
+        Ok(q.to_owned())
+    }
 }
 
 /// A whole number from 1 to `max`.
@@ -171,7 +165,7 @@ mod tests {
     }
 
     #[test]
-    fn suggestions_need_words_and_take_a_small_limit() {
+    fn suggestions_take_the_typed_words_and_a_small_limit() {
         let values = |q: &'static [(&'static str, &'static str)]| {
             move |name: &str| {
                 q.iter()

@@ -29,8 +29,8 @@
 //!   once ([`ColumnCache`]), not by every search.
 
 use super::{
-    Facets, MIN_PREFIX, PRICE_RANGES, SearchBackend, SearchDoc, SearchError, SearchRequest, SearchResults, SearchSort,
-    boost, fuzzy_distance, price_buckets, top_buckets, words,
+    Facets, PRICE_RANGES, SearchBackend, SearchDoc, SearchError, SearchRequest, SearchResults, SearchSort, boost,
+    fuzzy_distance, price_buckets, top_buckets, words,
 };
 use shop_domain::catalog::Rating;
 use shop_domain::ids::{CategoryId, ProductId};
@@ -303,7 +303,7 @@ impl Inner {
         let words = request.text.as_deref().map(words).unwrap_or_default();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for (i, word) in words.iter().enumerate() {
-            let as_prefix = request.prefix && i + 1 == words.len();
+            let as_prefix = request.as_prefix(&words, i);
             let terms = self.expand(&searcher, word, as_prefix).map_err(search_error)?;
             if terms.is_empty() {
                 return Ok(no_results());
@@ -371,7 +371,7 @@ impl Inner {
                     found.insert(text.to_owned());
                 }
             }
-            if as_prefix && word.chars().count() >= MIN_PREFIX {
+            if as_prefix {
                 let mut terms = index.terms().range().ge(word.as_bytes()).into_stream()?;
                 while terms.advance() && terms.key().starts_with(word.as_bytes()) {
                     if let Ok(text) = std::str::from_utf8(terms.key()) {
