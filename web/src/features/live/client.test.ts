@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { LiveClient, MAX_SUBSCRIPTIONS, parseOrderMessage, parseStockMessage } from "./client";
+import { LiveClient, MAX_SUBSCRIPTIONS, parseMessage } from "./client";
 import { availabilityLabel, useStock } from "./stock";
 
 class FakeSocket {
@@ -105,7 +105,7 @@ describe("live stock client", () => {
     expect(availabilityLabel(useStock.getState().byId.P0000009)).toBe("Only 3 left");
     expect(availabilityLabel({ available: 0, inStock: false })).toBe("Out of stock");
     expect(availabilityLabel({ available: 6, inStock: true })).toBe("In stock");
-    expect(parseStockMessage(JSON.stringify({ type: "other" }))).toBeNull();
+    expect(parseMessage(JSON.stringify({ type: "other" }))).toBeNull();
     live.stop();
   });
 
@@ -123,7 +123,7 @@ describe("live stock client", () => {
 
     ws.onmessage?.({ data: JSON.stringify({ type: "order", orderId: "ord_A" }) });
     expect(changed).toEqual(["ord_A"]);
-    expect(parseOrderMessage(JSON.stringify({ type: "order" }))).toBeNull();
+    expect(parseMessage(JSON.stringify({ type: "order" }))).toBeNull();
 
     ws.close();
     vi.advanceTimersByTime(30_000);

@@ -10,27 +10,19 @@ export type StockMessage = { type: "stock"; productId: string; available: number
 /** An order changed: the page reads it again, signed in (the socket says nothing more). */
 export type OrderMessage = { type: "order"; orderId: string };
 
-export function parseOrderMessage(data: unknown): OrderMessage | null {
+/** A server message, or null for anything else (not JSON, another type, fields missing). */
+export function parseMessage(data: unknown): StockMessage | OrderMessage | null {
   if (typeof data !== "string") return null;
+  let m: Partial<StockMessage> & Partial<OrderMessage>;
   try {
-    const m = JSON.parse(data) as Partial<OrderMessage>;
-    if (m && m.type === "order" && typeof m.orderId === "string") return { type: "order", orderId: m.orderId };
+    m = JSON.parse(data);
   } catch {
-    // not for us
+    return null;
   }
-  return null;
-}
-
-export function parseStockMessage(data: unknown): StockMessage | null {
-  if (typeof data !== "string") return null;
-  try {
-    const m = JSON.parse(data) as Partial<StockMessage>;
-    if (m && m.type === "stock" && typeof m.productId === "string" && typeof m.available === "number") {
-      return { type: "stock", productId: m.productId, available: m.available, inStock: m.inStock ?? m.available > 0 };
-    }
-  } catch {
-    // not for us
+  if (m?.type === "stock" && typeof m.productId === "string" && typeof m.available === "number") {
+    return { type: "stock", productId: m.productId, available: m.available, inStock: m.inStock ?? m.available > 0 };
   }
+  if (m?.type === "order" && typeof m.orderId === "string") return { type: "order", orderId: m.orderId };
   return null;
 }
 
@@ -141,10 +133,9 @@ export class LiveClient {
       this.opened = true;
     };
     ws.onmessage = (event) => {
-      const m = parseStockMessage(event.data);
-      if (m) return this.onStock(m);
-      const o = parseOrderMessage(event.data);
-      if (o) this.onOrder(o);
+      const m = parseMessage(event.data);
+      if (m?.type === "stock") this.onStock(m);
+      else if (m?.type === "order") this.onOrder(m);
     };
     ws.onclose = () => {
       if (this.ws === ws) this.ws = null;
