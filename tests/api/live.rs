@@ -233,6 +233,15 @@ async fn connections_that_vanished_are_forgotten_and_bad_messages_change_nothing
         "not json",
         r#"{"action": "subscribe", "productIds": ["bad#id"]}"#,
         r#"{"action": "subscribe", "productIds": "LIVE-3"}"#,
+        // Orders: not an order id, not a list, more than a connection may watch.
+        r#"{"action": "subscribe", "productIds": ["LIVE-3"], "orderIds": ["LIVE-3"]}"#,
+        r#"{"action": "subscribe", "productIds": ["LIVE-3"], "orderIds": "ord_01J0000000000000000000000A"}"#,
+        &json!({
+            "action": "subscribe",
+            "productIds": ["LIVE-3"],
+            "orderIds": vec!["ord_01J0000000000000000000000A"; shop_live::MAX_ORDER_SUBSCRIPTIONS + 1],
+        })
+        .to_string(),
     ] {
         page.send(Message::text(bad)).await.unwrap();
     }
