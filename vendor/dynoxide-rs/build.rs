@@ -14,7 +14,12 @@
 use std::path::Path;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Read when the script runs, not when it is compiled: Cargo reuses one
+    // compiled build script for two checkouts of the same path dependency
+    // that share a target directory, and `env!` would point the second
+    // checkout at the first one's files.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("Cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest_dir);
     let path = root.join("VERSION");
     println!("cargo:rerun-if-changed={}", path.display());
     println!(
