@@ -6,7 +6,7 @@
 //! - its init over `--cold-starts` cold starts: the process's start to its
 //!   first `/next`;
 //! - for the API's routes (reads, and writes that succeed: adds and
-//!   checkouts), the first invocation (a cold instance) and warm p50/p99
+//!   checkouts and reviews), the first invocation (a cold instance) and warm p50/p99
 //!   through the rehearsal's gateway, against the in-process runner on the
 //!   same routes in the same run (the machine is shared and noisy: the
 //!   ratio is the figure to compare);
@@ -107,15 +107,25 @@ enum Shopper {
     Fresh,
 }
 
-/// A route as the benchmark calls it: the n-th request's body, and
-/// whether that shopper first needs a line in their cart (untimed).
+/// What the shopper of a write route does first, untimed.
+#[derive(Clone, PartialEq, Eq)]
+enum Setup {
+    Nothing,
+    /// A line in their cart (for a checkout).
+    CartLine,
+    /// An order of this product (for a review: only buyers write them).
+    Purchase(String),
+}
+
+/// A route as the benchmark calls it: the n-th request's body, and what
+/// that shopper does first.
 struct Route {
     function: &'static str,
     method: reqwest::Method,
     path: String,
     shopper: Shopper,
     body: Option<fn(usize, usize) -> String>,
-    needs_cart_line: bool,
+    setup: Setup,
 }
 
 impl Route {
@@ -126,7 +136,7 @@ impl Route {
             path,
             shopper,
             body: None,
-            needs_cart_line: false,
+            setup: Setup::Nothing,
         }
     }
 }
@@ -160,7 +170,7 @@ fn routes(products: usize) -> Vec<Route> {
             path: "/cart/items".into(),
             shopper: Shopper::Fresh,
             body: Some(cart_line),
-            needs_cart_line: false,
+            setup: Setup::Nothing,
         },
         Route {
             function: "PlaceOrderFunction",
@@ -168,7 +178,23 @@ fn routes(products: usize) -> Vec<Route> {
             path: "/orders".into(),
             shopper: Shopper::Fresh,
             body: Some(|_, _| super::checkout::order_body()),
-            needs_cart_line: true,
+            setup: Setup::CartLine,
+        },
+        Route::read(
+            "ListReviewsFunction",
+            format!("/products/{product}/reviews"),
+            Shopper::None,
+        ),
+        Route {
+            function: "WriteReviewFunction",
+            method: reqwest::Method::POST,
+            path: format!("/products/{product}/reviews"),
+            shopper: Shopper::Fresh,
+            body: Some(|n, _| {
+                serde_json::json!({ "rating": 1 + n % 5, "title": "Does the job", "body": "Bought it, used it." })
+                    .to_string()
+            }),
+            setup: Setup::Purchase(product.to_string()),
         },
     ]
 }
@@ -190,14 +216,22 @@ async fn timed(
             Shopper::Same => Some(stack.token("bench-shopper", false)),
             Shopper::None => None,
         };
-        if route.needs_cart_line {
-            http.post(format!("{}/cart/items", stack.api_url))
-                .bearer_auth(token.as_deref().unwrap_or_default())
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(cart_line(n, products))
-                .send()
-                .await?
-                .error_for_status()?;
+        let token_or_none = token.as_deref().unwrap_or_default();
+        match &route.setup {
+            Setup::Nothing => {}
+            Setup::CartLine => add_line(http, stack, token_or_none, cart_line(n, products)).await?,
+            Setup::Purchase(product) => {
+                let line = serde_json::json!({ "productId": product, "quantity": 1 }).to_string();
+                add_line(http, stack, token_or_none, line).await?;
+                http.post(format!("{}/orders", stack.api_url))
+                    .bearer_auth(token_or_none)
+                    .header("Idempotency-Key", format!("{run}-{n}-purchase"))
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(super::checkout::order_body())
+                    .send()
+                    .await?
+                    .error_for_status()?;
+            }
         }
         let mut request = http.request(route.method.clone(), format!("{}{}", stack.api_url, route.path));
         if let Some(token) = &token {
@@ -231,6 +265,17 @@ async fn timed(
     };
     let [rehearsal, in_process] = times;
     Ok([measured((firsts[0], rehearsal)), measured((firsts[1], in_process))])
+}
+
+async fn add_line(http: &reqwest::Client, stack: &Stack, token: &str, line: String) -> anyhow::Result<()> {
+    http.post(format!("{}/cart/items", stack.api_url))
+        .bearer_auth(token)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(line)
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(())
 }
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -414,7 +459,8 @@ pub async fn run(args: LambdaArgs) -> anyhow::Result<()> {
     report.push_str(
         "\nThe API's routes through the gateway, one request at a time: the first (a cold instance \
          in the rehearsal), then warm; writes by a new shopper each, so that every add reserves and \
-         every checkout places an order (the checkout's cart line is added untimed). The rehearsal's \
+         every checkout places an order and every review is a new one (the checkout's cart line and \
+         the reviewer's purchase are made untimed). The rehearsal's \
          and the in-process runner's requests alternate. Budget: warm p99 ≤ 2× the in-process \
          runner's.\n\n\
          | route | first ms | warm p50 ms | warm p99 ms | in-process p50 ms | in-process p99 ms | p99 ratio |\n\
@@ -429,8 +475,9 @@ pub async fn run(args: LambdaArgs) -> anyhow::Result<()> {
             super::restock(&http, &in_process, args.products, ON_HAND).await?;
             restocked = true;
         }
-        // A checkout is several writes and a payment: a tenth as many.
-        let requests = if route.needs_cart_line {
+        // A checkout is several writes and a payment, and so is a review's
+        // purchase: a tenth as many.
+        let requests = if route.setup != Setup::Nothing {
             args.requests / 10
         } else {
             args.requests
