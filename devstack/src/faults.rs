@@ -20,16 +20,35 @@ use tokio::task::JoinHandle;
 
 const TRANSACT_WRITE: &str = "DynamoDB_20120810.TransactWriteItems";
 
-/// Counts of what the proxy saw, shared with whoever started it.
+/// Counts of what the proxy saw, and the share of transactions it cancels,
+/// shared with whoever started it.
 #[derive(Debug, Default)]
 pub struct FaultCounts {
     /// `TransactWriteItems` requests received.
     pub transactions: AtomicU64,
     /// Of those, answered with a `TransactionConflict` cancellation.
     pub conflicts: AtomicU64,
+    /// The share to cancel, 0.0..=1.0, as `f64` bits.
+    conflict_rate: AtomicU64,
 }
 
 impl FaultCounts {
+    pub fn conflict_rate(&self) -> f64 {
+        f64::from_bits(self.conflict_rate.load(Ordering::Relaxed))
+    }
+
+    /// Changes the share of transactions to cancel from now on (a benchmark
+    /// injects conflicts only while shoppers race for one product, as
+    /// DynamoDB would).
+    pub fn set_conflict_rate(&self, rate: f64) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&rate),
+            "the transaction conflict rate must be between 0 and 1, not {rate}"
+        );
+        self.conflict_rate.store(rate.to_bits(), Ordering::Relaxed);
+        Ok(())
+    }
+
     pub fn transactions(&self) -> u64 {
         self.transactions.load(Ordering::Relaxed)
     }
@@ -42,8 +61,6 @@ impl FaultCounts {
 struct Proxy {
     upstream: String,
     client: reqwest::Client,
-    /// Share of transactions to cancel, 0.0..=1.0.
-    conflict_rate: f64,
     counts: Arc<FaultCounts>,
 }
 
@@ -55,14 +72,10 @@ pub async fn serve(
     counts: Arc<FaultCounts>,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<(String, JoinHandle<()>)> {
-    anyhow::ensure!(
-        (0.0..=1.0).contains(&conflict_rate),
-        "the transaction conflict rate must be between 0 and 1, not {conflict_rate}"
-    );
+    counts.set_conflict_rate(conflict_rate)?;
     let proxy = Arc::new(Proxy {
         upstream,
         client: reqwest::Client::new(),
-        conflict_rate,
         counts,
     });
     let app = axum::Router::new().fallback(forward).with_state(proxy);
@@ -73,7 +86,7 @@ async fn forward(State(proxy): State<Arc<Proxy>>, headers: HeaderMap, body: Byte
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
     if target == Some(TRANSACT_WRITE) {
         proxy.counts.transactions.fetch_add(1, Ordering::Relaxed);
-        if rand::random::<f64>() < proxy.conflict_rate {
+        if rand::random::<f64>() < proxy.counts.conflict_rate() {
             proxy.counts.conflicts.fetch_add(1, Ordering::Relaxed);
             return conflict(&body);
         }
