@@ -17,7 +17,7 @@
 //! route's warm p99 within 2× of the in-process runner's.
 
 use super::{Latencies, heading, save, verdict};
-use devstack::{LambdaRehearsal, Stack, StackOptions, seed};
+use devstack::{Stack, StackOptions, seed};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -367,21 +367,7 @@ async fn within<T>(wait: Duration, probe: impl Fn() -> Option<T>) -> anyhow::Res
 }
 
 pub async fn run(args: LambdaArgs) -> anyhow::Result<()> {
-    let scratch = std::env::temp_dir().join(format!("storefront-bench-lambda-{}", ulid::Ulid::new()));
-    std::fs::create_dir_all(&scratch)?;
-    let bootstraps = devstack::rehearsal::build_bootstraps(&scratch.join("code")).await?;
-    let rehearsal = Stack::start(StackOptions {
-        sqs: true,
-        seed_products: Some(args.products),
-        lambda: Some(LambdaRehearsal {
-            bootstraps: bootstraps.clone(),
-            concurrency: 1,
-            scratch: scratch.join("tmp"),
-            policies: None,
-        }),
-        ..StackOptions::for_tests()
-    })
-    .await?;
+    let (rehearsal, bootstraps, scratch) = super::rehearsal("lambda", args.products, 1, false).await?;
     // The same stack in process: the same event pipeline behind the writes.
     let in_process = Stack::start(StackOptions {
         sqs: true,

@@ -9,10 +9,12 @@
 
 mod cart;
 mod checkout;
+mod cost;
 mod cpu;
 mod flash_sale;
 mod idle;
 mod lambda;
+mod scale;
 mod search;
 
 use devstack::{Stack, StackOptions, seed};
@@ -53,6 +55,15 @@ pub enum Suite {
     /// The CPU the local stack (runner and moto) uses while nobody uses
     /// it; writes bench/results/idle.md.
     Idle(idle::IdleArgs),
+    /// What each route and event worker asks of DynamoDB, SQS, Lambda and
+    /// the search engine, in the metering rehearsal, over shopper sessions
+    /// at the seed's peak proportions; writes bench/results/cost.md and
+    /// cost.json.
+    Cost(cost::CostArgs),
+    /// The capacity and cost model at the seed's peaks, computed from
+    /// bench/results/cost.json and AWS's prices and quotas; writes
+    /// docs/scale.md.
+    Scale(scale::ScaleArgs),
 }
 
 #[tokio::main]
@@ -70,6 +81,8 @@ impl Suite {
             Suite::Search(args) => search::run(args).await,
             Suite::Lambda(args) => lambda::run(args).await,
             Suite::Idle(args) => idle::run(args).await,
+            Suite::Cost(args) => cost::run(args).await,
+            Suite::Scale(args) => scale::run(args),
         }
     }
 }
@@ -121,6 +134,34 @@ async fn restock(http: &reqwest::Client, stack: &Stack, products: usize, on_hand
         .map(|sent| anyhow::Ok(sent?.error_for_status()?))
         .try_for_each(|_| async { Ok(()) })
         .await
+}
+
+/// A seeded Lambda rehearsal on a fresh scratch folder (its bootstraps
+/// built into `code`, its instances' `/tmp` under `tmp`): the stack, the
+/// bootstraps' folder and the scratch folder, for the caller to remove.
+async fn rehearsal(
+    bench: &str,
+    products: usize,
+    concurrency: usize,
+    meter: bool,
+) -> anyhow::Result<(Stack, PathBuf, PathBuf)> {
+    let scratch = std::env::temp_dir().join(format!("storefront-bench-{bench}-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&scratch)?;
+    let bootstraps = devstack::rehearsal::build_bootstraps(&scratch.join("code")).await?;
+    let stack = Stack::start(StackOptions {
+        sqs: true,
+        seed_products: Some(products),
+        lambda: Some(devstack::LambdaRehearsal {
+            bootstraps: bootstraps.clone(),
+            concurrency,
+            scratch: scratch.join("tmp"),
+            policies: None,
+            meter,
+        }),
+        ..StackOptions::for_tests()
+    })
+    .await?;
+    Ok((stack, bootstraps, scratch))
 }
 
 /// The longest a stack's event pipeline may take to catch up.

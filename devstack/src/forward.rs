@@ -4,12 +4,23 @@
 
 use anyhow::Context;
 use axum::body::Bytes;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// Posts `body` with `headers` to `upstream` and answers what it answers.
 pub async fn forward(client: &reqwest::Client, upstream: &str, headers: &HeaderMap, body: Bytes) -> Response {
-    let mut request = client.post(upstream).body(body);
+    forward_request(client, Method::POST, upstream, headers, body).await
+}
+
+/// [`forward`] with any method, to any URL (`upstream` and a path).
+pub async fn forward_request(
+    client: &reqwest::Client,
+    method: Method,
+    upstream: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut request = client.request(method, upstream).body(body);
     for (name, value) in headers {
         if name != header::HOST && name != header::CONTENT_LENGTH {
             request = request.header(name, value);

@@ -23,7 +23,7 @@
 use anyhow::{Context, anyhow, bail};
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -32,6 +32,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use wildmatch::WildMatch;
+
+use crate::meter::Meter;
 
 /// The account the emulators put in their ARNs (moto's default).
 pub const ACCOUNT: &str = "123456789012";
@@ -699,33 +701,124 @@ fn principal(headers: &HeaderMap) -> Option<&str> {
     credential.split('/').next()
 }
 
+/// What the proxy passes calls on to.
+#[derive(Debug, Clone)]
+pub struct Upstreams {
+    /// dynoxide, or the fault proxy in front of it.
+    pub dynamodb: String,
+    /// moto, when the stack has queues.
+    pub sqs: Option<String>,
+    /// OpenSearch (osmem-server), when the proxy meters the functions'
+    /// searches (`/as/<function>/…`).
+    pub opensearch: Option<String>,
+}
+
 struct Proxy {
     enforcer: Arc<Enforcer>,
-    dynamodb: String,
-    sqs: Option<String>,
+    upstreams: Upstreams,
+    meter: Option<Arc<Meter>>,
     client: reqwest::Client,
 }
 
 /// Serves the proxy on a free loopback port until `shutdown` turns true,
-/// in front of `dynamodb` (dynoxide, or the fault proxy) and `sqs` (moto);
-/// returns its endpoint, for both services.
+/// in front of `upstreams`; returns its endpoint, for every service. With
+/// a `meter`, it records what each function used (see [`crate::meter`]).
 pub async fn serve(
     enforcer: Arc<Enforcer>,
-    dynamodb: String,
-    sqs: Option<String>,
+    upstreams: Upstreams,
+    meter: Option<Arc<Meter>>,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<(String, JoinHandle<()>)> {
     let proxy = Arc::new(Proxy {
         enforcer,
-        dynamodb,
-        sqs,
+        upstreams,
+        meter,
         client: reqwest::Client::new(),
     });
     let app = axum::Router::new().fallback(check).with_state(proxy);
     crate::forward::serve_proxy("the IAM proxy", app, shutdown).await
 }
 
-async fn check(State(proxy): State<Arc<Proxy>>, headers: HeaderMap, body: Bytes) -> Response {
+/// A metered function's OpenSearch request (`/as/<function>/<path>`):
+/// counted, then passed on. OpenSearch's access policy is not rehearsed.
+async fn search(proxy: &Proxy, method: Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> Response {
+    let rest = uri.path().strip_prefix("/as/").unwrap_or_default();
+    let (function, path) = rest.split_once('/').map_or((rest, ""), |(f, p)| (f, p));
+    let (Some(meter), Some(upstream)) = (&proxy.meter, &proxy.upstreams.opensearch) else {
+        return (StatusCode::NOT_FOUND, "this proxy does not meter searches").into_response();
+    };
+    let (queries, writes) = crate::meter::search_work(method.as_str(), path, &body);
+    meter.record(function, |u| {
+        u.search_queries += queries;
+        u.search_writes += writes;
+    });
+    let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    let url = format!("{upstream}/{path}{query}");
+    crate::forward::forward_request(&proxy.client, method, &url, headers, body).await
+}
+
+/// Passes a DynamoDB call on with `ReturnConsumedCapacity: TOTAL`, adds
+/// what it consumed to `function`'s account, and answers as the caller
+/// asked (without the capacity, unless it asked for it).
+async fn metered_dynamodb(
+    proxy: &Proxy,
+    meter: &Meter,
+    function: &str,
+    operation: &str,
+    headers: &HeaderMap,
+    mut call: Value,
+    body: Bytes,
+) -> Response {
+    const CAPACITY: &str = "ReturnConsumedCapacity";
+    let charged = matches!(
+        operation,
+        "GetItem"
+            | "PutItem"
+            | "UpdateItem"
+            | "DeleteItem"
+            | "Query"
+            | "Scan"
+            | "BatchGetItem"
+            | "BatchWriteItem"
+            | "TransactGetItems"
+            | "TransactWriteItems"
+    );
+    let asked = call[CAPACITY].as_str().is_some_and(|mode| mode != "NONE");
+    let body = if charged && !asked && call.is_object() {
+        call[CAPACITY] = json!("TOTAL");
+        Bytes::from(call.to_string())
+    } else {
+        body
+    };
+    let answer = crate::forward::forward(&proxy.client, &proxy.upstreams.dynamodb, headers, body).await;
+    let (parts, answer) = answer.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(answer, usize::MAX).await else {
+        return (StatusCode::BAD_GATEWAY, "reading dynoxide's answer").into_response();
+    };
+    let mut parsed: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let (read, write) = crate::meter::consumed_units(operation, &parsed);
+    meter.record(function, |u| {
+        u.dynamodb_requests += 1;
+        u.read_units += read;
+        u.write_units += write;
+    });
+    let removed = !asked
+        && parsed
+            .as_object_mut()
+            .and_then(|f| f.remove("ConsumedCapacity"))
+            .is_some();
+    let bytes = if removed {
+        Bytes::from(parsed.to_string())
+    } else {
+        bytes
+    };
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+async fn check(State(proxy): State<Arc<Proxy>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    if uri.path().starts_with("/as/") {
+        return search(&proxy, method, &uri, &headers, body).await;
+    }
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -763,8 +856,19 @@ async fn check(State(proxy): State<Arc<Proxy>>, headers: HeaderMap, body: Bytes)
             return denied(service, kind, &message);
         }
     }
-    let upstream = match (service, &proxy.sqs) {
-        (Service::DynamoDb, _) => &proxy.dynamodb,
+    if let Some(meter) = &proxy.meter {
+        match service {
+            Service::DynamoDb => {
+                return metered_dynamodb(&proxy, meter, function, operation, &headers, parsed, body).await;
+            }
+            Service::Sqs => meter.record(function, |u| {
+                u.sqs_requests += 1;
+                u.sqs_messages += crate::meter::messages_sent(operation, &parsed);
+            }),
+        }
+    }
+    let upstream = match (service, &proxy.upstreams.sqs) {
+        (Service::DynamoDb, _) => &proxy.upstreams.dynamodb,
         (Service::Sqs, Some(sqs)) => sqs,
         (Service::Sqs, None) => return (StatusCode::BAD_GATEWAY, "this stack runs without SQS").into_response(),
     };

@@ -15,6 +15,7 @@ pub mod gateway;
 pub mod iam;
 pub mod import;
 pub mod live;
+pub mod meter;
 pub mod moto;
 pub mod osmem;
 pub mod pipeline;
@@ -254,6 +255,7 @@ impl FaultProxy {
 struct IamProxy {
     url: String,
     enforcer: Arc<iam::Enforcer>,
+    meter: Option<Arc<meter::Meter>>,
     task: JoinHandle<()>,
 }
 
@@ -264,6 +266,7 @@ impl IamProxy {
         tables: &LocalTables,
         queues: &LocalQueues,
         faults: &FaultProxy,
+        opensearch: Option<&osmem::Osmem>,
         shutdown: watch::Receiver<bool>,
     ) -> anyhow::Result<Self> {
         let policies = match &rehearsal.policies {
@@ -299,9 +302,19 @@ impl IamProxy {
             queues: queues.queues.clone(),
         };
         let enforcer = Arc::new(iam::Enforcer::new(&policies, locals)?);
-        let sqs = queues.moto.as_ref().map(|m| m.endpoint.clone());
-        let (url, task) = iam::serve(Arc::clone(&enforcer), faults.url.clone(), sqs, shutdown).await?;
-        Ok(Self { url, enforcer, task })
+        let meter = rehearsal.meter.then(|| Arc::new(meter::Meter::default()));
+        let upstreams = iam::Upstreams {
+            dynamodb: faults.url.clone(),
+            sqs: queues.moto.as_ref().map(|m| m.endpoint.clone()),
+            opensearch: meter.as_ref().and(opensearch).map(|o| o.endpoint.clone()),
+        };
+        let (url, task) = iam::serve(Arc::clone(&enforcer), upstreams, meter.clone(), shutdown).await?;
+        Ok(Self {
+            url,
+            enforcer,
+            meter,
+            task,
+        })
     }
 }
 
@@ -373,6 +386,9 @@ struct Wiring<'a> {
     /// The rehearsal's OpenSearch (osmem-server), where its search
     /// functions read and write.
     opensearch_url: Option<&'a str>,
+    /// Whether the IAM proxy meters: then the functions reach OpenSearch
+    /// through it, at `/as/<function>` (see [`meter`]).
+    metered: bool,
     /// The rehearsal's user pool and SES, in moto (the email worker's).
     rehearsal_mail: Option<&'a moto::RehearsalMail>,
     writes: &'a pipeline::Writes,
@@ -621,7 +637,10 @@ impl Wiring<'_> {
             // management API, as the in-process notifier does.
             EnvValue::Sub(_) if name == "LIVE_CALLBACK_URL" => Some(self.storefront_url.to_owned()),
             // The stack's search domain: the rehearsal's OpenSearch.
-            EnvValue::If(_) if name == "OPENSEARCH_ENDPOINT" => self.opensearch_url.map(str::to_owned),
+            EnvValue::If(_) if name == "OPENSEARCH_ENDPOINT" => match (self.metered, self.functions_aws_url) {
+                (true, Some(proxy)) => Some(format!("{proxy}/as/{}", function.logical_id)),
+                _ => self.opensearch_url.map(str::to_owned),
+            },
             // The email worker's user pool: moto's (see [`moto::RehearsalMail`]).
             EnvValue::Ref(_) if name == "USER_POOL_ID" => self.rehearsal_mail.map(|m| m.user_pool_id.clone()),
             _ => None,
@@ -790,6 +809,9 @@ pub struct LambdaRehearsal {
     /// The functions' roles; `None` translates template.yaml's
     /// (`iam::TemplatePolicies::translate`). Tests pass altered ones.
     pub policies: Option<iam::TemplatePolicies>,
+    /// Meter what each function asks of DynamoDB, SQS and OpenSearch
+    /// ([`meter`]; `Stack::meter`).
+    pub meter: bool,
 }
 
 impl StackOptions {
@@ -844,6 +866,8 @@ pub struct Stack {
     /// The rehearsal's IAM: the functions' roles and what they were
     /// refused (none in process).
     pub iam: Option<Arc<iam::Enforcer>>,
+    /// What each rehearsed function used, when the rehearsal meters.
+    pub meter: Option<Arc<meter::Meter>>,
     /// dynoxide's stream table, indexed and trimmed by the runner.
     pub streams: Arc<stream_table::StreamTable>,
     /// Where the email worker writes order emails (`<eventId>.eml`).
@@ -880,7 +904,16 @@ impl Stack {
 
         let iam = match &options.lambda {
             Some(rehearsal) => {
-                Some(IamProxy::start(rehearsal, &template, &tables, &queues, &faults, shutdown_rx.clone()).await?)
+                let proxy = IamProxy::start(
+                    rehearsal,
+                    &template,
+                    &tables,
+                    &queues,
+                    &faults,
+                    opensearch.as_ref(),
+                    shutdown_rx.clone(),
+                );
+                Some(proxy.await?)
             }
             None => None,
         };
@@ -919,6 +952,7 @@ impl Stack {
             ),
             storefront_url: &listeners.web_url,
             opensearch_url: opensearch.as_ref().map(|o| o.endpoint.as_str()),
+            metered: iam.as_ref().is_some_and(|i| i.meter.is_some()),
             rehearsal_mail: rehearsal_mail.as_ref(),
             writes: &writes,
             checkpoints: &checkpoints,
@@ -928,6 +962,7 @@ impl Stack {
         let pools = std::mem::take(&mut wired.pools);
         let mut tasks = tables.tasks;
         tasks.extend(faults.task);
+        let meter = iam.as_ref().and_then(|proxy| proxy.meter.clone());
         let iam = iam.map(|proxy| {
             tasks.push(proxy.task);
             proxy.enforcer
@@ -984,6 +1019,7 @@ impl Stack {
             pools,
             opensearch,
             iam,
+            meter,
             streams: tables.streams,
             mail_dir,
             jwt_secret: options.jwt_secret,

@@ -344,6 +344,7 @@ async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
             concurrency: args.lambda_concurrency,
             scratch: args.state_dir.join("lambda-tmp"),
             policies: None,
+            meter: false,
         })
     } else {
         None

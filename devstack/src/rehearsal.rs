@@ -99,6 +99,11 @@ pub struct Stats {
     /// The latest event the function was invoked with, for replaying it
     /// (the benchmark's warm event invocations).
     pub last_event: Option<Bytes>,
+    /// The time the instances spent on invocations, from the event's
+    /// delivery to the answer (what Lambda bills, less the inits).
+    pub busy: Duration,
+    /// The queue messages or stream records its invocations carried.
+    pub records: u64,
 }
 
 /// One function's instances.
@@ -182,6 +187,7 @@ impl Pool {
             Exited(String),
             TimedOut,
         }
+        let delivered = Instant::now();
         let ended = tokio::select! {
             answer = answer => Ended::Answered(answer),
             status = instance.child.wait() => {
@@ -189,6 +195,7 @@ impl Pool {
             }
             () = tokio::time::sleep(self.image.timeout) => Ended::TimedOut,
         };
+        self.stats.lock().unwrap().busy += delivered.elapsed();
         let outcome = match ended {
             Ended::Answered(Ok(outcome)) => outcome,
             Ended::Answered(Err(_)) => return Err(self.exited(&mut instance).await),
@@ -551,35 +558,43 @@ async fn init_error(State(api): State<Arc<RuntimeApi>>, body: Bytes) -> StatusCo
 /// stream batch is retried whole, a schedule's run is logged.
 pub fn built(function: &FunctionSpec, websocket: bool, pool: Arc<Pool>) -> Built {
     if !function.routes.is_empty() {
-        return Built::HttpEvent(via(pool, |_: &ApiGatewayProxyRequest| bad_gateway()));
+        return Built::HttpEvent(via(pool, |_| 0, |_: &ApiGatewayProxyRequest| bad_gateway()));
     }
     if websocket {
-        return Built::Socket(via(pool, |_: &ApiGatewayWebsocketProxyRequest| bad_gateway()));
+        return Built::Socket(via(pool, |_| 0, |_: &ApiGatewayWebsocketProxyRequest| bad_gateway()));
     }
     if function.queue_trigger.is_some() {
-        return Built::Queue(via(pool, |event: &SqsEvent| {
-            let mut response = SqsBatchResponse::default();
-            for message in &event.records {
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = message.message_id.clone().unwrap_or_default();
-                response.batch_item_failures.push(failure);
-            }
-            response
-        }));
+        return Built::Queue(via(
+            pool,
+            |event| event.records.len(),
+            |event: &SqsEvent| {
+                let mut response = SqsBatchResponse::default();
+                for message in &event.records {
+                    let mut failure = BatchItemFailure::default();
+                    failure.item_identifier = message.message_id.clone().unwrap_or_default();
+                    response.batch_item_failures.push(failure);
+                }
+                response
+            },
+        ));
     }
     if function.stream_trigger.is_some() {
-        return Built::Stream(via(pool, |event: &StreamEvent| {
-            let mut response = DynamoDbEventResponse::default();
-            if let Some(first) = event.records.first() {
-                let mut failure = DynamoDbBatchItemFailure::default();
-                failure.item_identifier = first.change.sequence_number.clone();
-                response.batch_item_failures.push(failure);
-            }
-            response
-        }));
+        return Built::Stream(via(
+            pool,
+            |event| event.records.len(),
+            |event: &StreamEvent| {
+                let mut response = DynamoDbEventResponse::default();
+                if let Some(first) = event.records.first() {
+                    let mut failure = DynamoDbBatchItemFailure::default();
+                    failure.item_identifier = first.change.sequence_number.clone();
+                    response.batch_item_failures.push(failure);
+                }
+                response
+            },
+        ));
     }
     if function.schedule.is_some() {
-        let run = via(pool, |_: &serde_json::Value| serde_json::Value::Null);
+        let run = via(pool, |_| 0, |_: &serde_json::Value| serde_json::Value::Null);
         return Built::Job(Arc::new(move || {
             let done = run(scheduled_event());
             Box::pin(async move {
@@ -605,10 +620,12 @@ pub fn scheduled_event() -> serde_json::Value {
     })
 }
 
-/// Invocations of `pool` with events of type `E`, answering `O`; a failed
-/// one is logged and answered with `failed(event)`.
+/// Invocations of `pool` with events of type `E` carrying `records(event)`
+/// messages or records, answering `O`; a failed one is logged and answered
+/// with `failed(event)`.
 fn via<E, O>(
     pool: Arc<Pool>,
+    records: fn(&E) -> usize,
     failed: impl Fn(&E) -> O + Send + Sync + 'static,
 ) -> Arc<dyn Fn(E) -> futures::future::BoxFuture<'static, O> + Send + Sync>
 where
@@ -619,6 +636,7 @@ where
     Arc::new(move |event: E| {
         let pool = Arc::clone(&pool);
         let failed = Arc::clone(&failed);
+        pool.stats.lock().unwrap().records += records(&event) as u64;
         Box::pin(async move {
             match pool.call(&event).await {
                 Ok(answer) => answer,

@@ -34,6 +34,16 @@ async fn rehearsal(products: usize, scratch: &tempfile::TempDir) -> TestApp {
 
 /// The same, under `policies` instead.
 async fn rehearsal_with(products: usize, scratch: &tempfile::TempDir, policies: Option<TemplatePolicies>) -> TestApp {
+    rehearsal_as(products, scratch, policies, false).await
+}
+
+/// The same, metering each function's use when `meter` is set.
+async fn rehearsal_as(
+    products: usize,
+    scratch: &tempfile::TempDir,
+    policies: Option<TemplatePolicies>,
+    meter: bool,
+) -> TestApp {
     TestApp::spawn_with(StackOptions {
         sqs: true,
         seed_products: Some(products),
@@ -43,6 +53,7 @@ async fn rehearsal_with(products: usize, scratch: &tempfile::TempDir, policies: 
             concurrency: 2,
             scratch: scratch.path().to_owned(),
             policies,
+            meter,
         }),
         ..StackOptions::for_tests()
     })
@@ -57,6 +68,54 @@ fn denials(app: &TestApp) -> Vec<devstack::iam::Denial> {
 fn invocations(app: &TestApp, function: &str) -> u64 {
     let stats = app.stack.pools[function].stats();
     stats.cold_invocations + stats.warm_invocations
+}
+
+#[tokio::test]
+async fn metering_counts_what_each_function_asks_of_dynamodb_sqs_and_search() {
+    let scratch = scratch();
+    let app = rehearsal_as(5, &scratch, None, true).await;
+    let meter = app.stack.meter.clone().expect("the rehearsal meters");
+    meter.take();
+
+    let reply = app.get("/products/P0000001").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let token = app.shopper();
+    let reply = app.add_to_cart(&token, "P0000002", 1).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let reply = app.get("/search?q=P0000001").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let usage = meter.usage();
+    let read = &usage["GetProductFunction"];
+    assert!(read.read_units > 0.0 && read.write_units == 0.0, "{read:?}");
+    assert!(read.dynamodb_requests >= 1, "{read:?}");
+    // The cart and the product read, then one transaction: the line and
+    // the stock shard, two units each for an item under 1 KB.
+    let add = &usage["AddCartItemFunction"];
+    assert!(add.read_units > 0.0, "{add:?}");
+    assert!(add.write_units >= 4.0, "{add:?}");
+    assert_eq!(usage["SearchFunction"].search_queries, 1, "{usage:?}");
+
+    // A new product's stream record: the relay sends messages, the index
+    // updater writes its document.
+    let body = product_body("Metered Oak Shelf", "home-kitchen-lighting", 2999);
+    let reply = app.put("/admin/products/MET-1", Some(&app.admin()), &body).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    within(
+        Duration::from_secs(30),
+        "the relay and the index updater are metered",
+        async || {
+            let usage = meter.usage();
+            let sent = usage.get("RelayEventsFunction").map_or(0, |u| u.sqs_messages);
+            let indexed = usage.get("UpdateSearchIndexFunction").map_or(0, |u| u.search_writes);
+            (sent > 0 && indexed > 0).then_some(())
+        },
+    )
+    .await;
+    let relay = app.stack.pools["RelayEventsFunction"].stats();
+    assert!(relay.records > 0 && relay.busy > Duration::ZERO, "{relay:?}");
+    // The callers got their answers as they asked: the add worked, and the
+    // ledger is whole.
+    app.assert_ledger_adds_up().await;
 }
 
 #[tokio::test]
