@@ -445,6 +445,12 @@ impl Model {
         (per_second, costs, cluster)
     }
 
+    /// The peak's search cluster if a query cost what it costs on the 1M
+    /// products of `bench search` (the bound below the linear model).
+    fn search_lower_bound(&self) -> Cluster {
+        Cluster::for_rate_matching(self.per_session.search_queries * PEAK_CHECKOUTS, 1e6)
+    }
+
     /// A month of `ORDERS_PER_DAY`, with the search cluster sized for the
     /// peak and running all month.
     fn month(&self) -> Costs {
@@ -779,7 +785,7 @@ fn write_model(model: &Model) -> anyhow::Result<String> {
             money(dollars / orders_month * 1e6)
         )?;
     }
-    let small = Cluster::for_rate_matching(s.search_queries * PEAK_CHECKOUTS, 1e6);
+    let small = model.search_lower_bound();
     let small_month = small.cost_per_hour() * HOURS_PER_MONTH;
     writeln!(
         out,
@@ -810,7 +816,8 @@ fn write_model(model: &Model) -> anyhow::Result<String> {
          meets the quota (demand grows in proportion to the traffic).\n\n\
          | # | quota | limit | demand at the peak | reached at | mitigation |\n|---|---|---|---|---|---|"
     )?;
-    for (i, limit) in limits(model).iter().enumerate() {
+    let limits = limits(model);
+    for (i, limit) in limits.iter().enumerate() {
         writeln!(
             out,
             "| {} | {} | {} | {} | {:.0} % of the peak | {} |",
@@ -820,6 +827,24 @@ fn write_model(model: &Model) -> anyhow::Result<String> {
             count(limit.demand),
             (limit.hit_at() * 100.0).min(1e6),
             limit.mitigation
+        )?;
+    }
+    // The search cluster's demand is the model's least certain figure.
+    let small = model.search_lower_bound();
+    let small_reached = OPENSEARCH_NODES.value / small.nodes;
+    if let Some(first) = limits.iter().find(|l| l.name != OPENSEARCH_NODES.what) {
+        writeln!(
+            out,
+            "\nThe search cluster's place depends on the search model above: at its lower bound ({} nodes) \
+             the data-node limit is {}, and the first limit reached is \"{}\", at {:.0} % of the peak.",
+            count(small.nodes),
+            if small_reached >= 1.0 {
+                "not reached".to_owned()
+            } else {
+                format!("reached at {:.0} % of the peak", small_reached * 100.0)
+            },
+            first.name,
+            first.hit_at() * 100.0
         )?;
     }
 

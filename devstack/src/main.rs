@@ -146,6 +146,10 @@ struct UpArgs {
     /// With --lambda: the most instances of one function at once.
     #[arg(long, default_value_t = 4, requires = "lambda")]
     lambda_concurrency: usize,
+    /// With --lambda: meter what each function asks of DynamoDB, SQS and
+    /// OpenSearch; printed, and written to <state-dir>/meter.json, at Ctrl-C.
+    #[arg(long, requires = "lambda")]
+    meter: bool,
 }
 
 impl Default for UpArgs {
@@ -160,6 +164,7 @@ impl Default for UpArgs {
             transaction_conflicts: 0.0,
             lambda: false,
             lambda_concurrency: 4,
+            meter: false,
         }
     }
 }
@@ -344,7 +349,7 @@ async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
             concurrency: args.lambda_concurrency,
             scratch: args.state_dir.join("lambda-tmp"),
             policies: None,
-            meter: false,
+            meter: args.meter,
         })
     } else {
         None
@@ -384,10 +389,14 @@ async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
         );
     }
     println!("  catalog    {} products", stack.seeded.unwrap_or(0));
-    println!(
-        "  search     tantivy index in {}, kept fresh from the table's stream",
-        search_index.display()
-    );
+    if args.lambda {
+        println!("  search     OpenSearch (osmem-server) as in AWS, kept fresh from the table's stream");
+    } else {
+        println!(
+            "  search     tantivy index in {}, kept fresh from the table's stream",
+            search_index.display()
+        );
+    }
     println!("  events     stream → relay-events → SQS → update-search-index, update-recommendations");
     if args.lambda {
         println!(
@@ -395,6 +404,9 @@ async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
             stack.pools.len(),
             args.lambda_concurrency
         );
+    }
+    if args.meter {
+        println!("  metering   each function's DynamoDB units, SQS requests and searches, printed at Ctrl-C");
     }
     println!();
     println!("try:");
@@ -413,6 +425,13 @@ async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
     let running = devstack::RunningStack::of(&stack);
     running.write(&args.state_dir)?;
     tokio::signal::ctrl_c().await?;
+    if let Some(meter) = &stack.meter {
+        let usage = meter.usage();
+        let file = args.state_dir.join("meter.json");
+        std::fs::write(&file, serde_json::to_string_pretty(&usage)? + "\n")?;
+        eprintln!("{}", devstack::meter::summary(&usage));
+        eprintln!("(also in {})", file.display());
+    }
     eprintln!("stopping ...");
     devstack::RunningStack::remove(&args.state_dir);
     stack.stop().await

@@ -70,6 +70,26 @@ impl Meter {
     }
 }
 
+/// `usage` as a table, one function a row.
+pub fn summary(usage: &BTreeMap<String, Usage>) -> String {
+    let mut out = String::from(
+        "function                          DynamoDB calls      RCU      WCU  SQS calls  messages  searches  index writes\n",
+    );
+    for (function, u) in usage {
+        out.push_str(&format!(
+            "{function:<32} {:>15} {:>8.1} {:>8.1} {:>10} {:>9} {:>9} {:>13}\n",
+            u.dynamodb_requests,
+            u.read_units,
+            u.write_units,
+            u.sqs_requests,
+            u.sqs_messages,
+            u.search_queries,
+            u.search_writes
+        ));
+    }
+    out
+}
+
 /// The read and write units a DynamoDB answer's `ConsumedCapacity` reports
 /// (one object, or a list for batches and transactions). Where an entry
 /// does not split them, the operation says which they are.
