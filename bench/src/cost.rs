@@ -161,12 +161,15 @@ fn session_steps(rng: &mut ChaCha8Rng, products: usize, index: usize) -> Vec<Ste
         let title = seed::product(product(rng)).0.title;
         let words: Vec<&str> = title.split([' ', ',']).filter(|w| !w.is_empty()).collect();
         let query = words[1..words.len().min(3)].join(" ");
-        reads.push(format!("/search?q={}", urlencode(&query)));
+        reads.push(format!("/search?q={}", devstack::smoke::percent_encode(&query)));
     }
     for _ in 0..count("suggest") {
         let title = seed::product(product(rng)).0.title;
         let typed: String = title.chars().take(rng.random_range(3..=12)).collect();
-        reads.push(format!("/search/suggest?q={}", urlencode(typed.trim())));
+        reads.push(format!(
+            "/search/suggest?q={}",
+            devstack::smoke::percent_encode(typed.trim())
+        ));
     }
     for _ in 0..count("browse") {
         let category = &categories[rng.random_range(0..categories.len())];
@@ -220,15 +223,6 @@ fn session_steps(rng: &mut ChaCha8Rng, products: usize, index: usize) -> Vec<Ste
         steps.extend(step);
     }
     steps
-}
-
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Runs one session as shopper `index`; every request must succeed.
@@ -344,11 +338,8 @@ pub async fn run(args: CostArgs) -> anyhow::Result<()> {
     // that its run is measured too.
     for function in stack.template.functions.iter().filter(|f| f.schedule.is_some()) {
         let pool = &stack.pools[&function.logical_id];
-        let ran = pool.stats().cold_invocations + pool.stats().warm_invocations;
-        let before_run = before
-            .get(&function.logical_id)
-            .map_or(0, |s| s.cold_invocations + s.warm_invocations);
-        if ran == before_run {
+        let before_run = before.get(&function.logical_id).map_or(0, |s| s.invocations());
+        if pool.stats().invocations() == before_run {
             pool.invoke(serde_json::to_vec(&devstack::rehearsal::scheduled_event())?)
                 .await?;
         }
@@ -371,7 +362,7 @@ pub async fn run(args: CostArgs) -> anyhow::Result<()> {
             pool.stats(),
             before.get(&function.logical_id).cloned().unwrap_or_default(),
         );
-        let invocations = now.cold_invocations + now.warm_invocations - then.cold_invocations - then.warm_invocations;
+        let invocations = now.invocations() - then.invocations();
         functions.insert(
             function.logical_id.clone(),
             Measured {

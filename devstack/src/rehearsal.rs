@@ -106,6 +106,13 @@ pub struct Stats {
     pub records: u64,
 }
 
+impl Stats {
+    /// Cold and warm together.
+    pub fn invocations(&self) -> u64 {
+        self.cold_invocations + self.warm_invocations
+    }
+}
+
 /// One function's instances.
 pub struct Pool {
     image: Image,

@@ -358,7 +358,9 @@ fn unique_word() -> String {
     (0..10).map(|_| char::from(rng.random_range(b'a'..=b'z'))).collect()
 }
 
-fn percent_encode(text: &str) -> String {
+/// `text` as one URL path segment or query value (RFC 3986 unreserved
+/// characters kept, every other byte `%XX`).
+pub fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => char::from(b).to_string(),

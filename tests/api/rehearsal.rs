@@ -66,8 +66,7 @@ fn denials(app: &TestApp) -> Vec<devstack::iam::Denial> {
 }
 
 fn invocations(app: &TestApp, function: &str) -> u64 {
-    let stats = app.stack.pools[function].stats();
-    stats.cold_invocations + stats.warm_invocations
+    app.stack.pools[function].stats().invocations()
 }
 
 #[tokio::test]
