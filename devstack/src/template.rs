@@ -640,6 +640,137 @@ mod tests {
         for pattern in ["`<Function>ErrorsAlarm`", "`<Function>ThrottlesAlarm`"] {
             assert!(runbook.contains(pattern), "{pattern} is not in docs/operations.md");
         }
+        // The other loops' alarms are named one by one.
+        for (id, _) in alarms(resources) {
+            if !id.ends_with("ErrorsAlarm") && !id.ends_with("ThrottlesAlarm") {
+                assert!(
+                    runbook.contains(&format!("`{id}`")),
+                    "{id} is not in docs/operations.md"
+                );
+            }
+        }
+    }
+
+    /// Every alarm of the template: its resources of that type, and those
+    /// each `Fn::ForEach` loop makes, expanded as the `AWS::LanguageExtensions`
+    /// transform does (the loop's `${Identifier}` replaced by each name).
+    fn alarms(resources: &serde_yaml_ng::Mapping) -> BTreeMap<String, Value> {
+        let is_alarm = |r: &Value| r.get("Type").and_then(Value::as_str) == Some("AWS::CloudWatch::Alarm");
+        let mut alarms = BTreeMap::new();
+        for (key, resource) in resources {
+            let key = key.as_str().unwrap();
+            if !key.starts_with("Fn::ForEach::") {
+                if is_alarm(resource) {
+                    alarms.insert(key.to_owned(), resource.clone());
+                }
+                continue;
+            }
+            let identifier = format!("${{{}}}", resource[0].as_str().unwrap());
+            for name in resource[1].as_sequence().unwrap() {
+                let name = name.as_str().unwrap();
+                for (id, body) in resource[2].as_mapping().unwrap() {
+                    let yaml = serde_yaml_ng::to_string(body).unwrap().replace(&identifier, name);
+                    let body: Value = serde_yaml_ng::from_str(&yaml).unwrap();
+                    if is_alarm(&body) {
+                        alarms.insert(id.as_str().unwrap().replace(&identifier, name), body);
+                    }
+                }
+            }
+        }
+        alarms
+    }
+
+    /// The queue an SQS alarm watches: its `QueueName` dimension,
+    /// `!GetAtt Queue.QueueName` or, in a loop, `!GetAtt [!Sub "Queue", QueueName]`.
+    fn watched_queue(alarm: &Value) -> Option<String> {
+        let dimension = alarm["Properties"]["Dimensions"]
+            .as_sequence()?
+            .iter()
+            .find(|d| d["Name"].as_str() == Some("QueueName"))?;
+        let Value::Tagged(get_att) = &dimension["Value"] else {
+            return None;
+        };
+        if get_att.tag != "GetAtt" {
+            return None;
+        }
+        match &get_att.value {
+            Value::String(text) => text.strip_suffix(".QueueName").map(str::to_owned),
+            Value::Sequence(parts) => match parts.as_slice() {
+                [Value::Tagged(sub), attribute] if sub.tag == "Sub" && attribute.as_str() == Some("QueueName") => {
+                    sub.value.as_str().map(str::to_owned)
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Every queue and dead-letter queue has one age alarm and one depth
+    /// alarm, and a dead letter's age alarm fires while it can still be
+    /// redriven: within half the dead-letter queue's retention, and before a
+    /// standard queue's dead letter expires (SQS expires it by the time it
+    /// was first sent to the source queue, which the age metric does not
+    /// count). The relay's dead letters point at stream records, which the
+    /// table's stream keeps 24 hours.
+    #[test]
+    fn every_queue_is_alarmed_on_age_and_depth_before_its_messages_are_lost() {
+        let t = Template::project().unwrap();
+        let doc: Value = serde_yaml_ng::from_str(TEMPLATE_YAML).unwrap();
+        let alarms = alarms(doc["Resources"].as_mapping().unwrap());
+        let retention = |queue: &QueueSpec| queue.attributes["MessageRetentionPeriod"].parse::<f64>().unwrap();
+        let stream_dead_letters: BTreeSet<String> = t
+            .functions
+            .iter()
+            .filter_map(|f| f.stream_trigger.as_ref()?.on_failure.clone())
+            .collect();
+        for queue in &t.queues {
+            let watching = |metric: &str| -> Vec<(&String, &Value)> {
+                alarms
+                    .iter()
+                    .filter(|(_, alarm)| alarm["Properties"]["MetricName"].as_str() == Some(metric))
+                    .filter(|(_, alarm)| watched_queue(alarm).as_deref() == Some(queue.logical_id.as_str()))
+                    .collect()
+            };
+            let ages = watching("ApproximateAgeOfOldestMessage");
+            let depths = watching("ApproximateNumberOfMessagesVisible");
+            assert_eq!(ages.len(), 1, "{} needs one age alarm: {ages:?}", queue.logical_id);
+            assert_eq!(
+                depths.len(),
+                1,
+                "{} needs one depth alarm: {depths:?}",
+                queue.logical_id
+            );
+
+            let sources: Vec<&QueueSpec> = t
+                .queues
+                .iter()
+                .filter(|q| q.dead_letter.as_ref().map(|(dlq, _)| dlq) == Some(&queue.logical_id))
+                .collect();
+            let from_stream = stream_dead_letters.contains(&queue.logical_id);
+            if sources.is_empty() && !from_stream {
+                continue;
+            }
+            let (id, alarm) = ages[0];
+            let threshold = alarm["Properties"]["Threshold"].as_f64().unwrap();
+            let kept = retention(queue);
+            assert!(
+                threshold <= kept / 2.0,
+                "{id}: {threshold} s is more than half of {kept} s"
+            );
+            let fifo = queue.attributes.get("FifoQueue").map(String::as_str) == Some("true");
+            for source in sources {
+                let spent = if fifo { 0.0 } else { retention(source) };
+                assert!(
+                    threshold + spent < kept,
+                    "{id}: a dead letter that spent {spent} s in {} expires before {threshold} s in {}",
+                    source.logical_id,
+                    queue.logical_id
+                );
+            }
+            if from_stream {
+                assert!(threshold <= 86_400.0 / 2.0, "{id}: the stream keeps records 24 hours");
+            }
+        }
     }
 
     #[test]
