@@ -34,6 +34,7 @@ use shop_edge::config::Config;
 use shop_edge::http::AllowedOrigin;
 use shop_search::Searcher;
 use shop_search::backend::AnyBackend;
+use shop_search::opensearch::{OpenSearchBackend, Signing};
 use shop_store::DynamoStore;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -794,6 +795,9 @@ pub struct StackOptions {
     /// Run every function as its Lambda bootstrap in its own processes
     /// (`up --lambda`) instead of in this one.
     pub lambda: Option<LambdaRehearsal>,
+    /// Search on OpenSearch (osmem-server) as in AWS, instead of a tantivy
+    /// index in this process; the rehearsal always does.
+    pub opensearch: bool,
 }
 
 /// The Lambda rehearsal's settings ([`rehearsal`]).
@@ -831,6 +835,7 @@ impl StackOptions {
             transaction_conflicts: 0.0,
             retry_delay: None,
             lambda: None,
+            opensearch: false,
         }
     }
 }
@@ -866,6 +871,9 @@ pub struct Stack {
     /// The rehearsal's IAM: the functions' roles and what they were
     /// refused (none in process).
     pub iam: Option<Arc<iam::Enforcer>>,
+    /// Where the rehearsal's functions send their DynamoDB and SQS calls:
+    /// the IAM proxy, which reads who signed each from its credentials.
+    pub iam_url: Option<String>,
     /// What each rehearsed function used, when the rehearsal meters.
     pub meter: Option<Arc<meter::Meter>>,
     /// dynoxide's stream table, indexed and trimmed by the runner.
@@ -893,14 +901,22 @@ impl Stack {
         let faults = FaultProxy::start(&options, &tables, &sdk, shutdown_rx.clone()).await?;
         let listeners = Listeners::bind(&options).await?;
         let clock = Clock::default();
-        let searcher = Arc::new(Searcher::new(AnyBackend::Tantivy(search_index::open(
-            options.search_index.as_deref(),
-        )?)));
         // The rehearsal's search functions run as in AWS, on OpenSearch.
-        let opensearch = match &options.lambda {
-            Some(_) => Some(osmem::Osmem::start(&osmem::ensure_installed(&project_root()).await?).await?),
-            None => None,
+        let opensearch = if options.lambda.is_some() || options.opensearch {
+            Some(osmem::Osmem::start(&osmem::ensure_installed(&project_root()).await?).await?)
+        } else {
+            None
         };
+        // The in-process functions' (the rehearsal's search in its processes).
+        let backend = match opensearch.as_ref().filter(|_| options.opensearch) {
+            Some(osmem) => AnyBackend::OpenSearch(OpenSearchBackend::new(
+                &osmem.endpoint,
+                shop_search::backend::DEFAULT_OPENSEARCH_INDEX,
+                Signing::Unsigned,
+            )?),
+            None => AnyBackend::Tantivy(search_index::open(options.search_index.as_deref())?),
+        };
+        let searcher = Arc::new(Searcher::new(backend));
 
         let iam = match &options.lambda {
             Some(rehearsal) => {
@@ -963,6 +979,7 @@ impl Stack {
         let mut tasks = tables.tasks;
         tasks.extend(faults.task);
         let meter = iam.as_ref().and_then(|proxy| proxy.meter.clone());
+        let iam_url = iam.as_ref().map(|proxy| proxy.url.clone());
         let iam = iam.map(|proxy| {
             tasks.push(proxy.task);
             proxy.enforcer
@@ -1019,6 +1036,7 @@ impl Stack {
             pools,
             opensearch,
             iam,
+            iam_url,
             meter,
             streams: tables.streams,
             mail_dir,

@@ -369,6 +369,7 @@ async fn up(args: UpArgs, jwt_secret: String) -> anyhow::Result<()> {
         transaction_conflicts: args.transaction_conflicts,
         retry_delay: None,
         lambda,
+        opensearch: false,
     })
     .await?;
     let api = &stack.api_url;
