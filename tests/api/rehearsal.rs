@@ -5,6 +5,7 @@
 use crate::checkout::{checkout, order_body};
 use crate::helpers::{TestApp, product_body, within};
 use crate::live;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use devstack::iam::TemplatePolicies;
 use devstack::rehearsal::{Image, InvokeError, Pool};
 use devstack::{LambdaRehearsal, StackOptions};
@@ -339,6 +340,21 @@ async fn the_smoke_suite_passes_against_the_rehearsal() {
         "the smoke suite failed against the rehearsal:\n{report}"
     );
     assert!(report.search_freshness.is_some(), "the created product reached search");
+    // The schedules' stand-in for EventBridge: every `rate(1 minute)`
+    // function's process has run within the stack's first minute or so.
+    let every_minute = app
+        .stack
+        .template
+        .functions
+        .iter()
+        .filter(|f| f.schedule == Some(Duration::from_secs(60)));
+    for function in every_minute {
+        let what = format!("{}'s schedule invokes it", function.logical_id);
+        within(Duration::from_secs(90), &what, async || {
+            (invocations(&app, &function.logical_id) > 0).then_some(())
+        })
+        .await;
+    }
     assert_eq!(denials(&app), [], "every call was within its function's role");
     app.assert_ledger_adds_up().await;
     app.stop().await;
@@ -399,6 +415,44 @@ async fn a_statement_removed_from_a_role_refuses_its_route_as_aws_would() {
     assert_eq!(reply.body["items"].as_array().map(Vec::len), Some(0), "{}", reply.body);
     assert_eq!(app.get("/products/P0000001").await.status, 200);
     assert_eq!(denials(&app).len(), refused.len(), "only add-cart-item was refused");
+
+    // The SDKs read the refusal as AWS's own: DynamoDB's a 400 and SQS's a
+    // 403, both AccessDeniedException (add-cart-item may not use SQS).
+    let (dynamodb, sqs) = signed_as(&app, "AddCartItemFunction");
+    let s = |v: &str| aws_sdk_dynamodb::types::AttributeValue::S(v.to_owned());
+    let refused = dynamodb
+        .put_item()
+        .table_name(app.stack.table())
+        .item("pk", s("PRODUCT#P0000001"))
+        .item("sk", s("PRODUCT"))
+        .send()
+        .await
+        .expect_err("the removed statement allowed PutItem");
+    assert_eq!(refused.code(), Some("AccessDeniedException"), "{refused:?}");
+    assert_eq!(refused.raw_response().map(|r| r.status().as_u16()), Some(400));
+    let refused = sqs
+        .send_message()
+        .queue_url(&app.stack.queues["SearchIndexQueue"].url)
+        .message_body("{}")
+        .send()
+        .await
+        .expect_err("add-cart-item's role has no SQS statement");
+    assert_eq!(refused.code(), Some("AccessDeniedException"), "{refused:?}");
+    assert_eq!(refused.raw_response().map(|r| r.status().as_u16()), Some(403));
     app.assert_ledger_adds_up().await;
     app.stop().await;
+}
+
+/// DynamoDB and SQS clients that call through the rehearsal's IAM proxy
+/// signed as `function`, as that function's process does.
+fn signed_as(app: &TestApp, function: &str) -> (aws_sdk_dynamodb::Client, aws_sdk_sqs::Client) {
+    let url = app.stack.iam_url.as_deref().expect("the rehearsal's IAM proxy");
+    let sdk = shop_store::aws::local_sdk_config()
+        .into_builder()
+        .endpoint_url(url)
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+            aws_sdk_dynamodb::config::Credentials::new(function, "rehearsal", None, None, "rehearsal"),
+        ))
+        .build();
+    (aws_sdk_dynamodb::Client::new(&sdk), aws_sdk_sqs::Client::new(&sdk))
 }
