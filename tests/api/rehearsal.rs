@@ -416,8 +416,9 @@ async fn a_statement_removed_from_a_role_refuses_its_route_as_aws_would() {
     assert_eq!(app.get("/products/P0000001").await.status, 200);
     assert_eq!(denials(&app).len(), refused.len(), "only add-cart-item was refused");
 
-    // The SDKs read the refusal as AWS's own: DynamoDB's a 400 and SQS's a
-    // 403, both AccessDeniedException (add-cart-item may not use SQS).
+    // The SDKs read the refusal as AWS's own: DynamoDB's a 400
+    // AccessDeniedException; SQS's a 403 whose code the SDK takes from the
+    // query-compatible header, AccessDenied (add-cart-item may not use SQS).
     let (dynamodb, sqs) = signed_as(&app, "AddCartItemFunction");
     let s = |v: &str| aws_sdk_dynamodb::types::AttributeValue::S(v.to_owned());
     let refused = dynamodb
@@ -437,7 +438,7 @@ async fn a_statement_removed_from_a_role_refuses_its_route_as_aws_would() {
         .send()
         .await
         .expect_err("add-cart-item's role has no SQS statement");
-    assert_eq!(refused.code(), Some("AccessDeniedException"), "{refused:?}");
+    assert_eq!(refused.code(), Some("AccessDenied"), "{refused:?}");
     assert_eq!(refused.raw_response().map(|r| r.status().as_u16()), Some(403));
     app.assert_ledger_adds_up().await;
     app.stop().await;
