@@ -12,9 +12,12 @@
 //!   moves a message to the dead-letter queue after `maxReceiveCount`
 //!   receives, as SQS does).
 //!
-//! A stream is read again at once after a batch, straight after a write
-//! the runner serves (see [`Writes`]), and otherwise less often the longer
-//! it stays idle: an idle stack costs next to nothing.
+//! A stream is read as Lambda reads one: at most four times a second
+//! (its base rate per shard), and at once again only while pages come back
+//! full (a backlog). A stream found empty is read again after a write the
+//! runner serves (see [`Writes`]), and otherwise less often the longer it
+//! stays idle: an idle stack costs next to nothing, and a busy one hands
+//! its workers batches rather than one record at a time.
 //!
 //! The queues live in moto's memory. When moto dies they are gone, so each
 //! stream mapping keeps, besides its position, the last record whose
@@ -42,10 +45,12 @@ pub type StreamWorker = Arc<dyn Fn(StreamEvent) -> BoxFuture<'static, DynamoDbEv
 /// A queue-triggered function as the runner calls it.
 pub type QueueWorker = Arc<dyn Fn(SqsEvent) -> BoxFuture<'static, SqsBatchResponse> + Send + Sync>;
 
-/// How soon a stream that had nothing is read again; the pause doubles
-/// while it stays empty, up to [`STREAM_POLL_IDLE`]. A write the runner
-/// serves wakes the mapping at once.
-const STREAM_POLL: Duration = Duration::from_millis(100);
+/// The least time between two reads of a stream whose last page was not
+/// full: Lambda polls a DynamoDB stream's shard at a base rate of four
+/// times a second. A stream that had nothing waits at least this long, the
+/// pause doubling while it stays empty, up to [`STREAM_POLL_IDLE`]; a
+/// write the runner serves ends the pause once this much has passed.
+const STREAM_POLL: Duration = Duration::from_millis(250);
 const STREAM_POLL_IDLE: Duration = Duration::from_secs(1);
 /// SQS long polling: a receive waits this long for a message (the longest
 /// SQS allows, as Lambda's pollers ask).
@@ -292,6 +297,7 @@ async fn follow_stream(
         }
         // A write served from here on is after this read: it wakes the next wait.
         writes.borrow_and_update();
+        let read_at = tokio::time::Instant::now();
         let page = source
             .streams
             .get_records()
@@ -306,14 +312,18 @@ async fn follow_stream(
         if records.is_empty() {
             position = next;
             tokio::select! {
-                _ = tokio::time::sleep(idle) => idle = (idle * 2).min(STREAM_POLL_IDLE),
-                _ = writes.changed() => idle = STREAM_POLL,
+                woken = idle_wait(read_at, idle, &mut writes) => {
+                    idle = if woken { STREAM_POLL } else { (idle * 2).min(STREAM_POLL_IDLE) };
+                }
                 _ = rewinds.changed() => {}
                 _ = shutdown.wait_for(|stop| *stop) => return Ok(Stopped::Shutdown),
             }
             continue;
         }
         idle = STREAM_POLL;
+        // A full page means more are waiting: read on at once. Otherwise
+        // the next read is a poll interval after this one.
+        let next_read = (records.len() < source.trigger.batch_size).then_some(read_at + STREAM_POLL);
         let mut event = StreamEvent::default();
         event.records = records.iter().map(|r| lambda_record(r, &stream_arn)).collect();
         let last = event.records.last().and_then(|r| r.change.sequence_number.clone());
@@ -330,6 +340,13 @@ async fn follow_stream(
             source
                 .checkpoints
                 .delivered(&source.mapping, generation, checkpoint.clone());
+            if let Some(at) = next_read {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(at) => {}
+                    _ = rewinds.changed() => {}
+                    _ = shutdown.wait_for(|stop| *stop) => return Ok(Stopped::Shutdown),
+                }
+            }
             continue;
         };
         attempts += 1;
@@ -347,6 +364,17 @@ async fn follow_stream(
             return Ok(Stopped::Shutdown);
         }
         position = iterator(ShardIteratorType::AtSequenceNumber, Some(failed)).await?;
+    }
+}
+
+/// The wait after a read of `read_at` that found nothing: at least
+/// [`STREAM_POLL`], then until a write is served (answers `true`) or
+/// `idle` has passed.
+async fn idle_wait(read_at: tokio::time::Instant, idle: Duration, writes: &mut watch::Receiver<u64>) -> bool {
+    tokio::time::sleep_until(read_at + STREAM_POLL).await;
+    tokio::select! {
+        _ = tokio::time::sleep_until(read_at + idle) => false,
+        changed = writes.changed() => changed.is_ok(),
     }
 }
 
