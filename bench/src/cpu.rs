@@ -32,6 +32,11 @@ fn cpu_time(pid: Option<u32>) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs_f64((utime + stime) / TICKS_PER_SECOND))
 }
 
+/// moto's CPU time so far; nothing for a stack without it.
+fn moto_time(pid: Option<u32>) -> anyhow::Result<Duration> {
+    pid.map_or(Ok(Duration::ZERO), |pid| cpu_time(Some(pid)))
+}
+
 /// The share of one core the runner (this process: the stack, and the
 /// benchmark's clients when it has any) and moto used over a stretch of time.
 pub struct CpuShare {
@@ -47,26 +52,27 @@ impl CpuShare {
 
 /// Started before the stretch to measure; [`CpuMeter::stop`] after it.
 pub struct CpuMeter {
-    moto_pid: u32,
+    /// `None`: a stack without moto (its share is 0).
+    moto_pid: Option<u32>,
     started: Instant,
     runner: Duration,
     moto: Duration,
 }
 
 impl CpuMeter {
-    pub fn start(moto_pid: u32) -> anyhow::Result<Self> {
+    pub fn start(moto_pid: Option<u32>) -> anyhow::Result<Self> {
         Ok(Self {
             moto_pid,
             started: Instant::now(),
             runner: cpu_time(None)?,
-            moto: cpu_time(Some(moto_pid))?,
+            moto: moto_time(moto_pid)?,
         })
     }
 
     pub fn stop(self) -> anyhow::Result<CpuShare> {
         let wall = self.started.elapsed().as_secs_f64();
         let runner = cpu_time(None)?.saturating_sub(self.runner).as_secs_f64();
-        let moto = cpu_time(Some(self.moto_pid))?.saturating_sub(self.moto).as_secs_f64();
+        let moto = moto_time(self.moto_pid)?.saturating_sub(self.moto).as_secs_f64();
         Ok(CpuShare {
             runner: runner / wall,
             moto: moto / wall,

@@ -41,7 +41,7 @@ pub async fn run(args: IdleArgs) -> anyhow::Result<()> {
     let settled = drain(&stack).await?;
     let moto = stack.moto_pid().expect("the stack runs moto");
     eprintln!("measuring the idle stack for {} s", args.seconds);
-    let meter = CpuMeter::start(moto)?;
+    let meter = CpuMeter::start(Some(moto))?;
     tokio::time::sleep(Duration::from_secs(args.seconds)).await;
     let share = meter.stop()?;
     stack.stop().await?;
