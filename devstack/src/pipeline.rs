@@ -570,6 +570,120 @@ async fn deliver(source: &QueueSource, worker: &QueueWorker, event: SqsEvent) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        StreamSpecification, StreamViewType,
+    };
+
+    /// Writes served one after another as fast as dynoxide takes them reach
+    /// the function in batches: the stream is read at most four times a
+    /// second, and at once again only after a full page, never once per
+    /// write (which the runner did before, so that every write's records
+    /// travelled alone through the relay and the queues).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_of_writes_reaches_the_function_in_batches_at_lambdas_polling_rate() {
+        const WRITES: usize = 300;
+        const BATCH: usize = 100;
+        let (stop, shutdown) = watch::channel(false);
+        let (db, _stream_table) = crate::dynamo::open(None).unwrap();
+        let (endpoint, server) = crate::dynamo::serve(db, shutdown.clone()).await.unwrap();
+        let sdk = shop_store::aws::local_sdk_config();
+        let dynamodb = shop_store::aws::dynamodb(&sdk, Some(&endpoint));
+        dynamodb
+            .create_table()
+            .table_name("Burst")
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::NewAndOldImages)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let streams = aws_sdk_dynamodbstreams::Client::from_conf(
+            aws_sdk_dynamodbstreams::config::Builder::from(&sdk)
+                .endpoint_url(&endpoint)
+                .build(),
+        );
+        let batches = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&batches);
+        let worker: StreamWorker = Arc::new(move |event: StreamEvent| {
+            seen.lock().unwrap().push(event.records.len());
+            Box::pin(async { DynamoDbEventResponse::default() })
+        });
+        let writes = Writes::default();
+        let source = StreamSource {
+            mapping: "Relay".into(),
+            streams,
+            dynamodb: dynamodb.clone(),
+            table: "Burst".into(),
+            trigger: StreamTrigger {
+                table: "Burst".into(),
+                batch_size: BATCH,
+                maximum_retry_attempts: 0,
+                on_failure: None,
+            },
+            on_failure: None,
+            retry_delay: Duration::from_millis(10),
+            writes: writes.clone(),
+            checkpoints: Arc::new(Checkpoints::default()),
+        };
+        let mapping = run_stream(source, worker, shutdown);
+
+        let started = std::time::Instant::now();
+        for n in 0..WRITES {
+            dynamodb
+                .put_item()
+                .table_name("Burst")
+                .item("pk", AttributeValue::S(format!("item-{n}")))
+                .send()
+                .await
+                .unwrap();
+            writes.served();
+        }
+        let writing = started.elapsed();
+        let delivered = || batches.lock().unwrap().iter().sum::<usize>();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while delivered() < WRITES && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let batches = batches.lock().unwrap().clone();
+        assert_eq!(delivered(), WRITES, "every record is delivered, once: {batches:?}");
+        // Four reads a second while writing (Lambda's rate, not the
+        // constant's, so that a faster poll fails here), one per full page,
+        // and the reads that pick up the rest after the last write.
+        let polls = (writing.as_secs_f64() * 4.0).ceil() as usize;
+        let most = polls + WRITES / BATCH + 2;
+        eprintln!(
+            "{WRITES} writes in {writing:?} reached the function in {} batches: {batches:?}",
+            batches.len()
+        );
+        assert!(
+            batches.len() <= most,
+            "{} batches for {WRITES} writes in {writing:?}; at most {most} expected: {batches:?}",
+            batches.len()
+        );
+        stop.send(true).unwrap();
+        mapping.await.unwrap();
+        server.await.unwrap();
+    }
 
     fn seq(n: u32) -> Option<String> {
         Some(format!("{n:021}"))
