@@ -16,6 +16,12 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use devstack::{Stack, StackOptions, seed};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use shop_domain::cart::{CartLine, LineToken, reservation_deadline};
+use shop_domain::ids::{ProductId, UserId};
+use shop_domain::money::{Currency, Money};
+use shop_domain::stock::Allocation;
+use shop_domain::time::Clock;
+use shop_store::cart::line_item;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -209,7 +215,8 @@ where
 
 /// Bare dynoxide transactions of an add's shape on items of their own
 /// (`BENCH#…`, which the relay ignores): a cart header counted up, a line
-/// put, a stock shard's units moved, each conditional.
+/// put (the item an add writes, with its GSI1 keys), a stock shard's units
+/// moved, each conditional.
 struct Bare {
     dynamodb: aws_sdk_dynamodb::Client,
     table: String,
@@ -254,22 +261,27 @@ impl Bare {
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":since", s("2026-12-03T00:00:00.000Z"))
             .build()?;
+        // The very item an add writes, GSI1 keys and all, so that dynoxide
+        // maintains the same index entry.
+        let shopper = UserId::parse(format!("bench-{i}")).expect("a valid user id");
+        let now = Clock::default().now();
+        let mut item = line_item(
+            &shopper,
+            &CartLine {
+                product_id: ProductId::parse("P0000001").expect("a valid product id"),
+                title: "A product of the benchmark, with a title of ordinary length".into(),
+                unit_price: Money::new(1999, Currency::parse("USD").expect("a currency")),
+                quantity: 1,
+                reserved_until: reservation_deadline(now, now),
+                held_since: now,
+                taken: Allocation::from([(0, 1)]),
+                token: LineToken::fresh(),
+            },
+        );
+        item.insert("pk".into(), s(&cart));
         let line = Put::builder()
             .table_name(&self.table)
-            .item("pk", s(&cart))
-            .item("sk", s("LINE#P0000001"))
-            .item("productId", s("P0000001"))
-            .item(
-                "title",
-                s("A product of the benchmark, with a title of ordinary length"),
-            )
-            .item("unitPrice", n(1999))
-            .item("currency", s("USD"))
-            .item("quantity", n(1))
-            .item("reservedUntil", s("2026-12-03T00:30:00.000Z"))
-            .item("heldSince", s("2026-12-03T00:00:00.000Z"))
-            .item("taken", s("0:1"))
-            .item("token", s(ulid::Ulid::new().to_string()))
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
             .build()?;
         let shard = Update::builder()
@@ -396,10 +408,11 @@ pub async fn run(args: CartArgs) -> anyhow::Result<()> {
          seeded, with the working set restocked. Cart writes: shoppers adding products they do not \
          hold (half), changing quantities (three in ten) and removing lines (two in ten), a new \
          shopper every 12 writes; every one must succeed. Bare: dynoxide `TransactWriteItems` of an \
-         add's shape (header update, line put, stock shard update, each conditional) through the \
-         SDK, same clients, same run; an add through the gateway also reads the cart and the \
-         product first. Runner CPU and moto CPU: each process's share of one core while the cart \
-         writes ran (the runner's includes the benchmark's clients, which run in it).\n\n",
+         add's shape (header update, line put, stock shard update, each conditional; the line is the \
+         item an add writes, with its reservation index keys) through the SDK, same clients, same \
+         run; an add through the gateway also reads the cart and the product first. Runner CPU and \
+         moto CPU: each process's share of one core while the cart writes ran (the runner's \
+         includes the benchmark's clients, which run in it).\n\n",
     );
 
     // Fresh.

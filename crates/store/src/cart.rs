@@ -63,7 +63,10 @@ pub enum CartError {
     Store(#[from] StoreError),
 }
 
-fn line_item(user: &UserId, line: &CartLine) -> Item {
+/// The item a cart line is stored as (with its reservation listing's GSI1
+/// keys). Public so that `bench cart` writes the same item in its bare
+/// transactions.
+pub fn line_item(user: &UserId, line: &CartLine) -> Item {
     let until = clock::format(line.reserved_until);
     let taken = line
         .taken
