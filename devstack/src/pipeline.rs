@@ -373,8 +373,10 @@ async fn follow_stream(
 async fn idle_wait(read_at: tokio::time::Instant, idle: Duration, writes: &mut watch::Receiver<u64>) -> bool {
     tokio::time::sleep_until(read_at + STREAM_POLL).await;
     tokio::select! {
-        _ = tokio::time::sleep_until(read_at + idle) => false,
+        // A write already served counts as one, even once `idle` is over.
+        biased;
         changed = writes.changed() => changed.is_ok(),
+        _ = tokio::time::sleep_until(read_at + idle) => false,
     }
 }
 
