@@ -572,10 +572,7 @@ async fn deliver(source: &QueueSource, worker: &QueueWorker, event: SqsEvent) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-        StreamSpecification, StreamViewType,
-    };
+    use aws_sdk_dynamodb::types::AttributeValue;
 
     /// Writes served one after another as fast as dynoxide takes them reach
     /// the function in batches: the stream is read at most four times a
@@ -591,34 +588,14 @@ mod tests {
         let (endpoint, server) = crate::dynamo::serve(db, shutdown.clone()).await.unwrap();
         let sdk = shop_store::aws::local_sdk_config();
         let dynamodb = shop_store::aws::dynamodb(&sdk, Some(&endpoint));
-        dynamodb
-            .create_table()
-            .table_name("Burst")
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
-            .stream_specification(
-                StreamSpecification::builder()
-                    .stream_enabled(true)
-                    .stream_view_type(StreamViewType::NewAndOldImages)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        let mut table: crate::template::TableSpec = serde_json::from_value(serde_json::json!({
+            "AttributeDefinitions": [{ "AttributeName": "pk", "AttributeType": "S" }],
+            "KeySchema": [{ "AttributeName": "pk", "KeyType": "HASH" }],
+            "StreamSpecification": { "StreamViewType": "NEW_AND_OLD_IMAGES" },
+        }))
+        .unwrap();
+        table.logical_id = "Burst".into();
+        crate::dynamo::ensure_tables(&dynamodb, &[table]).await.unwrap();
         let streams = aws_sdk_dynamodbstreams::Client::from_conf(
             aws_sdk_dynamodbstreams::config::Builder::from(&sdk)
                 .endpoint_url(&endpoint)
